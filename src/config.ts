@@ -1,0 +1,161 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/**
+ * Every environment variable Gazette reads, in one schema. Nothing else reads process.env.
+ * Values arrive as strings; Value.Convert turns them into numbers/booleans before the check,
+ * so the first failing variable can be named in one line.
+ */
+const Env = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
+    default: 'development',
+  }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
+  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
+  PUBLIC_URL: Type.String({ default: 'http://localhost:3000', pattern: '^https?://[^\\s/]+' }),
+  DATABASE_URL: Type.String({ default: 'postgres://localhost:5432/gazette', pattern: '^postgres(ql)?://' }),
+  DATABASE_POOL_SIZE: Type.Integer({ default: 10, minimum: 1 }),
+  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
+  QUEUE_PREFIX: Type.String({ default: 'gazette', pattern: '^[A-Za-z0-9_-]+$' }),
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+  SMTP_POOL_SIZE: Type.Integer({ default: 5, minimum: 1 }),
+  SMTP_MAX_MESSAGES_PER_CONNECTION: Type.Integer({ default: 1000, minimum: 1 }),
+  DEV_SMTP_PORT: Type.Integer({ default: 2525, minimum: 0, maximum: 65535 }),
+  MAIL_FROM: Type.Optional(Type.String({ minLength: 3 })),
+  LIST_UNSUBSCRIBE_MAILTO: Type.Optional(Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$' })),
+  SECRET_KEY: Type.Optional(Type.String({ minLength: 32 })),
+  SECRET_KEY_PREVIOUS: Type.Optional(Type.String({ minLength: 32 })),
+  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+  DEFAULT_LANGUAGE: Type.Union([Type.Literal('ar'), Type.Literal('en')], { default: 'ar' }),
+  PUBLICATION_CONFIG: Type.String({ default: 'config/publication.sample.json', minLength: 1 }),
+  TRUST_PROXY: Type.String({ default: 'false' }),
+  // Subscription flow
+  CONFIRM_TOKEN_TTL_SECONDS: Type.Integer({ default: 7 * 24 * 3600, minimum: 1 }),
+  CONFIRMATION_RESEND_INTERVAL_SECONDS: Type.Integer({ default: 24 * 3600, minimum: 0 }),
+  FORM_MIN_SUBMIT_SECONDS: Type.Number({ default: 2, minimum: 0 }),
+  RATE_LIMIT_MAX: Type.Integer({ default: 20, minimum: 1 }),
+  RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ default: 60, minimum: 1 }),
+  // Webhooks and feeds
+  WEBHOOK_SECRET_GENERIC: Type.Optional(Type.String({ minLength: 1 })),
+  WEBHOOK_SECRET_WORDPRESS: Type.Optional(Type.String({ minLength: 1 })),
+  WEBHOOK_SECRET_GHOST: Type.Optional(Type.String({ minLength: 1 })),
+  WEBHOOK_SECRET_STRAPI: Type.Optional(Type.String({ minLength: 1 })),
+  WEBHOOK_BODY_LIMIT_BYTES: Type.Integer({ default: 1024 * 1024, minimum: 1024 }),
+  WEBHOOK_TOLERANCE_SECONDS: Type.Integer({ default: 300, minimum: 1 }),
+  FEED_POLL_INTERVAL_SECONDS: Type.Integer({ default: 300, minimum: 1 }),
+  // Digests and delivery
+  IMMEDIATE_WINDOW_SECONDS: Type.Integer({ default: 120, minimum: 1 }),
+  PLANNER_INTERVAL_SECONDS: Type.Integer({ default: 60, minimum: 1 }),
+  DIGEST_MAX_AGE_SECONDS: Type.Integer({ default: 6 * 3600, minimum: 60 }),
+  DELIVERY_BATCH_SIZE: Type.Integer({ default: 500, minimum: 1 }),
+  DELIVERY_RETENTION_DAYS: Type.Integer({ default: 90, minimum: 1 }),
+  SEND_RATE_PER_SECOND: Type.Number({ default: 0, minimum: 0 }),
+  SEND_CONCURRENCY: Type.Integer({ default: 4, minimum: 1 }),
+  DKIM_DOMAIN: Type.Optional(Type.String({ minLength: 1 })),
+  DKIM_SELECTOR: Type.Optional(Type.String({ minLength: 1 })),
+  DKIM_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  DKIM_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  // Worker tuning
+  WORKER_QUEUES: Type.String({ default: 'all' }),
+  JOB_LOCK_DURATION_MS: Type.Integer({ default: 30_000, minimum: 100 }),
+  JOB_STALLED_INTERVAL_MS: Type.Integer({ default: 30_000, minimum: 100 }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100 }),
+});
+
+export type RawEnv = Static<typeof Env>;
+
+export interface Config extends Omit<RawEnv, 'SECRET_KEY' | 'ADMIN_TOKEN' | 'TRUST_PROXY'> {
+  SECRET_KEY: string;
+  ADMIN_TOKEN: string;
+  /** fastify's trustProxy option: false, true, a hop count, or addresses/CIDRs */
+  TRUST_PROXY: boolean | number | string[];
+  /** non-fatal remarks to log once at boot */
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const DEV_SECRET = 'gazette-development-secret-key-not-for-production';
+const DEV_ADMIN_TOKEN = 'gazette-dev-admin-token';
+
+function firstError(schema: TSchema, value: unknown): string | undefined {
+  const first = Value.Errors(schema, value).First();
+  if (!first) return undefined;
+  const name = first.path.replace(/^\//, '').replace(/\//g, '.');
+  return `${name || 'value'}: ${first.message}`;
+}
+
+/** Validates an object against a schema, filling defaults; throws a ConfigError naming the field. */
+export function parseWithSchema<T extends TSchema>(schema: T, input: unknown, label: string): Static<T> {
+  const value = Value.Default(schema, Value.Convert(schema, Value.Clone(input)));
+  const error = firstError(schema, value);
+  if (error) throw new ConfigError(`${label} ${error}`);
+  return value as Static<T>;
+}
+
+function parseTrustProxy(raw: string): boolean | number | string[] {
+  const v = raw.trim();
+  if (v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const known = Object.keys(Env.properties);
+  const input: Record<string, string> = {};
+  for (const key of known) {
+    const v = source[key];
+    if (v !== undefined && v !== '') input[key] = v;
+  }
+  const env = parseWithSchema(Env, input, 'environment variable');
+  const production = env.NODE_ENV === 'production';
+  const warnings: string[] = [];
+
+  if (production && !env.SMTP_URL)
+    throw new ConfigError('environment variable SMTP_URL: required when NODE_ENV=production');
+  if (production && !env.SECRET_KEY)
+    throw new ConfigError(
+      'environment variable SECRET_KEY: required when NODE_ENV=production (at least 32 characters)',
+    );
+  if (production && !env.ADMIN_TOKEN)
+    throw new ConfigError(
+      'environment variable ADMIN_TOKEN: required when NODE_ENV=production (at least 16 characters)',
+    );
+  if (production && !env.PUBLIC_URL.startsWith('https://')) {
+    warnings.push(
+      'PUBLIC_URL is not https: Gmail and Yahoo ignore one-click List-Unsubscribe over plain http',
+    );
+  }
+  if (!env.SECRET_KEY) warnings.push('SECRET_KEY is not set: using the built-in development key');
+  if (!env.ADMIN_TOKEN)
+    warnings.push(`ADMIN_TOKEN is not set: using the development token "${DEV_ADMIN_TOKEN}"`);
+  const dkimSet = [
+    env.DKIM_DOMAIN,
+    env.DKIM_SELECTOR,
+    env.DKIM_PRIVATE_KEY ?? env.DKIM_PRIVATE_KEY_FILE,
+  ].filter(Boolean).length;
+  if (dkimSet !== 0 && dkimSet !== 3) {
+    throw new ConfigError(
+      'environment variable DKIM_DOMAIN: DKIM needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE) together',
+    );
+  }
+
+  return {
+    ...env,
+    PUBLIC_URL: env.PUBLIC_URL.replace(/\/+$/, ''),
+    SECRET_KEY: env.SECRET_KEY ?? DEV_SECRET,
+    ADMIN_TOKEN: env.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN,
+    TRUST_PROXY: parseTrustProxy(env.TRUST_PROXY),
+    warnings,
+  };
+}

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { type Static, Type } from '@sinclair/typebox';
+import { ConfigError, parseWithSchema } from './config.js';
+
+export const LANGUAGES = ['ar', 'en'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+const Localized = Type.Object({ ar: Type.String({ minLength: 1 }), en: Type.String({ minLength: 1 }) });
+const TimeZone = Type.String({ minLength: 1, description: 'IANA time zone, e.g. Asia/Damascus' });
+
+const Source = Type.Object({
+  language: Type.Union([Type.Literal('ar'), Type.Literal('en')], { default: 'ar' }),
+  timezone: Type.Optional(TimeZone),
+  /** Base URL of the CMS, for fetching a post when a payload only carries its id (WordPress). */
+  siteUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /** Header Strapi is configured to send its token in (default Authorization: Bearer). */
+  tokenHeader: Type.Optional(Type.String({ minLength: 1 })),
+});
+
+const Feed = Type.Object({
+  id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }),
+  type: Type.Union([Type.Literal('rss'), Type.Literal('atom'), Type.Literal('wordpress')]),
+  url: Type.String({ pattern: '^https?://' }),
+  language: Type.Optional(Type.Union([Type.Literal('ar'), Type.Literal('en')])),
+  timezone: Type.Optional(TimeZone),
+  intervalSeconds: Type.Optional(Type.Integer({ minimum: 10 })),
+  /** On the first poll, take items up to this many hours old (default 0: only items newer than the source). */
+  lookbackHours: Type.Integer({ default: 0, minimum: 0 }),
+});
+
+const LocaleSettings = Type.Object({
+  /** BCP 47 locale for Intl, e.g. ar-SY (Levantine month names) or en-GB */
+  locale: Type.String({ minLength: 2 }),
+  numberingSystem: Type.Optional(Type.String({ minLength: 3 })),
+  calendar: Type.Optional(Type.String({ minLength: 3 })),
+});
+
+export const PublicationSchema = Type.Object({
+  name: Localized,
+  website: Type.String({ pattern: '^https?://' }),
+  postalAddress: Localized,
+  sender: Type.Object({
+    name: Localized,
+    email: Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$' }),
+    replyTo: Type.Optional(Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$' })),
+  }),
+  timezone: TimeZone,
+  locales: Type.Object({ ar: LocaleSettings, en: LocaleSettings }),
+  topics: Type.Array(
+    Type.Object({ id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }), label: Localized }),
+    {
+      minItems: 1,
+    },
+  ),
+  consent: Type.Object({ version: Type.String({ minLength: 1 }), text: Localized }),
+  /** Origins allowed as ?redirect= targets of embedded forms. */
+  redirectOrigins: Type.Array(Type.String({ pattern: '^https?://[^/]+$' }), { default: [] }),
+  /** CMS category or tag name (any case) -> Gazette topic id */
+  categoryMap: Type.Record(Type.String(), Type.String(), { default: {} }),
+  /** Category or tag names that flag an article as breaking news. */
+  breakingTerms: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+  sources: Type.Object(
+    {
+      generic: Type.Optional(Source),
+      wordpress: Type.Optional(Source),
+      ghost: Type.Optional(Source),
+      strapi: Type.Optional(Source),
+    },
+    { default: {} },
+  ),
+  feeds: Type.Array(Feed, { default: [] }),
+  digest: Type.Object(
+    {
+      defaultSendHour: Type.Integer({ minimum: 0, maximum: 23, default: 7 }),
+      /** 0 = Sunday ... 6 = Saturday */
+      weeklyDay: Type.Integer({ minimum: 0, maximum: 6, default: 5 }),
+      maxItems: Type.Integer({ minimum: 1, default: 15 }),
+      weeklyMaxItems: Type.Integer({ minimum: 1, default: 20 }),
+    },
+    { default: {} },
+  ),
+});
+
+export type Publication = Static<typeof PublicationSchema>;
+export type Topic = Publication['topics'][number];
+
+export function parsePublication(input: unknown, label = 'PUBLICATION_CONFIG'): Publication {
+  const pub = parseWithSchema(PublicationSchema, input, `${label} field`);
+  const topicIds = new Set(pub.topics.map((t) => t.id));
+  for (const [name, topic] of Object.entries(pub.categoryMap)) {
+    if (!topicIds.has(topic))
+      throw new ConfigError(`${label} field categoryMap.${name}: unknown topic "${topic}"`);
+  }
+  for (const tz of [
+    pub.timezone,
+    ...pub.feeds.map((f) => f.timezone),
+    ...Object.values(pub.sources).map((s) => s?.timezone),
+  ]) {
+    if (tz && !isTimeZone(tz)) throw new ConfigError(`${label} field timezone: unknown time zone "${tz}"`);
+  }
+  return pub;
+}
+
+export function loadPublication(path: string): Publication {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      `PUBLICATION_CONFIG: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? err})`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`PUBLICATION_CONFIG: ${path} is not valid JSON (${(err as Error).message})`);
+  }
+  return parsePublication(json, `PUBLICATION_CONFIG ${path}`);
+}
+
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
