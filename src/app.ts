@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyPluginAsync } from 'fastify';
+import type { Container } from './container.js';
+import { devMailboxRoutes } from './http/dev-mailbox-routes.js';
+import { installErrorHandler } from './http/error-handler.js';
+import { healthRoutes } from './http/health-routes.js';
+
+/** The whole HTTP app as a plugin: server.ts listens, tests use inject. */
+export const app: FastifyPluginAsync<{ container: Container }> = async (fastify, { container }) => {
+  const { config, metrics } = container;
+  installErrorHandler(fastify);
+
+  fastify.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequests.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await fastify.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'https:', 'http:'],
+        // hosted forms post to ourselves; embedded forms post to us from the publisher's pages
+        formAction: ["'self'", ...container.publication.redirectOrigins],
+      },
+    },
+    // the dev mailbox and archive pages show mail HTML with remote images
+    crossOriginEmbedderPolicy: false,
+  });
+  await fastify.register(formbody);
+  await fastify.register(rateLimit, {
+    global: false,
+    redis: container.redis,
+    nameSpace: `${config.QUEUE_PREFIX}-ratelimit-`,
+    skipOnError: true,
+  });
+  await fastify.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Gazette',
+        version: '0.1.0',
+        description:
+          'Newsletter delivery for news publishers: subscriptions with double opt-in, CMS article webhooks, per-reader digests.',
+      },
+      servers: [{ url: config.PUBLIC_URL }],
+      components: {
+        securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } },
+      },
+    },
+  });
+  await fastify.register(swaggerUi, { routePrefix: '/docs' });
+
+  await fastify.register(healthRoutes, { container });
+  if (container.devMailbox) await fastify.register(devMailboxRoutes, { mailbox: container.devMailbox });
+};
+
+/** A Fastify instance with Gazette's server options and the app registered, not listening. */
+export async function buildApp(container: Container) {
+  const { config } = container;
+  const fastify = Fastify({
+    loggerInstance: container.log,
+    trustProxy:
+      typeof config.TRUST_PROXY === 'number'
+        ? (_addr: string, hop: number) => hop < (config.TRUST_PROXY as number)
+        : config.TRUST_PROXY,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES,
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  await fastify.register(app, { container });
+  return fastify;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

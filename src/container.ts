@@ -1,0 +1,85 @@
+import type { Redis } from 'ioredis';
+import { type Clock, systemClock } from './clock.js';
+import type { Config } from './config.js';
+import { migrate } from './db/migrate.js';
+import { createPool, type Db, ensureDatabase } from './db/pool.js';
+import { createLogger, type Logger } from './logger.js';
+import { DevMailbox } from './mail/dev-mailbox.js';
+import { createMailer, type Mailer } from './mail/transport.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import type { Publication } from './publication.js';
+import { createQueues, type Queues } from './queues/definitions.js';
+import { createRedis, waitForRedis } from './redis.js';
+
+/** The composition root: everything the API and the workers use is built here, once. */
+export interface Container {
+  config: Config;
+  publication: Publication;
+  clock: Clock;
+  log: Logger;
+  db: Db;
+  redis: Redis;
+  queues: Queues;
+  metrics: Metrics;
+  mailer: Mailer;
+  /** only outside production when SMTP_URL is unset, and only where the API runs */
+  devMailbox?: DevMailbox;
+  close(): Promise<void>;
+}
+
+export interface ContainerOptions {
+  config: Config;
+  publication: Publication;
+  clock?: Clock;
+  log?: Logger;
+  /** start the development mailbox when SMTP_URL is unset (the API process does) */
+  withDevMailbox?: boolean;
+  /** apply migrations at start (default true) */
+  migrate?: boolean;
+}
+
+export async function createContainer(opts: ContainerOptions): Promise<Container> {
+  const { config, publication } = opts;
+  const log = opts.log ?? createLogger(config);
+  const clock = opts.clock ?? systemClock;
+
+  await ensureDatabase(config.DATABASE_URL);
+  const db = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  if (opts.migrate !== false) await migrate(db, (m) => log.info(m));
+
+  const redis = createRedis(config.REDIS_URL, 'producer');
+  // producers fail fast, so the first command must not race the first connection
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  await waitForRedis(redis);
+  const queues = createQueues(redis, config.QUEUE_PREFIX);
+  const metrics = createMetrics();
+  metrics.watchQueues(queues);
+
+  let devMailbox: DevMailbox | undefined;
+  if (opts.withDevMailbox && !config.SMTP_URL && config.NODE_ENV !== 'production') {
+    devMailbox = new DevMailbox();
+    await devMailbox.listen(config.DEV_SMTP_PORT);
+    log.info({ port: config.DEV_SMTP_PORT }, 'development mailbox listening; open /dev/mailbox');
+  }
+  const mailer = createMailer(config);
+
+  return {
+    config,
+    publication,
+    clock,
+    log,
+    db,
+    redis,
+    queues,
+    metrics,
+    mailer,
+    devMailbox,
+    async close() {
+      mailer.close();
+      await queues.close();
+      await devMailbox?.close();
+      redis.disconnect();
+      await db.end();
+    },
+  };
+}

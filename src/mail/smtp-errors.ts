@@ -1,0 +1,43 @@
+/**
+ * One classifier for every SMTP outcome (GUIDE: map errors once at each boundary).
+ * - recipient: a permanent refusal of this address (5.1.x, 5.2.x, or a bare 5xx at RCPT): fail the row
+ * - pause: policy, relay, authentication or configuration trouble that would fail every row: stop and alert
+ * - retry: 4xx and connection errors before the message was handed over: back to pending, retry later
+ * - ambiguous: the connection failed after the message body was sent; the server may have accepted it
+ */
+export type SmtpOutcome = 'recipient' | 'pause' | 'retry' | 'ambiguous';
+
+export interface SmtpLikeError {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  command?: string;
+  message?: string;
+}
+
+const ENHANCED = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/;
+// nodemailer codes meaning our own setup is wrong (credentials, TLS, DNS of the relay)
+const CONFIG_CODES = new Set(['EAUTH', 'ENOAUTH', 'ETLS', 'EDNS', 'EOAUTH2']);
+
+export function classifySmtpError(err: SmtpLikeError): SmtpOutcome {
+  if (err.code && CONFIG_CODES.has(err.code)) return 'pause';
+  const code = err.responseCode;
+  if (code !== undefined && code >= 500) {
+    const enhanced = ENHANCED.exec(err.response ?? err.message ?? '');
+    const subject = enhanced?.[2];
+    if (subject === '1' || subject === '2') return 'recipient';
+    if (!enhanced && err.command === 'RCPT TO' && code !== 530 && code !== 535) return 'recipient';
+    // 5.7.x policy/relay/auth, or any other permanent refusal that is not about this recipient:
+    // it would fail every row the same way.
+    return 'pause';
+  }
+  if (code !== undefined && code >= 400) return 'retry';
+  // No SMTP reply: a network failure. It is known to be before the end of DATA unless nodemailer
+  // says the message stream was in flight.
+  if (err.command === 'DATA' || err.command === 'DATA_END' || err.code === 'ESTREAM') return 'ambiguous';
+  return 'retry';
+}
+
+export function describeSmtpError(err: SmtpLikeError): string {
+  return [err.code, err.responseCode, err.command, err.response ?? err.message].filter(Boolean).join(' ');
+}

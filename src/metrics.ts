@@ -1,0 +1,53 @@
+import client from 'prom-client';
+import type { Queues } from './queues/definitions.js';
+
+/** Prometheus metrics, one registry per process (tests build several containers in one process). */
+export function createMetrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'gazette_' });
+  return {
+    registry,
+    httpRequests: new client.Histogram({
+      name: 'gazette_http_request_duration_seconds',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    mailsSent: new client.Counter({
+      name: 'gazette_mails_sent_total',
+      help: 'Messages accepted by the SMTP server, by kind',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    mailsFailed: new client.Counter({
+      name: 'gazette_mails_failed_total',
+      help: 'Messages that failed, by kind and outcome (recipient, pause, retry, ambiguous)',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
+    sendingPaused: new client.Gauge({
+      name: 'gazette_sending_paused',
+      help: '1 while sending is paused because the SMTP server refused on policy or authentication grounds',
+      registers: [registry],
+    }),
+    /** queue depths are read from Redis when /metrics is scraped */
+    watchQueues(queues: Queues) {
+      new client.Gauge({
+        name: 'gazette_queue_jobs',
+        help: 'Jobs per queue and state',
+        labelNames: ['queue', 'state'] as const,
+        registers: [registry],
+        async collect() {
+          this.reset();
+          for (const q of queues.all()) {
+            const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+            for (const [state, n] of Object.entries(counts)) this.set({ queue: q.name, state }, n);
+          }
+        },
+      });
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

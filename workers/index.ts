@@ -1,0 +1,59 @@
+import { Worker } from 'bullmq';
+import type { Container } from '../src/container.js';
+import { QUEUE_NAMES, type QueueName } from '../src/queues/definitions.js';
+import { createRedis } from '../src/redis.js';
+import { type WorkerSpec, workerSpecs } from './registry.js';
+
+export interface RunningWorkers {
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+export function selectQueues(setting: string): QueueName[] {
+  if (setting.trim() === 'all') return QUEUE_NAMES;
+  const wanted = setting
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of wanted) {
+    if (!QUEUE_NAMES.includes(name as QueueName)) {
+      throw new Error(`WORKER_QUEUES: unknown queue "${name}" (known: ${QUEUE_NAMES.join(', ')})`);
+    }
+  }
+  return wanted as QueueName[];
+}
+
+/** Starts one BullMQ Worker per selected queue; close() stops taking work and waits for active jobs. */
+export function startWorkers(container: Container, specs: WorkerSpec[] = workerSpecs): RunningWorkers {
+  const { config, log } = container;
+  const selected = new Set(selectQueues(config.WORKER_QUEUES));
+  const connection = createRedis(config.REDIS_URL, 'worker');
+  const workers: Worker[] = [];
+  for (const spec of specs) {
+    if (!selected.has(spec.queue)) continue;
+    const worker = new Worker(spec.queue, spec.processor(container), {
+      connection,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: spec.concurrency(container),
+      lockDuration: config.JOB_LOCK_DURATION_MS,
+      stalledInterval: config.JOB_STALLED_INTERVAL_MS,
+      maxStalledCount: 1,
+    });
+    worker.on('failed', (job, err) =>
+      log.warn(
+        { queue: spec.queue, jobId: job?.id, job: job?.name, attempts: job?.attemptsMade, err: err.message },
+        'job failed',
+      ),
+    );
+    worker.on('error', (err) => log.error({ queue: spec.queue, err: err.message }, 'worker error'));
+    workers.push(worker);
+  }
+  log.info({ queues: workers.map((w) => w.name) }, 'workers started');
+  return {
+    workers,
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      connection.disconnect();
+    },
+  };
+}
