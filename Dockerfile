@@ -1,0 +1,15 @@
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+# tsx runs the TypeScript sources directly, so only production dependencies are needed
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY src ./src
+COPY workers ./workers
+COPY templates ./templates
+COPY config ./config
+COPY tsconfig.json ./
+USER node
+EXPOSE 3000
+# node itself is PID 1 so SIGTERM reaches the graceful shutdown directly
+CMD ["node", "--import", "tsx", "src/main.ts", "all"]
