@@ -9,8 +9,15 @@ export interface QueuePayloads {
   transactional: { send: { deliveryId: number } };
   /** stored CMS webhook events, processed after the 202 */
   'article-events': { process: { eventId: number } };
-  /** domain events for the digest pipeline */
-  'article-published': { published: { articleId: string } };
+  /**
+   * Domain events for the digest pipeline: an article became published (first time), changed
+   * while published, or was withdrawn (unpublished or deleted).
+   */
+  'article-lifecycle': {
+    published: { articleId: string };
+    changed: { articleId: string };
+    withdrawn: { articleId: string };
+  };
   /** feed polling, driven by job schedulers */
   feeds: { poll: { feedId: string } };
   /** breaking alerts, ahead of all digest traffic */
@@ -30,7 +37,7 @@ export type QueueName = keyof QueuePayloads;
 export const QUEUE_NAMES: QueueName[] = [
   'transactional',
   'article-events',
-  'article-published',
+  'article-lifecycle',
   'feeds',
   'alerts',
   'digests',
