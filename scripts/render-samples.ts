@@ -1,0 +1,108 @@
+/**
+ * Writes sample emails to samples/ (HTML and PNG screenshots at 375 px and 800 px) so layout
+ * changes can be looked at. Images are served from a generated placeholder because the sample
+ * hosts do not exist (and the renderer must not depend on the network).
+ *
+ *   npm run render:samples
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Language } from '../src/publication.js';
+import { personalize, renderEdition, renderTransactional } from '../src/render/index.js';
+import {
+  arabicArticles,
+  englishArticles,
+  SAMPLE_DATE,
+  samplePublication,
+} from '../test/fixtures/sample-articles.js';
+
+const OUT_DIR = join(process.cwd(), 'samples');
+const WIDTHS = [375, 800] as const;
+
+const publication = samplePublication();
+const readerValues = (language: Language) => ({
+  greeting_name: language === 'ar' ? 'سلمى' : 'Salma',
+  preferences_url: `https://almadar.example/${language}/newsletter/preferences?token=sample`,
+  unsubscribe_url: `https://almadar.example/${language}/newsletter/unsubscribe?token=sample`,
+  archive_url: `https://almadar.example/${language}/newsletter/archive/sample`,
+});
+
+/** A neutral grey placeholder with the image's file name, standing in for every remote image. */
+function placeholderSvg(label: string): string {
+  const safe = label.replace(/[^\w.-]/g, '');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="675" viewBox="0 0 1200 675">
+<rect width="1200" height="675" fill="#cfd6de"/><rect x="40" y="40" width="1120" height="595" fill="none" stroke="#9aa7b4" stroke-width="6"/>
+<text x="600" y="360" font-family="sans-serif" font-size="56" fill="#5b6875" text-anchor="middle">${safe}</text></svg>`;
+}
+
+async function renderAll(): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const language of ['ar', 'en'] as const) {
+    const articles = language === 'ar' ? arabicArticles : englishArticles;
+    const common = { language, publication, date: SAMPLE_DATE, editionId: `sample-${language}` };
+    const digest = await renderEdition({ ...common, template: 'digest', articles, frequency: 'daily' });
+    files.set(`digest-${language}`, personalize(digest, readerValues(language)).html);
+    const alert = await renderEdition({
+      ...common,
+      template: 'alert',
+      articles: [articles[1]!],
+      frequency: 'immediate',
+    });
+    files.set(`alert-${language}`, personalize(alert, readerValues(language)).html);
+    const links = readerValues(language);
+    const confirmation = await renderTransactional('confirmation', {
+      language,
+      publication,
+      name: links.greeting_name,
+      confirmUrl: `https://almadar.example/${language}/newsletter/confirm?token=sample`,
+      expiresAt: new Date(SAMPLE_DATE.getTime() + 48 * 3600_000),
+    });
+    files.set(`confirmation-${language}`, confirmation.html);
+    const welcome = await renderTransactional('welcome', {
+      language,
+      publication,
+      name: links.greeting_name,
+      preferencesUrl: links.preferences_url,
+      unsubscribeUrl: links.unsubscribe_url,
+    });
+    files.set(`welcome-${language}`, welcome.html);
+  }
+  return files;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(OUT_DIR, { recursive: true });
+  const files = await renderAll();
+  for (const [name, html] of files) writeFileSync(join(OUT_DIR, `${name}.html`), html);
+
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  try {
+    for (const width of WIDTHS) {
+      const page = await browser.newPage({ viewport: { width, height: 900 } });
+      // Nothing leaves the machine: images get the placeholder, everything else is refused.
+      await page.route('**/*', (route) => {
+        const request = route.request();
+        if (request.resourceType() === 'image') {
+          const file = new URL(request.url()).pathname.split('/').pop() ?? 'image';
+          return route.fulfill({ contentType: 'image/svg+xml', body: placeholderSvg(file) });
+        }
+        if (request.url().startsWith('file:')) return route.continue();
+        return route.abort();
+      });
+      for (const name of files.keys()) {
+        await page.goto(`file://${join(OUT_DIR, `${name}.html`)}`);
+        await page.screenshot({ path: join(OUT_DIR, `${name}-${width}.png`), fullPage: true });
+      }
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+  }
+  console.log(`wrote ${files.size} samples and ${files.size * WIDTHS.length} screenshots to ${OUT_DIR}`);
+}
+
+await main();

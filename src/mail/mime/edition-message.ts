@@ -1,0 +1,186 @@
+/**
+ * Raw MIME assembly for bulk sends. `prepareEditionMessage` does the expensive work once per
+ * edition (encoded-word subject, QP encoding of every line); `buildMessage` only encodes the few
+ * lines that carry a personal token and concatenates buffers.
+ *
+ * Layout: multipart/alternative with text/plain then text/html, both UTF-8 quoted-printable with
+ * hard breaks at the source newlines, so lines are encoded independently. CRLF throughout; SMTP
+ * dot-stuffing is left to the transport (nodemailer's SMTP connection does it).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Language } from '../../publication.js';
+import {
+  type GreetingPair,
+  greetingFor,
+  PERSONAL_TOKEN_PATTERN,
+  type PersonalTokenName,
+  type PersonalValues,
+} from '../../render/personalization.js';
+import { escapeHtml } from '../../render/safe-text.js';
+import {
+  addressHeader,
+  dateHeaderValue,
+  HeaderError,
+  type MailAddress,
+  messageIdValue,
+  unstructuredHeader,
+} from './header-encoding.js';
+import { encodeQpLine } from './quoted-printable.js';
+
+/** Headers buildMessage writes itself; callers may not pass them. */
+const RESERVED = new Set([
+  'from',
+  'to',
+  'cc',
+  'bcc',
+  'subject',
+  'date',
+  'message-id',
+  'mime-version',
+  'content-type',
+  'content-transfer-encoding',
+]);
+
+type Escape = (value: string) => string;
+
+/** A body line holding personal tokens: literal pieces alternate with token names. */
+interface DynamicLine {
+  pieces: string[];
+  tokens: PersonalTokenName[];
+  escape: Escape;
+}
+
+type Segment = Buffer | DynamicLine;
+
+export interface PrepareEditionInput {
+  from: string | MailAddress;
+  subject: string;
+  html: string;
+  text: string;
+  /** Per-edition headers (List-Id, X-Gazette-Edition, ...). */
+  headers: Record<string, string>;
+  language: Language;
+  /** The rendered greeting pair, so `greeting_name` can be the bare reader name. */
+  greeting?: GreetingPair;
+}
+
+export interface PreparedMessage {
+  readonly language: Language;
+  readonly boundary: string;
+  readonly greeting: GreetingPair | undefined;
+  /** From and Subject, encoded once. */
+  readonly leadHeaders: Buffer;
+  /** Edition headers, MIME headers and the blank line that ends the header section. */
+  readonly trailHeaders: Buffer;
+  readonly body: readonly Segment[];
+}
+
+export interface BuildMessageInput {
+  to: string | MailAddress;
+  messageId: string;
+  date: Date;
+  values: PersonalValues;
+  /** Per-recipient headers: List-Unsubscribe, List-Unsubscribe-Post, ... */
+  extraHeaders?: Record<string, string>;
+}
+
+function customHeaders(headers: Record<string, string>): string {
+  let out = '';
+  for (const [name, value] of Object.entries(headers)) {
+    if (RESERVED.has(name.toLowerCase())) throw new HeaderError(`${name} is set by the message builder`);
+    out += unstructuredHeader(name, value);
+  }
+  return out;
+}
+
+/** Splits a body into QP-encoded static runs and the lines that need per-recipient encoding. */
+function encodeBody(source: string, escapeValue: Escape, segments: Segment[], prefix: string[]): void {
+  let run = prefix;
+  for (const line of source.split(/\r?\n/)) {
+    const parts = line.split(PERSONAL_TOKEN_PATTERN);
+    if (parts.length === 1) {
+      run.push(encodeQpLine(line), '\r\n');
+      continue;
+    }
+    segments.push(Buffer.from(run.join(''), 'ascii'));
+    run = [];
+    segments.push({
+      pieces: parts.filter((_, i) => i % 2 === 0),
+      tokens: parts.filter((_, i) => i % 2 === 1) as PersonalTokenName[],
+      escape: escapeValue,
+    });
+  }
+  if (run.length > 0) segments.push(Buffer.from(run.join(''), 'ascii'));
+}
+
+export function prepareEditionMessage(input: PrepareEditionInput): PreparedMessage {
+  // "=_" can never occur in quoted-printable output, so the boundary cannot collide with a body.
+  const boundary = `=_gazette_${randomBytes(12).toString('hex')}`;
+  const partHeader = (type: string) =>
+    `--${boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`;
+  const body: Segment[] = [];
+  const noEscape: Escape = (v) => v;
+  encodeBody(input.text, noEscape, body, [partHeader('text/plain')]);
+  encodeBody(input.html, escapeHtml, body, [partHeader('text/html')]);
+  body.push(Buffer.from(`--${boundary}--\r\n`, 'ascii'));
+  return {
+    language: input.language,
+    boundary,
+    greeting: input.greeting,
+    leadHeaders: Buffer.from(
+      addressHeader('From', input.from) + unstructuredHeader('Subject', input.subject),
+      'ascii',
+    ),
+    trailHeaders: Buffer.from(
+      `${customHeaders(input.headers)}MIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n boundary="${boundary}"\r\n\r\n`,
+      'ascii',
+    ),
+    body: mergeStatic(body),
+  };
+}
+
+/** Adjacent static buffers become one, so buildMessage concatenates as few pieces as possible. */
+function mergeStatic(segments: Segment[]): Segment[] {
+  const merged: Segment[] = [];
+  let pending: Buffer[] = [];
+  for (const segment of segments) {
+    if (Buffer.isBuffer(segment)) pending.push(segment);
+    else {
+      if (pending.length > 0) merged.push(Buffer.concat(pending));
+      pending = [];
+      merged.push(segment);
+    }
+  }
+  if (pending.length > 0) merged.push(Buffer.concat(pending));
+  return merged;
+}
+
+/** Builds one recipient's raw message (CRLF line endings, every body line ≤ 76 characters). */
+export function buildMessage(prepared: PreparedMessage, input: BuildMessageInput): Buffer {
+  const values: PersonalValues = {
+    ...input.values,
+    greeting_name: greetingFor(prepared.greeting, input.values.greeting_name),
+  };
+  const recipientHeaders =
+    addressHeader('To', input.to) +
+    `Date: ${dateHeaderValue(input.date)}\r\nMessage-ID: ${messageIdValue(input.messageId)}\r\n` +
+    customHeaders(input.extraHeaders ?? {});
+  const chunks: Buffer[] = [
+    prepared.leadHeaders,
+    Buffer.from(recipientHeaders, 'ascii'),
+    prepared.trailHeaders,
+  ];
+  for (const segment of prepared.body) {
+    if (Buffer.isBuffer(segment)) {
+      chunks.push(segment);
+      continue;
+    }
+    let line = segment.pieces[0]!;
+    for (let i = 0; i < segment.tokens.length; i++) {
+      line += segment.escape(values[segment.tokens[i]!]) + segment.pieces[i + 1]!;
+    }
+    // A value may contain newlines (it should not); QP encodes them as =0A within the line.
+    chunks.push(Buffer.from(`${encodeQpLine(line)}\r\n`, 'ascii'));
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,70 @@
+/**
+ * Per-recipient parts of a rendered edition. MJML runs once per edition; these tokens are left
+ * in its output and swapped per reader by `personalize` (or by the MIME builder, which does the
+ * same substitution on pre-encoded lines).
+ */
+import { cleanText, escapeHtml, isolateText } from './safe-text.js';
+
+export const PERSONAL_TOKENS = {
+  greeting_name: '{{greeting_name}}',
+  preferences_url: '{{preferences_url}}',
+  unsubscribe_url: '{{unsubscribe_url}}',
+  /** "View in browser": per edition, so callers may substitute it once for everyone. */
+  archive_url: '{{archive_url}}',
+} as const;
+
+export type PersonalTokenName = keyof typeof PERSONAL_TOKENS;
+export type PersonalValues = Record<PersonalTokenName, string>;
+
+/** Matches any of the tokens; group 1 is the name. Content can never spell one (see safe-text). */
+export const PERSONAL_TOKEN_PATTERN = /\{\{(greeting_name|preferences_url|unsubscribe_url|archive_url)\}\}/g;
+
+/**
+ * The greeting is the one token whose surrounding words change with the value: "مرحباً أحمد،"
+ * for a known name, "مرحباً بك،" without one. Both phrasings are prepared at render time;
+ * `named` holds `{name}` where the reader's name goes.
+ */
+export interface GreetingPair {
+  named: string;
+  generic: string;
+}
+
+const MAX_NAME_LENGTH = 80;
+
+/**
+ * The plain-text greeting for a reader. The name is isolated (FSI…PDI) so a Latin name inside an
+ * Arabic sentence keeps the comma on the correct side.
+ */
+export function greetingFor(pair: GreetingPair | undefined, name: string): string {
+  const clean = cleanText(name).slice(0, MAX_NAME_LENGTH);
+  if (!pair) return clean;
+  if (!clean) return pair.generic;
+  return pair.named.replace('{name}', isolateText(clean));
+}
+
+export interface Personalizable {
+  html: string;
+  text: string;
+  greeting?: GreetingPair;
+}
+
+/**
+ * Substitutes the personal tokens. Values are raw strings: they are HTML-escaped for the html
+ * part and inserted as-is in the text part. `greeting_name` is the reader's name (or '') and is
+ * expanded through the rendered greeting pair.
+ */
+export function personalize(
+  rendered: Personalizable,
+  values: PersonalValues,
+): { html: string; text: string } {
+  const resolved: PersonalValues = {
+    ...values,
+    greeting_name: greetingFor(rendered.greeting, values.greeting_name),
+  };
+  return {
+    html: rendered.html.replace(PERSONAL_TOKEN_PATTERN, (_, name: PersonalTokenName) =>
+      escapeHtml(resolved[name]),
+    ),
+    text: rendered.text.replace(PERSONAL_TOKEN_PATTERN, (_, name: PersonalTokenName) => resolved[name]),
+  };
+}

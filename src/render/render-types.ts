@@ -1,0 +1,75 @@
+import type { Language, Publication } from '../publication.js';
+import type { GreetingPair } from './personalization.js';
+
+/** An article as the renderer receives it. All strings are untrusted CMS content. */
+export interface RenderArticle {
+  id: string;
+  title: string;
+  summary: string;
+  url: string;
+  imageUrl: string | null;
+  imageAlt: string | null;
+  author: string | null;
+  /** Gazette topic ids, most specific first; the first known one decides the digest group. */
+  topics: string[];
+  publishedAt: Date;
+  breaking: boolean;
+}
+
+export type EditionTemplate = 'digest' | 'alert';
+export type Frequency = 'immediate' | 'daily' | 'weekly';
+
+export interface RenderEditionInput {
+  template: EditionTemplate;
+  language: Language;
+  /** In priority order: the first is the lead story, the last is the first to be dropped. */
+  articles: RenderArticle[];
+  publication: Publication;
+  editionId: string;
+  /** The edition's date (shown in the header and the digest subject). */
+  date: Date;
+  frequency: Frequency;
+  /** Target of the "more on the site" link; publication.website when absent. */
+  moreUrl?: string;
+  /** HTML size budget in UTF-8 bytes before personalisation (default: under Gmail's clipping). */
+  maxHtmlBytes?: number;
+}
+
+export type OmitReason = 'invalid-url' | 'count-limit' | 'size-limit';
+
+export interface RenderedEdition {
+  editionId: string;
+  subject: string;
+  /** Contains the personal tokens; see personalize(). */
+  html: string;
+  text: string;
+  greeting: GreetingPair;
+  /** MJML compiles this call performed (always 1). */
+  compileCount: number;
+  /** Article ids in the edition, in priority order. */
+  included: string[];
+  omitted: { id: string; reason: OmitReason }[];
+  htmlBytes: number;
+}
+
+export type TransactionalTemplate = 'confirmation' | 'welcome';
+
+export interface RenderTransactionalInput {
+  language: Language;
+  publication: Publication;
+  name?: string;
+  confirmUrl?: string;
+  preferencesUrl?: string;
+  unsubscribeUrl?: string;
+  expiresAt?: Date;
+}
+
+export interface RenderedMessage {
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export class RenderError extends Error {
+  readonly code = 'GZ_ERR_RENDER';
+}
