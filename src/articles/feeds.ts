@@ -1,4 +1,4 @@
-import { XMLParser } from 'fast-xml-parser';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { decode } from 'html-entities';
 import type { Publication } from '../publication.js';
 import { buildArticle, dateField, languageOf, type SourceContext } from './normalize/common.js';
@@ -58,6 +58,11 @@ export function parseFeed(
   onSkip: SkipHandler = () => {},
 ): NormalizedArticle[] {
   if (feed.type === 'wordpress') return parseWordPressList(body, feed, publication, onSkip);
+  // The parser is lenient with unclosed tags; a truncated download must fail, not yield half a feed.
+  const valid = XMLValidator.validate(body);
+  if (valid !== true) {
+    throw new PayloadError(`feed: not well-formed XML (${valid.err.msg} at line ${valid.err.line})`);
+  }
   let doc: Json;
   try {
     doc = parser.parse(body) as Json;

@@ -48,3 +48,7 @@ export function publication(overrides: Partial<Record<string, unknown>> = {}): P
     ...overrides,
   });
 }
+
+/** Fixtures are edited field by field to build the bad and edge cases. */
+// biome-ignore lint/suspicious/noExplicitAny: untyped JSON fixture, mutated freely in tests
+export type FixtureJson = Record<string, any>;
