@@ -128,7 +128,9 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
       archiveUrl: isDigest ? tokenHtml('archive_url') : '',
     },
   });
-  const leadView = articleView(lead, strings, isDigest ? strings.digest.lead : strings.article.breaking);
+  // The alert already has a "breaking" banner; its kicker names the topic instead.
+  const topicLabel = publication.topics.find((t) => t.id === lead.topicId)?.label[language] ?? '';
+  const leadView = articleView(lead, strings, isDigest ? strings.digest.lead : topicLabel);
   const groups = groupByTopic(rest, publication, language, strings);
 
   const mjml = isDigest
@@ -156,7 +158,7 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
         lead: leadView,
       });
 
-  let html = await compileMjml(mjml);
+  let html = await compileMjml(mjml, strings.direction);
   const budget = input.maxHtmlBytes ?? DEFAULT_MAX_HTML_BYTES;
   // Drop the lowest-priority items until the HTML fits; the lead story always stays.
   const kept = [...rest].sort((a, b) => a.rank - b.rank);

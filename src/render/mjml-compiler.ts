@@ -21,7 +21,7 @@ export class MjmlCompileError extends Error {
  * the registry escapes all content (so `<mj-include` cannot come from an article), and MJML is
  * told to ignore includes in case a template author adds one.
  */
-export async function compileMjml(source: string): Promise<string> {
+export async function compileMjml(source: string, direction: 'rtl' | 'ltr'): Promise<string> {
   if (source.includes('<mj-include')) throw new MjmlCompileError('mj-include is not allowed in templates');
   compiles++;
   let result: Awaited<ReturnType<typeof mjml2html>>;
@@ -40,7 +40,20 @@ export async function compileMjml(source: string): Promise<string> {
   if (result.errors.length > 0) {
     throw new MjmlCompileError(`MJML: ${result.errors.map((e) => e.formattedMessage).join('; ')}`);
   }
-  return compactHtml(result.html);
+  const html = compactHtml(result.html);
+  return direction === 'rtl' ? alignColumnsRight(html) : html;
+}
+
+/**
+ * MJML hard-codes `text-align:left` on column containers even when they are `direction:rtl`; a
+ * client that ignores the inner `text-align:right` (or content without its own alignment) would
+ * then hug the left edge. Only styles already marked rtl are touched.
+ */
+function alignColumnsRight(html: string): string {
+  return html.replace(
+    /style="([^"]*direction:rtl[^"]*)"/g,
+    (_whole, style: string) => `style="${style.replace('text-align:left', 'text-align:right')}"`,
+  );
 }
 
 /**

@@ -71,6 +71,14 @@ export function parseTemplate(name: string, source: string): CompiledTemplate {
   }
   if (stack.length > 0) throw new TemplateError(`${name}: unclosed {{#${stack.at(-1)!.node.kind}}}`);
   if (last < source.length) root.push({ kind: 'text', text: source.slice(last) });
+  const stray = root.some(function hasStray(node: Node): boolean {
+    if (node.kind === 'text') return node.text.includes('{{');
+    if (node.kind === 'if') return node.whenTrue.some(hasStray) || node.otherwise.some(hasStray);
+    if (node.kind === 'each') return node.body.some(hasStray);
+    return false;
+  });
+  // A "{{" the tag grammar did not accept is a typo, not text to pass through to MJML.
+  if (stray) throw new TemplateError(`${name}: malformed tag near "{{"`);
   return { name, nodes: root };
 }
 

@@ -64,6 +64,7 @@ export async function renderTransactional(
         expires,
         ignore: strings.confirmation.ignore,
       }),
+      strings.direction,
     );
     const text = [
       ...lines(name, '', strings.confirmation.heading, ''),
@@ -110,6 +111,7 @@ export async function renderTransactional(
       unsubscribeUrl,
       websiteText: isolateHtml(publication.website.replace(/^https?:\/\//, '')),
     }),
+    strings.direction,
   );
   const text = [
     ...lines(name, '', heading, '', greeting, '', strings.welcome.body, '', strings.welcome.preferences),
