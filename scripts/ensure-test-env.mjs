@@ -32,7 +32,8 @@ async function waitFor(port, name) {
 
 try {
   if (!(await answers(5432))) {
-    if (!existsSync('/etc/postgresql')) throw new Error('PostgreSQL is not running on 127.0.0.1:5432 and is not installed');
+    if (!existsSync('/etc/postgresql'))
+      throw new Error('PostgreSQL is not running on 127.0.0.1:5432 and is not installed');
     const version = readdirSync('/etc/postgresql')[0];
     console.log(`starting PostgreSQL ${version}`);
     sh(`pg_ctlcluster --skip-systemctl-redirect ${version} main start`);
@@ -46,7 +47,9 @@ try {
   if (!existsSync('/usr/bin/chromium')) {
     if (!isRoot) throw new Error('Chromium is missing: sudo apt-get install -y chromium fonts-noto-core');
     console.log('installing Debian chromium and fonts-noto-core for the browser tests');
-    sh('DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-core');
+    sh(
+      'DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-core',
+    );
   }
 } catch (err) {
   console.error(`test environment: ${err.message}`);

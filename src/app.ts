@@ -7,9 +7,11 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyPluginAsync } from 'fastify';
 import type { Container } from './container.js';
+import { articleRoutes } from './http/article-routes.js';
 import { devMailboxRoutes } from './http/dev-mailbox-routes.js';
 import { installErrorHandler } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
+import { webhookRoutes } from './http/webhook-routes.js';
 
 /** The whole HTTP app as a plugin: server.ts listens, tests use inject. */
 export const app: FastifyPluginAsync<{ container: Container }> = async (fastify, { container }) => {
@@ -65,6 +67,11 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
   await fastify.register(swaggerUi, { routePrefix: '/docs' });
 
   await fastify.register(healthRoutes, { container });
+  await fastify.register(webhookRoutes, {
+    ingest: container.ingest,
+    bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES,
+  });
+  await fastify.register(articleRoutes, { db: container.db, adminToken: config.ADMIN_TOKEN });
   if (container.devMailbox) await fastify.register(devMailboxRoutes, { mailbox: container.devMailbox });
 };
 

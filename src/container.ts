@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { createFeedPoller, type FeedPoller } from './articles/feed-poller.js';
+import { createIngestService, type IngestService } from './articles/ingest-service.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { migrate } from './db/migrate.js';
@@ -24,6 +26,8 @@ export interface Container {
   mailer: Mailer;
   /** only outside production when SMTP_URL is unset, and only where the API runs */
   devMailbox?: DevMailbox;
+  ingest: IngestService;
+  feedPoller: FeedPoller;
   close(): Promise<void>;
 }
 
@@ -63,6 +67,27 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   }
   const mailer = createMailer(config);
 
+  const ingest = createIngestService({
+    db,
+    publication,
+    clock,
+    queues,
+    secrets: {
+      generic: config.WEBHOOK_SECRET_GENERIC,
+      wordpress: config.WEBHOOK_SECRET_WORDPRESS,
+      ghost: config.WEBHOOK_SECRET_GHOST,
+      strapi: config.WEBHOOK_SECRET_STRAPI,
+    },
+    toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS,
+  });
+  const feedPoller = createFeedPoller({
+    db,
+    publication,
+    clock,
+    ingest,
+    userAgent: `Gazette/0.1 (+${config.PUBLIC_URL})`,
+    defaultIntervalSeconds: config.FEED_POLL_INTERVAL_SECONDS,
+  });
   return {
     config,
     publication,
@@ -74,6 +99,8 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     metrics,
     mailer,
     devMailbox,
+    ingest,
+    feedPoller,
     async close() {
       mailer.close();
       await queues.close();

@@ -1,5 +1,5 @@
 import closeWithGrace from 'close-with-grace';
-import { startWorkers } from '../workers/index.js';
+import { setupSchedulers, startWorkers } from '../workers/index.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createContainer } from './container.js';
 import { loadPublication } from './publication.js';
@@ -35,6 +35,7 @@ for (const warning of config.warnings) container.log.warn(warning);
 
 const server = mode === 'worker' ? undefined : await startServer(container);
 const workers = mode === 'api' ? undefined : startWorkers(container);
+if (workers) await setupSchedulers(container);
 if (server) container.log.info(`Gazette is up: ${config.PUBLIC_URL}/subscribe (docs at /docs)`);
 
 closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {

@@ -2,7 +2,7 @@ import { Worker } from 'bullmq';
 import type { Container } from '../src/container.js';
 import { QUEUE_NAMES, type QueueName } from '../src/queues/definitions.js';
 import { createRedis } from '../src/redis.js';
-import { type WorkerSpec, workerSpecs } from './registry.js';
+import { schedulerSetups, type WorkerSpec, workerSpecs } from './registry.js';
 
 export interface RunningWorkers {
   workers: Worker[];
@@ -21,6 +21,11 @@ export function selectQueues(setting: string): QueueName[] {
     }
   }
   return wanted as QueueName[];
+}
+
+/** Upserts every job scheduler; idempotent, so each worker process may run it at start. */
+export async function setupSchedulers(container: Container): Promise<void> {
+  for (const setup of schedulerSetups) await setup(container);
 }
 
 /** Starts one BullMQ Worker per selected queue; close() stops taking work and waits for active jobs. */

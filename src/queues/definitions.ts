@@ -8,7 +8,7 @@ export interface QueuePayloads {
   /** confirmation and welcome mail: never queued behind bulk digest traffic */
   transactional: { send: { deliveryId: number } };
   /** stored CMS webhook events, processed after the 202 */
-  'article-events': { process: { eventId: number } };
+  'article-events': { process: { eventId: number }; sweep: Record<string, never> };
   /**
    * Domain events for the digest pipeline: an article became published (first time), changed
    * while published, or was withdrawn (unpublished or deleted).

@@ -44,10 +44,15 @@ CREATE TABLE article_events (
   received_at timestamptz NOT NULL,
   processed_at timestamptz,
   article_id uuid REFERENCES articles (id),
+  -- outbox: the domain event this change owes the digest pipeline, until it is enqueued
+  lifecycle text CHECK (lifecycle IN ('published', 'changed', 'withdrawn')),
+  lifecycle_enqueued_at timestamptz,
+  attempts integer NOT NULL DEFAULT 0,
   error text,
   UNIQUE (provider, event_key)
 );
-CREATE INDEX article_events_unprocessed_idx ON article_events (id) WHERE processed_at IS NULL;
+CREATE INDEX article_events_unprocessed_idx ON article_events (id)
+  WHERE processed_at IS NULL OR (lifecycle IS NOT NULL AND lifecycle_enqueued_at IS NULL);
 
 -- Feed polling state: conditional GET validators and the no-flood cut-off.
 CREATE TABLE feed_state (

@@ -1,0 +1,13 @@
+import type { Container } from '../src/container.js';
+import type { WorkerSpec } from './registry.js';
+
+export const feedsWorker: WorkerSpec = {
+  queue: 'feeds',
+  concurrency: () => 2,
+  processor: (container: Container) => async (job) => {
+    const feedId = String((job.data as { feedId?: unknown }).feedId ?? '');
+    const result = await container.feedPoller.poll(feedId);
+    container.log.info({ jobId: job.id, feedId, ...result, skipped: result?.skipped.length }, 'feed polled');
+    return result;
+  },
+};
