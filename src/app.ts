@@ -11,6 +11,7 @@ import { articleRoutes } from './http/article-routes.js';
 import { devMailboxRoutes } from './http/dev-mailbox-routes.js';
 import { installErrorHandler } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
+import { subscriptionRoutes } from './http/subscription-routes.js';
 import { webhookRoutes } from './http/webhook-routes.js';
 
 /** The whole HTTP app as a plugin: server.ts listens, tests use inject. */
@@ -67,6 +68,7 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
   await fastify.register(swaggerUi, { routePrefix: '/docs' });
 
   await fastify.register(healthRoutes, { container });
+  await fastify.register(subscriptionRoutes, { container });
   await fastify.register(webhookRoutes, {
     ingest: container.ingest,
     bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES,

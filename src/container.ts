@@ -10,8 +10,10 @@ import { DevMailbox } from './mail/dev-mailbox.js';
 import { createMailer, type Mailer } from './mail/transport.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { Publication } from './publication.js';
-import { createQueues, type Queues } from './queues/definitions.js';
+import { createQueues, jobId, type Queues } from './queues/definitions.js';
 import { createRedis, waitForRedis } from './redis.js';
+import { createTokens, type Tokens } from './security/tokens.js';
+import { createSubscriptionService, type SubscriptionService } from './subscriptions/subscription-service.js';
 
 /** The composition root: everything the API and the workers use is built here, once. */
 export interface Container {
@@ -24,6 +26,8 @@ export interface Container {
   queues: Queues;
   metrics: Metrics;
   mailer: Mailer;
+  tokens: Tokens;
+  subscriptions: SubscriptionService;
   /** only outside production when SMTP_URL is unset, and only where the API runs */
   devMailbox?: DevMailbox;
   ingest: IngestService;
@@ -88,6 +92,18 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     userAgent: `Gazette/0.1 (+${config.PUBLIC_URL})`,
     defaultIntervalSeconds: config.FEED_POLL_INTERVAL_SECONDS,
   });
+  const tokens = createTokens({ secretKey: config.SECRET_KEY, previousKey: config.SECRET_KEY_PREVIOUS });
+  const subscriptions = createSubscriptionService({
+    db,
+    clock,
+    config,
+    publication,
+    tokens,
+    log,
+    enqueueDelivery: (deliveryId) =>
+      queues.enqueue('transactional', 'send', { deliveryId }, { jobId: jobId('delivery', deliveryId) }),
+  });
+
   return {
     config,
     publication,
@@ -98,6 +114,8 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     queues,
     metrics,
     mailer,
+    tokens,
+    subscriptions,
     devMailbox,
     ingest,
     feedPoller,

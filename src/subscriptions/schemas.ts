@@ -1,0 +1,148 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+/**
+ * The subscription domain's schemas, shared by request validation, TypeScript types and the
+ * OpenAPI document. The hosted form, the JSON API and the preferences page use the same field
+ * names. Rules that depend on the publication (topic ids) or on Intl (time zones) are checked
+ * by validate.ts, which names the field the same way.
+ */
+export const Frequency = Type.Union(
+  [Type.Literal('immediate'), Type.Literal('daily'), Type.Literal('weekly')],
+  {
+    description: 'How often digests arrive: as articles appear (immediate), once a day, or once a week',
+  },
+);
+export type Frequency = Static<typeof Frequency>;
+
+export const LanguageField = Type.Union([Type.Literal('ar'), Type.Literal('en')], {
+  description: 'Language of the newsletter and of the pages',
+});
+
+const Email = Type.String({
+  description:
+    'One mailbox address. Internationalised domains are accepted and stored in punycode. At most 254 octets, 64 in the local part.',
+  examples: ['reader@example.com'],
+});
+const Name = Type.String({ description: 'How to greet the reader (optional, at most 100 characters)' });
+const Topics = Type.Array(Type.String(), {
+  description: "Topic ids from the publication's list. Omitted: every topic.",
+  maxItems: 100,
+});
+const Alerts = Type.Boolean({ description: 'Receive breaking-news alerts as they happen' });
+const Timezone = Type.String({
+  description: "IANA time zone for the send hour, e.g. Asia/Riyadh. Omitted: the publication's zone.",
+});
+const SendHour = Type.Integer({
+  minimum: 0,
+  maximum: 23,
+  description: "Local hour (0-23) for daily and weekly digests. Omitted: the publication's default (07:00).",
+});
+
+export const PreferenceFields = {
+  topics: Type.Optional(Topics),
+  frequency: Type.Optional(Frequency),
+  alerts: Type.Optional(Alerts),
+  language: Type.Optional(LanguageField),
+  timezone: Type.Optional(Timezone),
+  sendHour: Type.Optional(SendHour),
+};
+
+export const SubscribeBody = Type.Object(
+  { email: Email, name: Type.Optional(Name), ...PreferenceFields },
+  { additionalProperties: false, description: 'A subscription request; a confirmation mail follows' },
+);
+export type SubscribeBody = Static<typeof SubscribeBody>;
+
+export const PreferencesBody = Type.Object(PreferenceFields, { additionalProperties: false });
+export type PreferencesBody = Static<typeof PreferencesBody>;
+
+export const Accepted = Type.Object(
+  { status: Type.Literal('pending') },
+  {
+    description:
+      'Always the same answer, whatever the state of the address, so the API cannot tell whether someone is subscribed',
+  },
+);
+
+export const SubscriberStatus = Type.Union(
+  [
+    Type.Literal('pending'),
+    Type.Literal('confirmed'),
+    Type.Literal('unsubscribed'),
+    Type.Literal('suppressed'),
+  ],
+  { description: 'pending: waiting for the confirmation click; suppressed: never mailed again' },
+);
+export type SubscriberStatus = Static<typeof SubscriberStatus>;
+
+const Timestamp = Type.String({ format: 'date-time' });
+const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+
+export const SubscriberView = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  email: Type.String(),
+  name: Type.Union([Type.String(), Type.Null()]),
+  status: SubscriberStatus,
+  language: LanguageField,
+  topics: Type.Array(Type.String()),
+  frequency: Frequency,
+  alerts: Type.Boolean(),
+  timezone: Type.String(),
+  sendHour: Type.Integer(),
+  createdAt: Timestamp,
+  confirmedAt: NullableTimestamp,
+  unsubscribedAt: NullableTimestamp,
+  suppressedReason: Type.Union([Type.String(), Type.Null()]),
+});
+export type SubscriberView = Static<typeof SubscriberView>;
+
+export const ConsentEventView = Type.Object({
+  event: Type.String({
+    description: 'subscribe_requested, confirmed, preferences_changed, unsubscribed, suppressed',
+  }),
+  source: Type.String({ description: 'form, embed, api, email link, one-click, operator' }),
+  consentVersion: Type.Union([Type.String(), Type.Null()]),
+  consentText: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  userAgent: Type.Union([Type.String(), Type.Null()]),
+  details: Type.Record(Type.String(), Type.Unknown()),
+  occurredAt: Timestamp,
+});
+export type ConsentEventView = Static<typeof ConsentEventView>;
+
+export const DeliveryView = Type.Object({
+  id: Type.Integer(),
+  kind: Type.String(),
+  state: Type.String(),
+  attempts: Type.Integer(),
+  createdAt: Timestamp,
+  sentAt: NullableTimestamp,
+  error: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const SubscriberDetail = Type.Intersect([
+  SubscriberView,
+  Type.Object({ consent: Type.Array(ConsentEventView), deliveries: Type.Array(DeliveryView) }),
+]);
+export type SubscriberDetail = Static<typeof SubscriberDetail>;
+
+export const ListQuery = Type.Object({
+  email: Type.Optional(Type.String({ description: 'exact address (case-insensitive, IDN or punycode)' })),
+  status: Type.Optional(SubscriberStatus),
+  cursor: Type.Optional(Type.String({ description: 'nextCursor from the previous page' })),
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+});
+export type ListQuery = Static<typeof ListQuery>;
+
+export const SubscriberPage = Type.Object({
+  items: Type.Array(SubscriberView),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
+});
+export type SubscriberPage = Static<typeof SubscriberPage>;
+
+export const SubscriberParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+export const SuppressBody = Type.Object(
+  { reason: Type.Optional(Type.String({ maxLength: 200, description: 'why (kept on the subscriber)' })) },
+  { additionalProperties: false },
+);
