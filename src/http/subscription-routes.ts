@@ -79,6 +79,11 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
     }
   };
 
+  // browsers ask for it on every page; an empty answer keeps their consoles clean
+  app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) =>
+    reply.code(204).header('cache-control', 'public, max-age=86400').send(),
+  );
+
   app.get('/assets/subscribe.js', { schema: { hide: true } }, async (_request, reply) => {
     reply
       .type('text/javascript; charset=utf-8')

@@ -62,8 +62,7 @@ label{display:block;font-weight:600;margin:0 0 .25rem}
 .field{margin:0 0 1.1rem}
 .hint{display:block;font-weight:400;font-size:.9rem;color:#5b5b57;margin:.1rem 0 .35rem}
 input[type=email],input[type=text],select{display:block;width:100%;font:inherit;padding:.6rem .75rem;border:1px solid #8d8b85;border-radius:8px;background:#fff;color:inherit;min-height:2.9rem}
-input[type=email]{text-align:start}
-html[dir=rtl] input[type=email]{text-align:right}
+html[dir=rtl] input[dir=ltr]{text-align:right}
 input:focus-visible,select:focus-visible,button:focus-visible,.choice input:focus-visible{outline:3px solid #1f5fbf;outline-offset:2px}
 fieldset{border:0;padding:0;margin:0 0 1.1rem;min-width:0}
 legend{font-weight:600;padding:0;margin:0 0 .25rem}
@@ -73,6 +72,7 @@ legend{font-weight:600;padding:0;margin:0 0 .25rem}
 .toggle{display:flex;align-items:flex-start;gap:.6rem;padding:.75rem;border:1px solid #d7d4cc;border-radius:8px;cursor:pointer}
 .toggle input{width:1.3rem;height:1.3rem;margin:.3rem 0 0;flex:none;accent-color:#8a1c1c}
 .toggle span{font-weight:600}
+.toggle .hint{font-weight:400;margin:0}
 .consent{font-size:.92rem;color:#3f3f3b;background:#f8f7f3;border-inline-start:4px solid #8a1c1c;padding:.6rem .8rem;border-radius:4px}
 button{display:block;width:100%;font:inherit;font-weight:700;padding:.8rem 1rem;border:0;border-radius:8px;background:#8a1c1c;color:#fff;cursor:pointer;min-height:3rem}
 button:hover{background:#6f1515}
@@ -81,9 +81,10 @@ button:hover{background:#6f1515}
 .notice{border:2px solid #2e7d32;background:#edf7ee;color:#1b4d1e;border-radius:8px;padding:.6rem .8rem;margin:0 0 1rem}
 [aria-invalid=true]{border-color:#b00020!important;border-width:2px!important}
 .hp{position:absolute;inset-inline-start:0;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap;opacity:0}
-.ltr{direction:ltr;unicode-bidi:isolate}
+.ltr{direction:ltr;unicode-bidi:isolate;display:inline-block;max-width:100%;overflow-wrap:anywhere}
 footer{font-size:.85rem;color:#5b5b57;text-align:center;margin:1.25rem 0 2rem}
-@media (min-width:40rem){main{padding:2rem 1rem}.card{padding:2rem 2rem 2.25rem}h1{font-size:1.75rem}}
+.choices.few{grid-template-columns:1fr}
+@media (min-width:40rem){main{padding:2rem 1rem}.choices.few{grid-template-columns:repeat(3,1fr)}.card{padding:2rem 2rem 2.25rem}h1{font-size:1.75rem}}
 `;
 
 export interface PageOptions {

@@ -78,7 +78,7 @@ const en = {
     rateLimited: 'Too many attempts',
     rateLimitedBody: 'Please wait a minute and try again.',
   },
-  footer: '{publication} · {address}',
+  footer: '{address}',
 };
 
 type Strings = typeof en;
@@ -157,7 +157,7 @@ const ar: Strings = {
     rateLimited: 'محاولات كثيرة',
     rateLimitedBody: 'يرجى الانتظار دقيقة ثم المحاولة مجدداً.',
   },
-  footer: '{publication} · {address}',
+  footer: '{address}',
 };
 
 const STRINGS: Record<Language, Strings> = { ar, en };

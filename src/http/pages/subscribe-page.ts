@@ -59,7 +59,7 @@ export function frequencyChoices(language: Language, selected: string, error?: F
   const options = ['immediate', 'daily', 'weekly'] as const;
   return html`<fieldset${invalid(error, 'frequency')}>
 <legend>${s.subscribe.frequency}</legend>
-<div class="choices">
+<div class="choices few">
 ${options.map(
   (f) =>
     html`<label class="choice"><input type="radio" name="frequency" value="${f}"${selected === f ? html` checked` : ''}> ${s.subscribe.frequencies[f]}</label>
