@@ -1,0 +1,253 @@
+import type { Queryable } from '../db/pool.js';
+
+/**
+ * The SQL behind bulk sends: the status lock over one batch of an edition's ledger rows.
+ *
+ * A row is `pending` until a sender claims it (`sending`, with its claim token); only the holder
+ * of the token finishes it. Rows are claimed a few at a time, just before they are sent, so:
+ * - suppression is decided when the row is taken (an unsubscribe stops every later message);
+ * - a crash leaves at most one chunk `sending`, which becomes `ambiguous` (RFC 1047: the server
+ *   may or may not have accepted it) and is never resent blindly.
+ *
+ * Claim freshness (claimed_at, renewed by the holder's heartbeat) uses the database clock, the
+ * one clock every worker process shares.
+ */
+export type RowState = 'pending' | 'sent' | 'failed' | 'ambiguous';
+
+export interface ClaimedRow {
+  id: number;
+  subscriberId: string | null;
+  recipient: string;
+  name: string | null;
+  attempts: number;
+}
+
+export interface ClaimResult {
+  claimed: ClaimedRow[];
+  /** rows taken but not to be mailed: the reader is no longer confirmed */
+  suppressed: number;
+  /** rows taken in all (claimed + suppressed): fewer than asked means nothing pending is left */
+  taken: number;
+}
+
+export interface RowOutcome {
+  id: number;
+  state: RowState;
+  smtpResponse?: string;
+  messageId?: string;
+  error?: string;
+}
+
+export type EditionCounts = Record<
+  'total' | 'pending' | 'sending' | 'sent' | 'failed' | 'ambiguous' | 'suppressed' | 'cancelled',
+  number
+>;
+
+/**
+ * Rows left `sending` under a claim nobody has renewed for `staleMs` (a crashed or stalled
+ * attempt) become `ambiguous`. Rows of a live claim are fresher and are not touched.
+ */
+export async function markStaleClaims(
+  q: Queryable,
+  editionId: string,
+  batch: number,
+  staleMs: number,
+  at: Date,
+): Promise<number[]> {
+  const { rows } = await q.query<{ id: number }>(
+    `UPDATE deliveries SET state = 'ambiguous', updated_at = $4,
+            error = 'still sending after its claim expired: the attempt crashed or stalled and the server may or may not have accepted the message'
+      WHERE edition_id = $1 AND batch_no = $2 AND state = 'sending'
+        AND claimed_at < now() - $3 * interval '1 millisecond'
+      RETURNING id`,
+    [editionId, batch, staleMs, at],
+  );
+  return rows.map((r) => Number(r.id));
+}
+
+/**
+ * Takes up to `limit` pending rows of the batch: those of confirmed readers become `sending`
+ * under `token`, the others `suppressed`. Rows locked by a concurrent claimer are skipped.
+ * Test sends may have no subscriber (a staff address) and are always mailed.
+ */
+export async function claimChunk(
+  q: Queryable,
+  editionId: string,
+  batch: number,
+  token: string,
+  limit: number,
+  at: Date,
+): Promise<ClaimResult> {
+  const { rows } = await q.query<{
+    id: number;
+    subscriber_id: string | null;
+    recipient: string;
+    attempts: number;
+    name: string | null;
+    allowed: boolean;
+  }>(
+    `WITH picked AS (
+       SELECT id FROM deliveries
+        WHERE edition_id = $1 AND batch_no = $2 AND state = 'pending'
+        ORDER BY id LIMIT $4
+        FOR UPDATE SKIP LOCKED
+     ), decided AS (
+       SELECT d.id, s.name, s.status,
+              coalesce(s.status = 'confirmed', d.subscriber_id IS NULL AND d.kind = 'test') AS allowed
+         FROM picked p
+         JOIN deliveries d ON d.id = p.id
+         LEFT JOIN subscribers s ON s.id = d.subscriber_id
+     )
+     UPDATE deliveries d
+        SET state = CASE WHEN c.allowed THEN 'sending' ELSE 'suppressed' END,
+            claim_token = $3, claimed_at = now(), updated_at = $5,
+            attempts = d.attempts + CASE WHEN c.allowed THEN 1 ELSE 0 END,
+            error = CASE WHEN c.allowed THEN d.error
+                         ELSE 'reader ' || coalesce(c.status, 'deleted') || ' when the row was claimed' END
+       FROM decided c
+      WHERE d.id = c.id
+      RETURNING d.id, d.subscriber_id, d.recipient, d.attempts, c.name, c.allowed`,
+    [editionId, batch, token, limit, at],
+  );
+  const claimed: ClaimedRow[] = [];
+  let suppressed = 0;
+  for (const r of rows.sort((a, b) => Number(a.id) - Number(b.id))) {
+    if (!r.allowed) {
+      suppressed++;
+      continue;
+    }
+    claimed.push({
+      id: Number(r.id),
+      subscriberId: r.subscriber_id,
+      recipient: r.recipient,
+      name: r.name,
+      attempts: Number(r.attempts),
+    });
+  }
+  return { claimed, suppressed, taken: rows.length };
+}
+
+/** Renews the claim; returns the ids still held (a row marked ambiguous by another is gone). */
+export async function renewClaim(
+  q: Queryable,
+  editionId: string,
+  batch: number,
+  token: string,
+): Promise<Set<number>> {
+  const { rows } = await q.query<{ id: number }>(
+    `UPDATE deliveries SET claimed_at = now()
+      WHERE edition_id = $1 AND batch_no = $2 AND claim_token = $3 AND state = 'sending'
+      RETURNING id`,
+    [editionId, batch, token],
+  );
+  return new Set(rows.map((r) => Number(r.id)));
+}
+
+/**
+ * Writes outcomes in one statement. The claimant may finish a row even after another attempt
+ * marked it ambiguous: it knows what happened. `pending` releases the claim.
+ */
+export async function recordOutcomes(
+  q: Queryable,
+  token: string,
+  outcomes: RowOutcome[],
+  at: Date,
+): Promise<number> {
+  if (outcomes.length === 0) return 0;
+  const res = await q.query(
+    `UPDATE deliveries d
+        SET state = u.state,
+            smtp_response = coalesce(u.response, d.smtp_response),
+            message_id = coalesce(u.message_id, d.message_id),
+            error = u.error,
+            sent_at = CASE WHEN u.state = 'sent' THEN $7 ELSE d.sent_at END,
+            updated_at = $7,
+            claim_token = CASE WHEN u.state = 'pending' THEN NULL ELSE d.claim_token END,
+            claimed_at = CASE WHEN u.state = 'pending' THEN NULL ELSE d.claimed_at END
+       FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
+            AS u(id, state, response, message_id, error)
+      WHERE d.id = u.id AND d.claim_token = $1 AND d.state IN ('sending', 'ambiguous')`,
+    [
+      token,
+      outcomes.map((o) => o.id),
+      outcomes.map((o) => o.state),
+      outcomes.map((o) => o.smtpResponse?.slice(0, 1000) ?? null),
+      outcomes.map((o) => o.messageId ?? null),
+      outcomes.map((o) => o.error?.slice(0, 1000) ?? null),
+      at,
+    ],
+  );
+  return res.rowCount ?? 0;
+}
+
+/** Rows of the batch held `sending` by another claim that is still being renewed. */
+export async function countHeldByOthers(
+  q: Queryable,
+  editionId: string,
+  batch: number,
+  token: string,
+): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM deliveries
+      WHERE edition_id = $1 AND batch_no = $2 AND state = 'sending' AND claim_token IS DISTINCT FROM $3`,
+    [editionId, batch, token],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** After the last attempt: what is still pending in the batch failed for good. */
+export async function failPendingRows(
+  q: Queryable,
+  editionId: string,
+  batch: number,
+  error: string,
+  at: Date,
+): Promise<number> {
+  const res = await q.query(
+    `UPDATE deliveries SET state = 'failed', error = $3, updated_at = $4
+      WHERE edition_id = $1 AND batch_no = $2 AND state = 'pending'`,
+    [editionId, batch, error.slice(0, 1000), at],
+  );
+  return res.rowCount ?? 0;
+}
+
+const COUNTS_SQL = `SELECT count(*)::int AS total,
+        count(*) FILTER (WHERE state = 'pending')::int AS pending,
+        count(*) FILTER (WHERE state = 'sending')::int AS sending,
+        count(*) FILTER (WHERE state = 'sent')::int AS sent,
+        count(*) FILTER (WHERE state = 'failed')::int AS failed,
+        count(*) FILTER (WHERE state = 'ambiguous')::int AS ambiguous,
+        count(*) FILTER (WHERE state = 'suppressed')::int AS suppressed,
+        count(*) FILTER (WHERE state = 'cancelled')::int AS cancelled
+   FROM deliveries WHERE edition_id = $1`;
+
+export async function editionCounts(q: Queryable, editionId: string): Promise<EditionCounts> {
+  const { rows } = await q.query<EditionCounts>(COUNTS_SQL, [editionId]);
+  return rows[0]!;
+}
+
+/**
+ * When nothing of the edition is pending or sending any more: state `sent` and final_counts.
+ * Runs again after any later batch (a batch persisted after an early finish re-opens nothing but
+ * refreshes the counts), never once retention has pruned part of the ledger.
+ */
+export async function finalizeEdition(
+  q: Queryable,
+  editionId: string,
+  at: Date,
+): Promise<EditionCounts | null> {
+  const { rows } = await q.query<{ final_counts: EditionCounts }>(
+    `WITH c AS (${COUNTS_SQL})
+     UPDATE editions e
+        SET state = 'sent', updated_at = $2,
+            final_counts = jsonb_build_object('total', c.total, 'sent', c.sent, 'failed', c.failed,
+              'ambiguous', c.ambiguous, 'suppressed', c.suppressed, 'cancelled', c.cancelled,
+              'pending', c.pending, 'sending', c.sending)
+       FROM c
+      WHERE e.id = $1 AND e.state IN ('planned', 'sending', 'sent') AND e.ledger_pruned_at IS NULL
+        AND c.pending = 0 AND c.sending = 0
+      RETURNING e.final_counts`,
+    [editionId, at],
+  );
+  return rows[0]?.final_counts ?? null;
+}

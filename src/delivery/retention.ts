@@ -1,0 +1,122 @@
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/pool.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * Ledger retention: per-reader delivery rows of editions are kept DELIVERY_RETENTION_DAYS, then
+ * deleted in bounded chunks. Before the first row of an edition goes, its complete counts are
+ * stored in editions.final_counts and ledger_pruned_at is set, so the counts are never
+ * recomputed from a partial ledger. Transactional rows (no edition) are left alone: their
+ * dedupe keys guard against resending confirmation mail.
+ *
+ * An edition with rows still pending or sending past the retention window is not touched and is
+ * reported as stuck: deleting would hide a delivery problem.
+ */
+export interface RetentionDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  config: Pick<Config, 'DELIVERY_RETENTION_DAYS'>;
+}
+
+export interface RetentionOptions {
+  /** rows per DELETE (default 1000) */
+  chunkSize?: number;
+  /** DELETEs per call (default 50); the maintenance job runs again later for the rest */
+  maxChunks?: number;
+  /** editions whose counts are stored per call (default 500) */
+  maxEditions?: number;
+}
+
+export interface RetentionResult {
+  cutoff: Date;
+  editionsSealed: number;
+  stuckEditions: string[];
+  rowsDeleted: number;
+  /** false when the chunk budget ran out before every old row was gone */
+  complete: boolean;
+}
+
+const COUNTS = `count(*)::int AS total,
+  count(*) FILTER (WHERE state = 'pending')::int AS pending,
+  count(*) FILTER (WHERE state = 'sending')::int AS sending,
+  count(*) FILTER (WHERE state = 'sent')::int AS sent,
+  count(*) FILTER (WHERE state = 'failed')::int AS failed,
+  count(*) FILTER (WHERE state = 'ambiguous')::int AS ambiguous,
+  count(*) FILTER (WHERE state = 'suppressed')::int AS suppressed,
+  count(*) FILTER (WHERE state = 'cancelled')::int AS cancelled`;
+
+/** Call from the `digests` queue's `maintenance` job (or any scheduler), as often as you like. */
+export async function pruneDeliveryLedger(
+  deps: RetentionDeps,
+  opts: RetentionOptions = {},
+): Promise<RetentionResult> {
+  const { db, clock, log, config } = deps;
+  const chunkSize = opts.chunkSize ?? 1000;
+  const maxChunks = opts.maxChunks ?? 50;
+  const maxEditions = opts.maxEditions ?? 500;
+  const now = clock.now();
+  const cutoff = new Date(now.getTime() - config.DELIVERY_RETENTION_DAYS * 24 * 3600 * 1000);
+
+  // 1. seal: complete counts of every edition about to lose rows, stored once
+  const sealed = await db.query<{ id: string }>(
+    `WITH old AS (
+       SELECT DISTINCT d.edition_id FROM deliveries d
+         JOIN editions e ON e.id = d.edition_id
+        WHERE d.edition_id IS NOT NULL AND d.created_at < $1 AND e.ledger_pruned_at IS NULL
+        LIMIT $3
+     ), c AS (
+       SELECT d.edition_id, ${COUNTS} FROM deliveries d JOIN old USING (edition_id) GROUP BY d.edition_id
+     )
+     UPDATE editions e
+        SET ledger_pruned_at = $2, updated_at = $2,
+            final_counts = jsonb_build_object('total', c.total, 'sent', c.sent, 'failed', c.failed,
+              'ambiguous', c.ambiguous, 'suppressed', c.suppressed, 'cancelled', c.cancelled,
+              'pending', c.pending, 'sending', c.sending)
+       FROM c
+      WHERE e.id = c.edition_id AND c.pending = 0 AND c.sending = 0
+      RETURNING e.id`,
+    [cutoff, now, maxEditions],
+  );
+  const stuck = await db.query<{ edition_id: string }>(
+    `SELECT DISTINCT d.edition_id FROM deliveries d JOIN editions e ON e.id = d.edition_id
+      WHERE d.created_at < $1 AND e.ledger_pruned_at IS NULL AND d.state IN ('pending', 'sending')
+      LIMIT 100`,
+    [cutoff],
+  );
+  const stuckEditions = stuck.rows.map((r) => r.edition_id);
+  if (stuckEditions.length > 0) {
+    log.warn(
+      { editions: stuckEditions, cutoff },
+      'editions with rows still pending or sending past the retention window: not pruned',
+    );
+  }
+
+  // 2. delete the detail of sealed editions, a bounded chunk at a time
+  let rowsDeleted = 0;
+  let complete = false;
+  for (let i = 0; i < maxChunks; i++) {
+    const res = await db.query(
+      `DELETE FROM deliveries WHERE id IN (
+         SELECT d.id FROM deliveries d JOIN editions e ON e.id = d.edition_id
+          WHERE d.created_at < $1 AND e.ledger_pruned_at IS NOT NULL
+          LIMIT $2)`,
+      [cutoff, chunkSize],
+    );
+    rowsDeleted += res.rowCount ?? 0;
+    if ((res.rowCount ?? 0) < chunkSize) {
+      complete = true;
+      break;
+    }
+  }
+  const result = {
+    cutoff,
+    editionsSealed: sealed.rowCount ?? 0,
+    stuckEditions,
+    rowsDeleted,
+    complete: complete && (sealed.rowCount ?? 0) < maxEditions,
+  };
+  log.info({ ...result, stuckEditions: stuckEditions.length }, 'delivery ledger pruned');
+  return result;
+}
