@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyPluginAsync } from 'fastify';
 import type { Container } from './container.js';
 import { articleRoutes } from './http/article-routes.js';
+import { deliveryRoutes } from './http/delivery-routes.js';
 import { devMailboxRoutes } from './http/dev-mailbox-routes.js';
 import { installErrorHandler } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
@@ -68,6 +69,7 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
   await fastify.register(swaggerUi, { routePrefix: '/docs' });
 
   await fastify.register(healthRoutes, { container });
+  await fastify.register(deliveryRoutes, { container });
   await fastify.register(subscriptionRoutes, { container });
   await fastify.register(webhookRoutes, {
     ingest: container.ingest,

@@ -4,6 +4,7 @@ import type { QueueName } from '../src/queues/definitions.js';
 import { articleEventsWorker } from './article-events-worker.js';
 import { feedsWorker } from './feeds-worker.js';
 import { articleSweepScheduler, feedSchedulers, type SchedulerSetup } from './schedulers.js';
+import { alertsWorker, sendWorker } from './send-worker.js';
 import { transactionalWorker } from './transactional-worker.js';
 
 export interface WorkerSpec {
@@ -13,7 +14,13 @@ export interface WorkerSpec {
 }
 
 /** Each queue's thin worker registers here; workers/index.ts starts the ones WORKER_QUEUES selects. */
-export const workerSpecs: WorkerSpec[] = [transactionalWorker, articleEventsWorker, feedsWorker];
+export const workerSpecs: WorkerSpec[] = [
+  transactionalWorker,
+  articleEventsWorker,
+  feedsWorker,
+  sendWorker,
+  alertsWorker,
+];
 
 /** Job schedulers (repeatable work shared by every worker process), set up when workers start. */
 export const schedulerSetups: SchedulerSetup[] = [feedSchedulers, articleSweepScheduler];

@@ -1,0 +1,60 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Container } from '../container.js';
+import { createSendingPause } from '../delivery/sending-pause.js';
+import { adminSecurity, requireAdmin } from './admin-auth.js';
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+
+const SendingStatus = Type.Object({
+  paused: Type.Boolean({ description: 'true while the bulk queues (send, alerts) are paused' }),
+  reason: Nullable(Type.String()),
+  since: Nullable(Type.String({ format: 'date-time' })),
+  editionId: Nullable(Type.String({ description: 'the edition whose send met the refusal' })),
+  error: Nullable(Type.String({ description: 'the SMTP reply or error that paused sending' })),
+  queues: Type.Object(
+    { send: Type.Boolean(), alerts: Type.Boolean() },
+    { description: 'paused flag per queue' },
+  ),
+});
+
+/** Operator controls over bulk sending: see why it is paused, and resume it once fixed. */
+export const deliveryRoutes: FastifyPluginAsync<{ container: Container }> = async (app, { container }) => {
+  const { config } = container;
+  const control = createSendingPause({ ...container, queuePrefix: config.QUEUE_PREFIX });
+  const admin = requireAdmin(config.ADMIN_TOKEN);
+
+  app.get(
+    '/api/v1/sending',
+    {
+      preHandler: admin,
+      schema: {
+        tags: ['delivery'],
+        summary: 'Whether bulk sending is paused, and why',
+        security: adminSecurity,
+        response: { 200: SendingStatus },
+      },
+    },
+    async () => control.status(),
+  );
+
+  app.post(
+    '/api/v1/sending/resume',
+    {
+      preHandler: admin,
+      schema: {
+        tags: ['delivery'],
+        summary: 'Resume bulk sending after the cause of a pause is fixed',
+        description:
+          'Resumes the send and alerts queues; batches held while paused continue, and their rows still pending are sent.',
+        security: adminSecurity,
+        response: { 200: SendingStatus },
+      },
+    },
+    async (request) => {
+      const status = await control.resume();
+      request.log.info({ alert: 'sending_resumed' }, 'sending resumed by an operator');
+      return status;
+    },
+  );
+};
