@@ -10,6 +10,7 @@ import type { Container } from './container.js';
 import { articleRoutes } from './http/article-routes.js';
 import { deliveryRoutes } from './http/delivery-routes.js';
 import { devMailboxRoutes } from './http/dev-mailbox-routes.js';
+import { digestRoutes } from './http/digest-routes.js';
 import { installErrorHandler } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
 import { subscriptionRoutes } from './http/subscription-routes.js';
@@ -69,6 +70,7 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
   await fastify.register(swaggerUi, { routePrefix: '/docs' });
 
   await fastify.register(healthRoutes, { container });
+  await fastify.register(digestRoutes, { container });
   await fastify.register(deliveryRoutes, { container });
   await fastify.register(subscriptionRoutes, { container });
   await fastify.register(webhookRoutes, {

@@ -52,6 +52,8 @@ const Env = Type.Object({
   PLANNER_INTERVAL_SECONDS: Type.Integer({ default: 60, minimum: 1 }),
   DIGEST_MAX_AGE_SECONDS: Type.Integer({ default: 6 * 3600, minimum: 60 }),
   DELIVERY_BATCH_SIZE: Type.Integer({ default: 500, minimum: 1 }),
+  PLANNER_CHUNK_SIZE: Type.Integer({ default: 5000, minimum: 1 }),
+  DIGEST_ARRIVAL_GRACE_SECONDS: Type.Integer({ default: 600, minimum: 0 }),
   DELIVERY_RETENTION_DAYS: Type.Integer({ default: 90, minimum: 1 }),
   SEND_RATE_PER_SECOND: Type.Number({ default: 0, minimum: 0 }),
   SEND_CONCURRENCY: Type.Integer({ default: 4, minimum: 1 }),

@@ -1,0 +1,91 @@
+/**
+ * Periodic repair and housekeeping for editions: batches whose job was lost (a crash between the
+ * commit and the enqueue), fan-outs that stopped, editions too old to start, ledger retention.
+ */
+import { pruneDeliveryLedger } from '../delivery/retention.js';
+import { laneFor } from './edition-store.js';
+import type { DigestDeps, EditionKind } from './types.js';
+
+const STALE_MS = 5 * 60_000;
+
+export interface MaintenanceResult {
+  rekicked: number;
+  revived: number;
+  resumedFanouts: number;
+  expired: number;
+  pruned: number;
+}
+
+export function createMaintenance(deps: DigestDeps) {
+  const { db, clock, log, config, enqueuer } = deps;
+
+  async function run(): Promise<MaintenanceResult> {
+    const now = clock.now();
+    const stale = new Date(now.getTime() - STALE_MS);
+    const result: MaintenanceResult = { rekicked: 0, revived: 0, resumedFanouts: 0, expired: 0, pruned: 0 };
+
+    // Planned/paused editions that never got going in time are expired, not sent late.
+    const oldest = new Date(now.getTime() - config.DIGEST_MAX_AGE_SECONDS * 1000);
+    const expired = await db.query<{ id: string }>(
+      `UPDATE editions SET state = 'expired', updated_at = $2
+       WHERE state IN ('planned', 'paused') AND due_at < $1 AND kind <> 'test' RETURNING id`,
+      [oldest, now],
+    );
+    if (expired.rows.length > 0) {
+      await db.query(
+        `UPDATE deliveries SET state = 'cancelled', updated_at = $2 WHERE edition_id = ANY($1::uuid[]) AND state = 'pending'`,
+        [expired.rows.map((r) => r.id), now],
+      );
+    }
+    result.expired = expired.rows.length;
+
+    // Rows added after the sender had declared the edition sent: sending again.
+    const revived = await db.query<{ id: string; kind: EditionKind }>(
+      `UPDATE editions e SET state = 'sending', updated_at = $1
+       WHERE e.state = 'sent' AND EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = e.id AND d.state = 'pending')
+       RETURNING id, kind`,
+      [now],
+    );
+    result.revived = revived.rowCount ?? 0;
+
+    // Batches with rows still pending well after they were persisted: enqueue their canonical job
+    // again. While the original job exists (waiting, active, retained) this is a no-op.
+    const { rows: pending } = await db.query<{ edition_id: string; kind: EditionKind; batches: number[] }>(
+      `SELECT d.edition_id, e.kind, array_agg(DISTINCT d.batch_no ORDER BY d.batch_no) AS batches
+       FROM deliveries d JOIN editions e ON e.id = d.edition_id
+       WHERE e.state = 'sending' AND d.state = 'pending' AND d.created_at < $1
+       GROUP BY d.edition_id, e.kind`,
+      [stale],
+    );
+    const revivedIds = new Set(revived.rows.map((r) => r.id));
+    for (const p of pending) {
+      const retry = revivedIds.has(p.edition_id) ? `revive${now.getTime()}` : undefined;
+      await enqueuer.sendBatches(laneFor(p.kind), p.edition_id, p.batches, retry);
+      result.rekicked += p.batches.length;
+    }
+
+    // Fan-outs that stopped half-way (alerts, operator runs).
+    const { rows: fanouts } = await db.query<{ article_id: string }>(
+      `SELECT article_ids[1] AS article_id FROM editions
+       WHERE kind = 'alert' AND fanout_done_at IS NULL AND state IN ('planned', 'sending') AND updated_at < $1`,
+      [stale],
+    );
+    for (const f of fanouts) await enqueuer.fanoutAlert(f.article_id);
+    const { rows: runs } = await db.query<{ edition_id: string }>(
+      `SELECT (SELECT id FROM editions e WHERE e.run_id = r.id ORDER BY id LIMIT 1) AS edition_id
+       FROM digest_runs r WHERE r.state = 'running' AND r.updated_at < $1`,
+      [stale],
+    );
+    for (const r of runs) if (r.edition_id) await enqueuer.buildRun(r.edition_id);
+    result.resumedFanouts = fanouts.length + runs.length;
+
+    // Retention (the delivery side's pruner): counts sealed in final_counts, detail deleted.
+    const pruned = await pruneDeliveryLedger({ db, clock, log, config });
+    result.pruned = pruned.rowsDeleted;
+
+    if (Object.values(result).some((n) => n > 0)) log.info(result, 'edition maintenance');
+    return result;
+  }
+
+  return { run };
+}

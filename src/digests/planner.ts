@@ -1,0 +1,274 @@
+/**
+ * The planner: every tick (and at each window close) it schedules newly confirmed readers,
+ * skips slots too old to send, and turns due readers into editions and ledger rows, one chunk
+ * per transaction. Due readers are taken FOR UPDATE SKIP LOCKED and their schedule is advanced in
+ * the same transaction as their rows, so concurrent planners split the work, and a crash loses
+ * nothing: an uncommitted chunk is simply still due.
+ */
+import { type DbClient, withTransaction } from '../db/pool.js';
+import type { Frequency } from '../render/index.js';
+import { groupReaders } from './audience.js';
+import {
+  acceptsReaders,
+  addRecipients,
+  articleSetHash,
+  lockEdition,
+  renderStoredEdition,
+} from './edition-store.js';
+import { nextSlot } from './schedule.js';
+import type { DigestDeps, Lane } from './types.js';
+
+export interface PlanResult {
+  scheduled: number;
+  expired: number;
+  readers: number;
+  editions: string[];
+  rows: number;
+  batches: number;
+}
+
+export interface BatchJob {
+  lane: Lane;
+  editionId: string;
+  batches: number[];
+}
+
+interface SlotKey {
+  frequency: Frequency;
+  timezone: string;
+  send_hour: number;
+}
+
+export function createPlanner(deps: DigestDeps) {
+  const { db, clock, log, publication, config, enqueuer } = deps;
+
+  const slotAfter = (k: SlotKey, after: Date): Date | null => {
+    const rule = {
+      frequency: k.frequency,
+      sendHour: k.send_hour,
+      weeklyDay: publication.digest.weeklyDay,
+      timezone: k.timezone,
+    };
+    try {
+      return nextSlot(rule, after);
+    } catch {
+      // an unknown zone in the row: keep the reader on the publication's clock rather than stuck
+      return nextSlot({ ...rule, timezone: publication.timezone }, after);
+    }
+  };
+
+  /**
+   * Sets next_digest_at (and, with `last`, last_digest_at) for the given readers from their
+   * frequency/zone/hour, computing each distinct combination once.
+   */
+  async function advance(
+    client: DbClient,
+    ids: string[],
+    after: Date,
+    /** now: the window ran to now (planned); slot: it ran to the skipped slot (expired) */
+    last: 'now' | 'slot',
+    now: Date,
+  ): Promise<void> {
+    const { rows } = await client.query<SlotKey>(
+      'SELECT DISTINCT frequency, timezone, send_hour FROM subscribers WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
+    if (rows.length === 0) return;
+    const next = rows.map((k) => slotAfter(k, after));
+    await client.query(
+      `UPDATE subscribers s SET next_digest_at = v.next_at
+         , last_digest_at = ${last === 'now' ? '$6' : 's.next_digest_at'}
+       FROM unnest($2::text[], $3::text[], $4::int[], $5::timestamptz[]) AS v(frequency, timezone, send_hour, next_at)
+       WHERE s.id = ANY($1::uuid[]) AND s.frequency = v.frequency AND s.timezone = v.timezone
+         AND s.send_hour = v.send_hour`,
+      [
+        ids,
+        rows.map((k) => k.frequency),
+        rows.map((k) => k.timezone),
+        rows.map((k) => k.send_hour),
+        next,
+        ...(last === 'now' ? [now] : []),
+      ],
+    );
+  }
+
+  /** Confirmed daily/weekly readers without a slot get their next local send hour. */
+  async function scheduleNew(now: Date): Promise<number> {
+    const { rows } = await db.query<SlotKey>(
+      `SELECT DISTINCT frequency, timezone, send_hour FROM subscribers
+       WHERE status = 'confirmed' AND next_digest_at IS NULL AND frequency <> 'immediate'`,
+    );
+    if (rows.length === 0) return 0;
+    const res = await db.query(
+      `UPDATE subscribers s SET next_digest_at = v.next_at
+       FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[]) AS v(frequency, timezone, send_hour, next_at)
+       WHERE s.status = 'confirmed' AND s.next_digest_at IS NULL AND s.frequency <> 'immediate'
+         AND s.frequency = v.frequency AND s.timezone = v.timezone AND s.send_hour = v.send_hour`,
+      [
+        rows.map((k) => k.frequency),
+        rows.map((k) => k.timezone),
+        rows.map((k) => k.send_hour),
+        rows.map((k) => slotAfter(k, now)),
+      ],
+    );
+    return res.rowCount ?? 0;
+  }
+
+  /**
+   * Slots that could not start within DIGEST_MAX_AGE_SECONDS are skipped, not sent late: the
+   * reader moves to their next slot, and what was due in the skipped slot counts as covered
+   * (articles that arrived after it still go in the next digest).
+   */
+  async function expireOverdue(now: Date): Promise<number> {
+    const oldest = new Date(now.getTime() - config.DIGEST_MAX_AGE_SECONDS * 1000);
+    let total = 0;
+    for (;;) {
+      const n = await withTransaction(db, async (client) => {
+        const { rows } = await client.query<{ id: string }>(
+          `SELECT id FROM subscribers
+           WHERE status = 'confirmed' AND next_digest_at < $1
+           ORDER BY next_digest_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+          [oldest, config.PLANNER_CHUNK_SIZE],
+        );
+        if (rows.length > 0)
+          await advance(
+            client,
+            rows.map((r) => r.id),
+            now,
+            'slot',
+            now,
+          );
+        return rows.length;
+      });
+      total += n;
+      if (n < config.PLANNER_CHUNK_SIZE) break;
+    }
+    if (total > 0) {
+      deps.onExpired?.(total);
+      log.warn({ readers: total }, 'digest slots expired: too old to send, skipped');
+    }
+    return total;
+  }
+
+  /** One chunk of due readers, planned and committed. Returns how many readers it took. */
+  async function planChunk(now: Date, limit: number, result: PlanResult, jobs: BatchJob[]): Promise<number> {
+    const oldest = new Date(now.getTime() - config.DIGEST_MAX_AGE_SECONDS * 1000);
+    const chunkJobs: BatchJob[] = [];
+    const taken = await withTransaction(db, async (client) => {
+      const { rows } = await client.query<{ id: string }>(
+        `SELECT id FROM subscribers
+         WHERE status = 'confirmed' AND next_digest_at <= $1 AND next_digest_at >= $2
+         ORDER BY next_digest_at, id LIMIT $3 FOR UPDATE SKIP LOCKED`,
+        [now, oldest, limit],
+      );
+      if (rows.length === 0) return 0;
+      const ids = rows.map((r) => r.id);
+      const groups = await groupReaders(client, {
+        readerIds: ids,
+        now,
+        source: { kind: 'window', graceSeconds: config.DIGEST_ARRIVAL_GRACE_SECONDS },
+        maxItems: publication.digest.maxItems,
+        weeklyMaxItems: publication.digest.weeklyMaxItems,
+      });
+      // Same order in every planner, so two of them lock shared editions without deadlocking.
+      const keyed = groups
+        .map((g) => ({
+          g,
+          key: `digest-${g.language}-${g.frequency}-${g.dueAt.toISOString()}-${articleSetHash(g.articleIds, g.hasMore)}`,
+        }))
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      for (const { g, key } of keyed) {
+        const edition = await lockEdition(
+          client,
+          {
+            kind: 'digest',
+            key,
+            template: 'digest',
+            language: g.language,
+            frequency: g.frequency,
+            articleIds: g.articleIds,
+            dueAt: g.dueAt,
+            moreUrl: g.hasMore ? publication.website : null,
+            createdBy: 'planner',
+          },
+          now,
+        );
+        if (edition.created) {
+          const outcome = await renderStoredEdition(client, deps, edition.id);
+          if (!outcome.ok) {
+            log.warn({ editionId: edition.id, reason: outcome.reason }, 'edition not rendered; cancelled');
+            continue;
+          }
+        }
+        if (!acceptsReaders(edition.state)) continue;
+        const persisted = await addRecipients(
+          client,
+          edition,
+          g.subscriberIds,
+          config.DELIVERY_BATCH_SIZE,
+          now,
+        );
+        if (!result.editions.includes(edition.id)) result.editions.push(edition.id);
+        result.rows += persisted.rows;
+        result.batches += persisted.batches.length;
+        if (persisted.batches.length > 0)
+          chunkJobs.push({ lane: 'send', editionId: edition.id, batches: persisted.batches });
+      }
+      // Everyone in the chunk moves on, including readers with nothing new (empty digests are not sent).
+      await advance(client, ids, now, 'now', now);
+      return ids.length;
+    });
+    // After the commit, so a send job never sees rows that might still roll back.
+    for (const j of chunkJobs) await enqueuer.sendBatches(j.lane, j.editionId, j.batches);
+    jobs.push(...chunkJobs);
+    result.readers += taken;
+    return taken;
+  }
+
+  /** When the next reader falls due before the next tick, wake a planner for that instant. */
+  async function scheduleWakeup(now: Date): Promise<void> {
+    const { rows } = await db.query<{ at: Date | null }>(
+      `SELECT min(next_digest_at) AS at FROM subscribers WHERE status = 'confirmed' AND next_digest_at > $1`,
+      [now],
+    );
+    const at = rows[0]?.at;
+    if (at && at.getTime() - now.getTime() < config.PLANNER_INTERVAL_SECONDS * 1000) {
+      await enqueuer.planAt(at);
+    }
+  }
+
+  async function plan(): Promise<PlanResult> {
+    const now = clock.now();
+    const result: PlanResult = { scheduled: 0, expired: 0, readers: 0, editions: [], rows: 0, batches: 0 };
+    result.scheduled = await scheduleNew(now);
+    result.expired = await expireOverdue(now);
+    const jobs: BatchJob[] = [];
+    // Small first chunk: the first batch is persisted and sending while the rest is planned.
+    let limit = Math.min(config.DELIVERY_BATCH_SIZE, config.PLANNER_CHUNK_SIZE);
+    for (;;) {
+      const taken = await planChunk(now, limit, result, jobs);
+      if (taken < limit) break;
+      limit = Math.min(limit * 4, config.PLANNER_CHUNK_SIZE);
+    }
+    await scheduleWakeup(now).catch((err) =>
+      log.warn({ err: (err as Error).message }, 'could not schedule the next planner wake-up'),
+    );
+    if (result.readers > 0 || result.expired > 0) {
+      log.info(
+        {
+          readers: result.readers,
+          editions: result.editions.length,
+          rows: result.rows,
+          expired: result.expired,
+          scheduled: result.scheduled,
+        },
+        'digests planned',
+      );
+    }
+    return result;
+  }
+
+  return { plan, scheduleNew, expireOverdue };
+}
+
+export type Planner = ReturnType<typeof createPlanner>;

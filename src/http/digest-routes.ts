@@ -1,0 +1,196 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { Container } from '../container.js';
+import { digestsFor } from '../digests/wiring.js';
+import { unauthorized } from '../errors.js';
+import { adminSecurity, requireAdmin } from './admin-auth.js';
+import {
+  ArchiveParams,
+  DryRun,
+  Edition,
+  EditionParams,
+  Html,
+  PreviewQuery,
+  ResendAccepted,
+  SendAccepted,
+  SendBody,
+  TestBody,
+  TokenQuery,
+} from './digest-schemas.js';
+
+/**
+ * Preview pages open in a browser, which cannot send a bearer header: there (and only there) the
+ * admin token is also accepted as ?token=, compared in constant time.
+ */
+function requireAdminOrQueryToken(adminToken: string) {
+  const header = requireAdmin(adminToken);
+  const expected = Buffer.from(adminToken);
+  return async (request: FastifyRequest): Promise<void> => {
+    const token = (request.query as { token?: unknown } | undefined)?.token;
+    if (typeof token === 'string' && token.length > 0) {
+      const given = Buffer.from(token);
+      if (given.length === expected.length && timingSafeEqual(given, expected)) return;
+      throw unauthorized('invalid token');
+    }
+    await header(request);
+  };
+}
+
+const HTML_HEADERS = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
+
+export const digestRoutes: FastifyPluginAsync<{ container: Container }> = async (app, { container }) => {
+  const digests = digestsFor(container);
+  const { operator } = digests;
+  const admin = requireAdmin(container.config.ADMIN_TOKEN);
+  const previewAuth = requireAdminOrQueryToken(container.config.ADMIN_TOKEN);
+  const tags = ['digests'];
+
+  app.post<{ Body: SendBody }>(
+    '/api/v1/digests/send',
+    {
+      preHandler: admin,
+      schema: {
+        tags,
+        summary: 'Send a digest now',
+        description:
+          'Selects confirmed readers (by language, frequency, topics) and sends each the selected articles they have not received yet. One edition per distinct article set, rendered once. dryRun reports who would get what instead.',
+        security: adminSecurity,
+        body: SendBody,
+        response: { 200: DryRun, 202: SendAccepted },
+      },
+    },
+    async (request, reply) => {
+      const { dryRun, ...criteria } = request.body;
+      if (dryRun)
+        return reply.status(200).send({ dryRun: true as const, ...(await operator.dryRun(criteria)) });
+      return reply.status(202).send(await operator.send(criteria));
+    },
+  );
+
+  app.post<{ Body: TestBody }>(
+    '/api/v1/digests/test',
+    {
+      preHandler: admin,
+      schema: {
+        tags,
+        summary: 'Send one real test copy to one address',
+        description: 'Not recorded as received by any reader.',
+        security: adminSecurity,
+        body: TestBody,
+        response: { 202: SendAccepted },
+      },
+    },
+    async (request, reply) => {
+      const { id } = await operator.testSend(request.body);
+      return reply.status(202).send({ runId: null, editions: [{ id }] });
+    },
+  );
+
+  app.get<{ Querystring: PreviewQuery }>(
+    '/api/v1/digests/preview',
+    {
+      preHandler: previewAuth,
+      schema: {
+        tags,
+        summary: 'Preview the digest a reader with these settings would get now (HTML)',
+        security: adminSecurity,
+        querystring: PreviewQuery,
+        response: { 200: Html },
+      },
+    },
+    async (request, reply) => {
+      const { language, frequency, topics } = request.query;
+      const html = await operator.previewDigest({
+        language,
+        frequency,
+        topics: (topics ?? '')
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+      });
+      return reply.headers(HTML_HEADERS).send(html);
+    },
+  );
+
+  app.get<{ Params: EditionParams }>(
+    '/api/v1/editions/:id',
+    {
+      preHandler: admin,
+      schema: {
+        tags,
+        summary: 'An edition with its delivery counts',
+        security: adminSecurity,
+        params: EditionParams,
+        response: { 200: Edition },
+      },
+    },
+    async (request) => operator.get(request.params.id),
+  );
+
+  app.get<{ Params: EditionParams; Querystring: { token?: string } }>(
+    '/api/v1/editions/:id/preview',
+    {
+      preHandler: previewAuth,
+      schema: {
+        tags,
+        summary: 'The edition as stored, with a generic greeting (HTML)',
+        security: adminSecurity,
+        params: EditionParams,
+        querystring: TokenQuery,
+        response: { 200: Html },
+      },
+    },
+    async (request, reply) =>
+      reply.headers(HTML_HEADERS).send(await operator.previewEdition(request.params.id)),
+  );
+
+  const actions = [
+    ['pause', 'Pause sending: batches leave pending rows alone until resumed'],
+    ['resume', 'Resume a paused edition (expired instead if it is too old to send)'],
+    ['cancel', 'Cancel: pending rows are cancelled; mail already sent is not recalled'],
+  ] as const;
+  for (const [action, summary] of actions) {
+    app.post<{ Params: EditionParams }>(
+      `/api/v1/editions/:id/${action}`,
+      {
+        preHandler: admin,
+        schema: { tags, summary, security: adminSecurity, params: EditionParams, response: { 200: Edition } },
+      },
+      async (request) => operator[action](request.params.id),
+    );
+  }
+
+  app.post<{ Params: EditionParams }>(
+    '/api/v1/editions/:id/resend-failed',
+    {
+      preHandler: admin,
+      schema: {
+        tags,
+        summary: 'Send the edition again to readers whose delivery failed',
+        description:
+          'New ledger rows with new dedupe keys; readers whose row was sent or ambiguous are never included.',
+        security: adminSecurity,
+        params: EditionParams,
+        response: { 202: ResendAccepted },
+      },
+    },
+    async (request, reply) => reply.status(202).send(await operator.resendFailed(request.params.id)),
+  );
+
+  app.get<{ Params: ArchiveParams }>(
+    '/archive/:editionId',
+    {
+      schema: {
+        tags: ['archive'],
+        summary: 'Public web copy of an edition ("view in browser"), without personal links',
+        params: ArchiveParams,
+        response: { 200: Html },
+      },
+    },
+    async (request, reply) => {
+      return reply
+        .headers({ 'content-type': 'text/html; charset=utf-8', 'cache-control': 'public, max-age=300' })
+        .send(await operator.archive(request.params.editionId));
+    },
+  );
+};

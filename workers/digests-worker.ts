@@ -1,0 +1,62 @@
+import { type Processor, UnrecoverableError } from 'bullmq';
+import type { Container } from '../src/container.js';
+import { digestsFor } from '../src/digests/wiring.js';
+import type { WorkerSpec } from './registry.js';
+import type { SchedulerSetup } from './schedulers.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAINTENANCE_EVERY_MS = 5 * 60_000;
+
+function uuidField(data: unknown, field: string): string {
+  const v = (data as Record<string, unknown> | null)?.[field];
+  if (typeof v !== 'string' || !UUID.test(v))
+    throw new UnrecoverableError(`bad payload: ${field} ${JSON.stringify(v)}`);
+  return v;
+}
+
+function processor(container: Container): Processor {
+  const digests = digestsFor(container);
+  const { log } = container;
+  return async (job) => {
+    switch (job.name) {
+      case 'plan':
+      // a window close is just a planner run at that instant: it plans whoever is due
+      case 'close-window': {
+        const r = await digests.planner.plan();
+        return { readers: r.readers, editions: r.editions.length, rows: r.rows, expired: r.expired };
+      }
+      case 'build-edition': {
+        const editionId = uuidField(job.data, 'editionId');
+        const r = await digests.operator.buildRun(editionId);
+        log.info({ jobId: job.id, editionId, rows: r.rows }, 'operator run fanned out');
+        return r;
+      }
+      case 'maintenance':
+        return digests.maintenance.run();
+      default:
+        throw new UnrecoverableError(`no handler for job "${job.name}" on queue digests`);
+    }
+  };
+}
+
+export const digestsWorker: WorkerSpec = {
+  queue: 'digests',
+  // planners run concurrently without harm (SKIP LOCKED); two keep a long fan-out from blocking a tick
+  concurrency: () => 2,
+  processor,
+};
+
+/** The planner tick and maintenance, as job schedulers: any number of worker processes share them. */
+export const digestSchedulers: SchedulerSetup = async ({ queues, config }) => {
+  const queue = queues.get('digests');
+  await queue.upsertJobScheduler(
+    'planner',
+    { every: config.PLANNER_INTERVAL_SECONDS * 1000 },
+    { name: 'plan', data: {} },
+  );
+  await queue.upsertJobScheduler(
+    'digests-maintenance',
+    { every: MAINTENANCE_EVERY_MS },
+    { name: 'maintenance', data: {} },
+  );
+};
