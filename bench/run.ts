@@ -1,0 +1,333 @@
+/**
+ * npm run bench -- [--readers 100000] [--lanes gazette,library,wire,naive,alert,dkim,http]
+ *                  [--connections 5] [--naive-sample 2000] [--http-duration 30] [--profile]
+ *
+ * Starts an SMTP sink (own process), runs the chosen lanes against it, prints a table, ratio and
+ * target lines, and writes the whole result as JSON under bench/results/. Targets are reported as
+ * met or not met; nothing here fails on timing.
+ */
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { withDefaultUser } from '../src/db/pool.js';
+import {
+  generateDkim,
+  type LaneContext,
+  type LaneResult,
+  loadBenchPublication,
+  type RunOptions,
+  redisUsedMemory,
+  round,
+} from './common.js';
+import { runGazette } from './lanes/gazette.js';
+import { runHttp } from './lanes/http.js';
+import { runLibrary } from './lanes/library.js';
+import { runNaive } from './lanes/naive.js';
+import { runWireLane } from './lanes/wire.js';
+import { ROOT, startRemoteSink } from './procs.js';
+import { BASE_DB } from './seed.js';
+
+const ALL_LANES = ['gazette', 'library', 'wire', 'naive', 'alert', 'dkim', 'http'] as const;
+type Lane = (typeof ALL_LANES)[number];
+
+const { values } = parseArgs({
+  options: {
+    readers: { type: 'string', default: '100000' },
+    lanes: { type: 'string', default: ALL_LANES.join(',') },
+    connections: { type: 'string', default: '5' },
+    'naive-sample': { type: 'string', default: '2000' },
+    'http-duration': { type: 'string', default: '30' },
+    'http-rate': { type: 'string', default: '1000' },
+    'subscribe-rate': { type: 'string', default: '500' },
+    'log-level': { type: 'string', default: 'info' },
+    'idle-timeout': { type: 'string', default: '90' },
+    profile: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+});
+
+const opts: RunOptions = {
+  readers: Number(values.readers),
+  connections: Number(values.connections),
+  naiveSample: Number(values['naive-sample']),
+  httpDuration: Number(values['http-duration']),
+  httpRate: Number(values['http-rate']),
+  subscribeRate: Number(values['subscribe-rate']),
+  logLevel: String(values['log-level']),
+  profile: Boolean(values.profile),
+  idleTimeout: Number(values['idle-timeout']),
+};
+const lanes = String(values.lanes)
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean) as Lane[];
+for (const l of lanes) {
+  if (!ALL_LANES.includes(l)) {
+    console.error(`bench: unknown lane "${l}" (known: ${ALL_LANES.join(', ')})`);
+    process.exit(2);
+  }
+}
+if (!Number.isInteger(opts.readers) || opts.readers < 10) {
+  console.error('bench: --readers must be an integer >= 10');
+  process.exit(2);
+}
+
+const startedAt = new Date();
+const log = (msg: string) =>
+  console.log(`[bench +${round((Date.now() - startedAt.getTime()) / 1000)}s] ${msg}`);
+log(`readers=${opts.readers} lanes=${lanes.join(',')} connections=${opts.connections} cpus=${cpus().length}`);
+
+const sink = await startRemoteSink({ track: false });
+const profileDir = join(ROOT, 'bench/results/profiles', startedAt.toISOString().replace(/[:.]/g, '-'));
+const ctx: LaneContext = {
+  opts,
+  sink,
+  publication: loadBenchPublication(),
+  dkim: generateDkim(),
+  results: {},
+  profileDir,
+  note: log,
+};
+const redisBefore = await redisUsedMemory();
+
+const wanted = (l: Lane) => lanes.includes(l);
+const failures: string[] = [];
+async function lane(name: string, fn: () => Promise<LaneResult | LaneResult[]>) {
+  log(`lane ${name}: start`);
+  try {
+    const out = await fn();
+    for (const r of Array.isArray(out) ? out : [out]) {
+      ctx.results[r.lane] = r;
+      log(`lane ${r.lane}: ${JSON.stringify(r)}`);
+    }
+  } catch (err) {
+    failures.push(`${name}: ${(err as Error).message}`);
+    log(`lane ${name} FAILED: ${(err as Error).stack ?? err}`);
+  }
+}
+
+try {
+  // gazette first: alert and dkim reuse its setup; the others then send the same message count
+  if (wanted('gazette') || wanted('alert'))
+    await lane('gazette', () => runGazette(ctx, { alert: wanted('alert'), dkimToo: false }));
+  const messages = (ctx.results.gazette?.messages as number | undefined) ?? opts.readers;
+  if (wanted('library')) await lane('library', () => runLibrary(ctx, { messages }));
+  if (wanted('dkim')) {
+    await lane('gazette+dkim', () => runGazette(ctx, { alert: false, dkimToo: true, only: 'dkim' }));
+    const dkimMessages = (ctx.results['gazette+dkim']?.messages as number | undefined) ?? messages;
+    await lane('library+dkim', () => runLibrary(ctx, { messages: dkimMessages, dkim: ctx.dkim }));
+  }
+  if (wanted('wire')) await lane('wire', () => runWireLane(ctx, { messages }));
+  if (wanted('naive'))
+    await lane('naive', () =>
+      runNaive(ctx, { sample: Math.min(opts.naiveSample, messages), readers: messages }),
+    );
+  if (wanted('http')) await lane('http', () => runHttp(ctx));
+} finally {
+  await sink.close();
+}
+
+// ------------------------------------------------------------------ report
+
+const r = ctx.results;
+const rate = (name: string) => r[name]?.msgPerSec as number | undefined;
+const ratio = (a?: number, b?: number) => (a && b ? a / b : undefined);
+const ratios = {
+  'Gazette / library limit': ratio(rate('gazette'), rate('library')),
+  'Gazette / wire limit': ratio(rate('gazette'), rate('wire')),
+  'Gazette / naive': ratio(rate('gazette'), rate('naive')),
+  'Gazette+DKIM / library+DKIM': ratio(rate('gazette+dkim'), rate('library+dkim')),
+};
+const fmtRatio = (v: number) => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
+
+type Verdict = { target: string; met: boolean | null; value: string };
+const targets: Verdict[] = [];
+const target = (
+  name: string,
+  value: number | undefined,
+  ok: (v: number) => boolean,
+  show: (v: number) => string,
+) =>
+  targets.push({
+    target: name,
+    met: value === undefined ? null : ok(value),
+    value: value === undefined ? 'n/a' : show(value),
+  });
+const g = r.gazette;
+target(
+  'Gazette >= 1.5x library',
+  ratios['Gazette / library limit'],
+  (v) => v >= 1.5,
+  (v) => `${fmtRatio(v)}x`,
+);
+target(
+  'Gazette >= 25x naive',
+  ratios['Gazette / naive'],
+  (v) => v >= 25,
+  (v) => `${fmtRatio(v)}x`,
+);
+target(
+  'Gazette+DKIM >= 1.5x library+DKIM',
+  ratios['Gazette+DKIM / library+DKIM'],
+  (v) => v >= 1.5,
+  (v) => `${fmtRatio(v)}x`,
+);
+target(
+  'Gazette / wire >= 0.25 (stretch)',
+  ratios['Gazette / wire limit'],
+  (v) => v >= 0.25,
+  (v) => `${fmtRatio(v)}x`,
+);
+if (g) {
+  target(
+    'MJML compiles == editions',
+    g.compiles === undefined ? undefined : Number(g.compiles) - Number(g.editions),
+    (v) => v === 0,
+    () => `${g.compiles} compiles, ${g.editions} editions`,
+  );
+  target(
+    'time to first digest message <= 2 s',
+    g.firstMessageS as number | undefined,
+    (v) => v <= 2,
+    (v) => `${v} s`,
+  );
+  target(
+    'worker peak RSS < 300 MB',
+    g.workerPeakRssMb as number | undefined,
+    (v) => v < 300,
+    (v) => `${v} MB`,
+  );
+}
+const a = r.alert;
+if (a)
+  target(
+    'alert first message <= 2 s after webhook',
+    a.firstAlertS as number | undefined,
+    (v) => v <= 2,
+    (v) => `${v} s`,
+  );
+const h = r.http;
+if (h) {
+  target(
+    'webhook p99 < 50 ms',
+    h.webhookP99Ms as number | undefined,
+    (v) => v < 50,
+    (v) => `${v} ms at ${h.webhookReqPerSec} req/s`,
+  );
+  target(
+    'webhook nothing lost',
+    h.webhookLost as number | undefined,
+    (v) => v === 0,
+    (v) => `${h.webhook2xx} 2xx, ${h.webhookStored} stored, lost ${v}`,
+  );
+  target(
+    'subscribe p99 < 50 ms',
+    h.subscribeP99Ms as number | undefined,
+    (v) => v < 50,
+    (v) => `${v} ms at ${h.subscribeReqPerSec} req/s`,
+  );
+  target(
+    'API peak RSS < 300 MB',
+    h.apiPeakRssMb as number | undefined,
+    (v) => v < 300,
+    (v) => `${v} MB`,
+  );
+}
+
+console.log('');
+console.log(
+  `Gazette benchmark, ${opts.readers} readers, ${cpus().length} CPU(s), ${opts.connections} SMTP connections`,
+);
+const cols = ['lane', 'messages', 'seconds', 'msg/s', 'first msg', 'peak RSS', 'notes'];
+const rows = Object.values(r).map((x) => [
+  x.lane,
+  x.messages === undefined ? '' : String(x.messages),
+  x.seconds === undefined ? '' : String(x.seconds),
+  x.msgPerSec === undefined ? '' : String(x.msgPerSec),
+  x.firstMessageS !== undefined
+    ? `${x.firstMessageS} s`
+    : x.firstAlertS !== undefined
+      ? `${x.firstAlertS} s`
+      : '',
+  x.workerPeakRssMb !== undefined
+    ? `w ${x.workerPeakRssMb} MB`
+    : x.apiPeakRssMb !== undefined
+      ? `api ${x.apiPeakRssMb} MB`
+      : x.peakRssMb !== undefined
+        ? `${x.peakRssMb} MB`
+        : '',
+  String(x.summary ?? ''),
+]);
+const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i]!.length)));
+const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+console.log(line(cols));
+console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+for (const row of rows) console.log(line(row));
+console.log('');
+for (const [name, v] of Object.entries(ratios)) if (v !== undefined) console.log(`${name} = ${fmtRatio(v)}x`);
+console.log('');
+for (const t of targets)
+  console.log(`${t.met === null ? 'n/a    ' : t.met ? 'met    ' : 'NOT MET'}  ${t.target}: ${t.value}`);
+if (failures.length) {
+  console.log('');
+  for (const f of failures) console.log(`lane failed: ${f}`);
+}
+
+// ------------------------------------------------------------------ JSON
+
+const pkg = (name: string) => {
+  try {
+    return JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8'))
+      .version as string;
+  } catch {
+    return 'unknown';
+  }
+};
+const pgVersion = await (async () => {
+  const c = new pg.Client({ connectionString: withDefaultUser(BASE_DB) });
+  await c.connect();
+  try {
+    return (await c.query<{ v: string }>('SHOW server_version')).rows[0]?.v;
+  } finally {
+    await c.end();
+  }
+})().catch(() => 'unknown');
+const report = {
+  startedAt: startedAt.toISOString(),
+  finishedAt: new Date().toISOString(),
+  options: opts,
+  lanes,
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGb: round(totalmem() / 2 ** 30),
+  },
+  versions: {
+    node: process.version,
+    gazette: pkg('..'),
+    bullmq: pkg('bullmq'),
+    nodemailer: pkg('nodemailer'),
+    mjml: pkg('mjml'),
+    fastify: pkg('fastify'),
+    smtpServer: pkg('smtp-server'),
+    postgres: pgVersion,
+    redisUsedMemoryAtStartMb: round(redisBefore / 2 ** 20),
+  },
+  processes: Object.fromEntries(Object.values(r).map((x) => [x.lane, x.processes ?? null])),
+  results: r,
+  ratios: Object.fromEntries(
+    Object.entries(ratios).map(([k, v]) => [k, v === undefined ? null : round(v, 3)]),
+  ),
+  targets,
+  failures,
+};
+mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+const out =
+  values.out ??
+  join(ROOT, 'bench/results', `bench-${opts.readers}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+console.log(`\nwritten ${out}`);
+process.exit(failures.length ? 1 : 0);

@@ -1,0 +1,150 @@
+/**
+ * The benchmark's SMTP sink: a real smtp-server on loopback that accepts every message and keeps
+ * only counters. It waits ~100 ms before greeting each new connection (like a remote MX), so a
+ * sender that does not pool its connections pays for it.
+ *
+ * Runs in its own process (bench/sink-process.ts) so its CPU shows up separately from the
+ * sender's; startSink() is also usable in-process.
+ */
+import { SMTPServer } from 'smtp-server';
+
+export interface KindStats {
+  count: number;
+  /** epoch ms of the first and last message accepted (end of DATA) */
+  firstAt: number | null;
+  lastAt: number | null;
+}
+
+export interface SinkStats {
+  count: number;
+  bytes: number;
+  connections: number;
+  firstAt: number | null;
+  lastAt: number | null;
+  /** by the kind field of Feedback-ID (digest, alert, test) or "other" */
+  kinds: Record<string, KindStats>;
+  /** with tracking on: Message-IDs and recipients seen more than once */
+  duplicateMessageIds: number;
+  duplicateRecipients: Record<string, number>;
+  /** with tracking on: messages without a Message-ID header */
+  missingMessageId: number;
+  tracked: boolean;
+}
+
+export interface SinkOptions {
+  greetingDelayMs?: number;
+  /** remember every Message-ID and recipient to count duplicates (smoke, gazette lane) */
+  track?: boolean;
+  port?: number;
+}
+
+const HEADER_END = Buffer.from('\r\n\r\n');
+const MESSAGE_ID = /^message-id:[ \t]*(<[^>\r\n]+>)/im;
+const FEEDBACK_ID = /^feedback-id:[ \t]*[^:\r\n]*:([a-z]+):/im;
+
+export async function startSink(opts: SinkOptions = {}) {
+  const greetingDelayMs = opts.greetingDelayMs ?? 100;
+  let tracked = opts.track ?? false;
+  let stats = emptyStats(tracked);
+  let seenIds = new Set<string>();
+  // recipient -> kind -> count (a reader gets one digest and maybe one alert)
+  let seenRcpt = new Map<string, number>();
+
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    disableReverseLookup: true,
+    logger: false,
+    size: 0,
+    maxClients: 1000,
+    onConnect(_session, callback) {
+      stats.connections++;
+      setTimeout(() => callback(), greetingDelayMs);
+    },
+    onData(stream, session, callback) {
+      let head: Buffer | null = null;
+      let bytes = 0;
+      stream.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        // only the header section is kept, and only until its end is seen
+        if (head === null) head = chunk;
+        else if (head.length < 16_384 && head.indexOf(HEADER_END) < 0) head = Buffer.concat([head, chunk]);
+      });
+      stream.on('end', () => {
+        const now = Date.now();
+        const headerText = head
+          ? head.subarray(0, Math.max(0, head.indexOf(HEADER_END))).toString('latin1')
+          : '';
+        const kind = FEEDBACK_ID.exec(headerText)?.[1] ?? 'other';
+        stats.count++;
+        stats.bytes += bytes;
+        stats.firstAt ??= now;
+        stats.lastAt = now;
+        let k = stats.kinds[kind];
+        if (!k) {
+          k = { count: 0, firstAt: null, lastAt: null };
+          stats.kinds[kind] = k;
+        }
+        k.count++;
+        k.firstAt ??= now;
+        k.lastAt = now;
+        if (tracked) {
+          const id = MESSAGE_ID.exec(headerText)?.[1];
+          if (!id) stats.missingMessageId++;
+          else if (seenIds.has(id)) stats.duplicateMessageIds++;
+          else seenIds.add(id);
+          for (const r of session.envelope.rcptTo) {
+            const key = `${kind} ${r.address.toLowerCase()}`;
+            const n = (seenRcpt.get(key) ?? 0) + 1;
+            seenRcpt.set(key, n);
+            if (n > 1) stats.duplicateRecipients[kind] = (stats.duplicateRecipients[kind] ?? 0) + 1;
+          }
+        }
+        callback(null, 'queued');
+      });
+    },
+  });
+  server.on('error', () => {});
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', () => resolve()));
+  const address = server.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+
+  return {
+    port,
+    url: `smtp://127.0.0.1:${port}`,
+    stats: (): SinkStats => structuredClone(stats),
+    /** counts recipients per kind (smoke: who got nothing) */
+    recipients: (kind: string): string[] =>
+      [...seenRcpt.keys()].filter((k) => k.startsWith(`${kind} `)).map((k) => k.slice(kind.length + 1)),
+    reset(track = tracked) {
+      tracked = track;
+      stats = emptyStats(track);
+      seenIds = new Set();
+      seenRcpt = new Map();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // idle pooled clients would otherwise hold close() open
+        for (const conn of (server as unknown as { connections: Set<{ close(): void }> }).connections ?? [])
+          conn.close();
+      }),
+  };
+}
+
+function emptyStats(tracked: boolean): SinkStats {
+  return {
+    count: 0,
+    bytes: 0,
+    connections: 0,
+    firstAt: null,
+    lastAt: null,
+    kinds: {},
+    duplicateMessageIds: 0,
+    duplicateRecipients: {},
+    missingMessageId: 0,
+    tracked,
+  };
+}
+
+export type Sink = Awaited<ReturnType<typeof startSink>>;
