@@ -1,10 +1,13 @@
 import type { Processor } from 'bullmq';
 import type { Container } from '../src/container.js';
 import type { QueueName } from '../src/queues/definitions.js';
+import { alertsWithFanoutWorker } from './alerts-fanout-worker.js';
 import { articleEventsWorker } from './article-events-worker.js';
+import { articleLifecycleWorker } from './article-lifecycle-worker.js';
+import { digestSchedulers, digestsWorker } from './digests-worker.js';
 import { feedsWorker } from './feeds-worker.js';
 import { articleSweepScheduler, feedSchedulers, type SchedulerSetup } from './schedulers.js';
-import { alertsWorker, sendWorker } from './send-worker.js';
+import { sendWorker } from './send-worker.js';
 import { transactionalWorker } from './transactional-worker.js';
 
 export interface WorkerSpec {
@@ -19,8 +22,10 @@ export const workerSpecs: WorkerSpec[] = [
   articleEventsWorker,
   feedsWorker,
   sendWorker,
-  alertsWorker,
+  alertsWithFanoutWorker,
+  digestsWorker,
+  articleLifecycleWorker,
 ];
 
 /** Job schedulers (repeatable work shared by every worker process), set up when workers start. */
-export const schedulerSetups: SchedulerSetup[] = [feedSchedulers, articleSweepScheduler];
+export const schedulerSetups: SchedulerSetup[] = [feedSchedulers, articleSweepScheduler, digestSchedulers];

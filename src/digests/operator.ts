@@ -583,7 +583,7 @@ export function createOperator(deps: DigestDeps) {
         `INSERT INTO editions (id, kind, template, language, frequency, article_ids, edition_key, state, due_at,
                                subject, html, text_body, greeting, more_url, rendered_at, created_by, resend_of,
                                created_at, updated_at)
-         SELECT $2, kind, template, language, frequency, article_ids, 'resend-' || $2, 'planned', $3,
+         SELECT $2, kind, template, language, frequency, article_ids, $6, 'planned', $3,
                 subject, replace(html, $4, $5), replace(text_body, $4, $5), greeting, more_url, rendered_at,
                 'resend', id, $3, $3
          FROM editions WHERE id = $1`,
@@ -593,6 +593,7 @@ export function createOperator(deps: DigestDeps) {
           now,
           archiveUrl(config.PUBLIC_URL, editionId),
           archiveUrl(config.PUBLIC_URL, newId),
+          `resend-${newId}`,
         ],
       );
       const locked = await client.query<{ batch_count: number }>(

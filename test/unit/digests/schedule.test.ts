@@ -90,8 +90,18 @@ describe('next digest slot', () => {
           const w = wallClock(next, zone);
           const date = `${w.year}-${w.month}-${w.day}`;
           if (prevDate) {
-            const prev = new Date(`${prevDate.split('-').map((p) => p.padStart(2, '0')).join('-')}T00:00:00Z`);
-            const cur = new Date(`${date.split('-').map((p) => p.padStart(2, '0')).join('-')}T00:00:00Z`);
+            const prev = new Date(
+              `${prevDate
+                .split('-')
+                .map((p) => p.padStart(2, '0'))
+                .join('-')}T00:00:00Z`,
+            );
+            const cur = new Date(
+              `${date
+                .split('-')
+                .map((p) => p.padStart(2, '0'))
+                .join('-')}T00:00:00Z`,
+            );
             expect(cur.getTime() - prev.getTime()).toBe(24 * 3600_000);
           }
           // the hour itself, or (inside a gap) the first instant after it
