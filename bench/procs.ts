@@ -4,7 +4,7 @@
  * the tsx binary would add a relay process), and the SMTP sink.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SinkStats } from './sink.js';
 
@@ -252,4 +252,42 @@ export async function startRemoteSink(
     },
   };
   return sink;
+}
+
+/**
+ * CPU seconds used so far (user + system, with reaped children) by the labelled pids and by
+ * every postgres and redis-server process on the machine; diff two snapshots for a lane.
+ */
+export function cpuSnapshot(pids: Record<string, number | undefined>): Record<string, number> {
+  const hz = 100; // USER_HZ on Linux
+  const out: Record<string, number> = { postgres: 0, redis: 0 };
+  const ticks = (pid: string | number): { comm: string; t: number } | null => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      const f = stat.slice(close + 2).split(' ');
+      // fields after the comm: state(0) ... utime(11) stime(12) cutime(13) cstime(14)
+      return { comm, t: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) };
+    } catch {
+      return null;
+    }
+  };
+  for (const [label, pid] of Object.entries(pids)) {
+    if (pid) out[label] = (ticks(pid)?.t ?? 0) / hz;
+  }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const s = ticks(entry);
+    if (!s) continue;
+    if (s.comm === 'postgres') out.postgres! += s.t / hz;
+    else if (s.comm === 'redis-server') out.redis! += s.t / hz;
+  }
+  return out;
+}
+
+export function cpuDelta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.keys(b).map((k) => [k, Math.round(((b[k] ?? 0) - (a[k] ?? 0)) * 10) / 10]),
+  );
 }

@@ -35,8 +35,24 @@ export function topSelfTime(file: string, count = 25): string[] {
     const key = `${f.functionName || '(anonymous)'} ${where}`.trim();
     byFn.set(key, (byFn.get(key) ?? 0) + us);
   }
+  // self time by package (node_modules/<pkg>, src/<dir>, workers, node internals)
+  const byPkg = new Map<string, number>();
+  for (const [id, us] of self) {
+    const f = byId.get(id)!.callFrame;
+    const m =
+      /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f.url) ?? /\/(src\/[^/]+|workers|bench)\//.exec(f.url);
+    const key = m ? m[1]! : f.url.startsWith('node:') ? 'node internals' : f.functionName || '(native)';
+    byPkg.set(key, (byPkg.get(key) ?? 0) + us);
+  }
   const idle = [...byFn.entries()].filter(([k]) => k.startsWith('(idle)')).reduce((s, [, v]) => s + v, 0);
   const lines = [`total ${(total / 1e6).toFixed(1)} s, idle ${((100 * idle) / total).toFixed(1)}%`];
+  lines.push(
+    `by package: ${[...byPkg.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([k, us]) => `${k} ${((100 * us) / total).toFixed(1)}%`)
+      .join(', ')}`,
+  );
   for (const [k, us] of [...byFn.entries()].sort((a, b) => b[1] - a[1]).slice(0, count)) {
     lines.push(
       `${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`,

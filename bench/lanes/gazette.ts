@@ -26,7 +26,7 @@ import {
   WEBHOOK_SECRET,
   watchRedisMemory,
 } from '../common.js';
-import { type GazetteProcess, sleep, spawnGazette } from '../procs.js';
+import { cpuDelta, cpuSnapshot, type GazetteProcess, sleep, spawnGazette } from '../procs.js';
 import { topSelfTime } from '../profile-top.js';
 import { BREAKING_ARTICLE, createBenchDatabase, makeDue, seedArticles, seedReaders } from '../seed.js';
 import { freePort } from './http.js';
@@ -36,24 +36,32 @@ export interface GazetteRunOptions {
   dkim?: Dkim;
   alert: boolean;
   captureMix: boolean;
+  /** readers for this run (default --readers) */
+  readers?: number;
 }
 
 export async function runGazette(
   ctx: LaneContext,
-  o: { alert: boolean; dkimToo: boolean; only?: 'dkim' },
+  o: { alert: boolean; dkimToo: boolean; only?: 'dkim'; dkimReaders?: number },
 ): Promise<LaneResult[]> {
   const results: LaneResult[] = [];
   if (o.only !== 'dkim')
     results.push(...(await gazetteRun(ctx, { label: 'gazette', alert: o.alert, captureMix: true })));
   if (o.dkimToo)
     results.push(
-      ...(await gazetteRun(ctx, { label: 'gazette+dkim', dkim: ctx.dkim, alert: false, captureMix: false })),
+      ...(await gazetteRun(ctx, {
+        label: 'gazette+dkim',
+        dkim: ctx.dkim,
+        alert: false,
+        captureMix: false,
+        readers: o.dkimReaders,
+      })),
     );
   return results;
 }
 
 export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promise<LaneResult[]> {
-  const { opts } = ctx;
+  const opts = { ...ctx.opts, readers: o.readers ?? ctx.opts.readers };
   const id = uniqueId();
   const bench = await createBenchDatabase(o.dkim ? 'dkim' : 'gazette');
   const prefix = `gzb-${id}`;
@@ -108,6 +116,9 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
     const compilesBefore = worker.probe()?.compiles ?? 0;
     // a lead long enough for the UPDATE to commit before the instant (it takes ~1.5 s per 100k)
     const due = await makeDue(bench.db, 2000 + Math.ceil(opts.readers / 100_000) * 1500);
+    const cpuPids = { worker: worker.pid, api: api?.pid, sink: ctx.sink.pid, bench: process.pid };
+    const cpu0 = cpuSnapshot(cpuPids);
+    const idleRss = worker.peakRssMb();
     ctx.note(`${o.label}: ${opts.readers} readers due at +${round((due - Date.now()) / 1000)} s`);
 
     let expectedDigests: number | null = null;
@@ -178,6 +189,7 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
         throw new Error(`${o.label}: the worker exited; see ${worker.logFile}`);
       await sleep(50);
     }
+    const cpu = cpuDelta(cpu0, cpuSnapshot(cpuPids));
     await sleep(1200); // the statistics collector and the probe catch up
     const writesAfter = await pgWrites(bench.db, bench.name);
     const probe = worker.probe();
@@ -214,6 +226,8 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
       firstMessageS: round(((d.firstAt ?? due) - due) / 1000, 2),
       avgBytes: Math.round(stats.bytes / Math.max(1, stats.count)),
       workerPeakRssMb: round(workerPeak),
+      workerRssAtDueMb: round(idleRss),
+      cpuSeconds: cpu,
       apiPeakRssMb: apiPeak === undefined ? undefined : round(apiPeak),
       redisPeakGrowthMb: round(mem.peakGrowthMb),
       redisEndGrowthMb: round(mem.endGrowthMb),
@@ -231,7 +245,8 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
       summary: `${dupes} duplicate(s), ${editionCount} editions, ${compiles} compiles`,
     };
     if (profileDir && existsSync(profileDir)) {
-      const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+      // the main thread's profile (thread 0); tsx's loader thread writes another
+      const file = readdirSync(profileDir).find((f) => /\.0\.\d+\.cpuprofile$/.test(f));
       if (file) {
         main.profile = join(profileDir, file);
         main.profileTop = topSelfTime(join(profileDir, file), 20);

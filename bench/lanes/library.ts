@@ -22,7 +22,7 @@ import {
   syntheticMix,
   windowed,
 } from '../common.js';
-import { readMem } from '../procs.js';
+import { cpuDelta, cpuSnapshot, readMem } from '../procs.js';
 
 export async function runLibrary(
   ctx: LaneContext,
@@ -48,6 +48,8 @@ export async function runLibrary(
     peakRss = Math.max(peakRss, readMem(process.pid)?.rssMb ?? 0);
   }, 200);
   const names = ['أحمد', 'Maya', ''];
+  const cpuPids = { sink: ctx.sink.pid, bench: process.pid };
+  const cpu0 = cpuSnapshot(cpuPids);
   const t0 = Date.now();
   // enough in flight to keep every pooled connection busy, without queueing N messages in memory
   await windowed(opts.messages, ctx.opts.connections * 4, async (i) => {
@@ -66,6 +68,7 @@ export async function runLibrary(
     });
   });
   const stats = await ctx.sink.waitFor(opts.messages, { idleMs: ctx.opts.idleTimeout * 1000 });
+  const cpuSeconds = cpuDelta(cpu0, cpuSnapshot(cpuPids));
   clearInterval(sampler);
   transport.close();
   const seconds = ((stats.lastAt ?? Date.now()) - t0) / 1000;
@@ -78,6 +81,7 @@ export async function runLibrary(
     editions: mix.length,
     connections: stats.connections,
     peakRssMb: round(peakRss),
+    cpuSeconds,
     processes: 1,
   };
 }

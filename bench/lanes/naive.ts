@@ -16,6 +16,7 @@ import {
   round,
   windowed,
 } from '../common.js';
+import { cpuDelta, cpuSnapshot } from '../procs.js';
 import { TOPIC_PROFILES } from '../seed.js';
 
 export async function runNaive(
@@ -37,6 +38,8 @@ export async function runNaive(
   );
   await ctx.sink.reset(false);
   const compilesBefore = getCompileCount();
+  const cpuPids = { sink: ctx.sink.pid, bench: process.pid };
+  const cpu0 = cpuSnapshot(cpuPids);
   const t0 = Date.now();
   // MJML is CPU-bound: a small window keeps the pool fed without piling up renders
   await windowed(opts.sample, ctx.opts.connections * 2, async (i) => {
@@ -62,6 +65,7 @@ export async function runNaive(
     });
   });
   const stats = await ctx.sink.waitFor(opts.sample, { idleMs: ctx.opts.idleTimeout * 1000 });
+  const cpuSeconds = cpuDelta(cpu0, cpuSnapshot(cpuPids));
   transport.close();
   const seconds = ((stats.lastAt ?? Date.now()) - t0) / 1000;
   const rate = stats.count / seconds;
@@ -73,6 +77,7 @@ export async function runNaive(
     compiles: getCompileCount() - compilesBefore,
     msPerMessage: round((seconds * 1000) / stats.count, 2),
     scaledSecondsForReaders: round(opts.readers / rate),
+    cpuSeconds,
     processes: 1,
   };
 }

@@ -5,6 +5,7 @@
  * The limit of this machine, the loopback and the sink.
  */
 import { type LaneContext, type LaneResult, rawFor, round, syntheticMix } from '../common.js';
+import { cpuDelta, cpuSnapshot } from '../procs.js';
 import { runWire, toDataPayload } from '../wire-client.js';
 
 export async function runWireLane(ctx: LaneContext, opts: { messages: number }): Promise<LaneResult> {
@@ -17,6 +18,8 @@ export async function runWireLane(ctx: LaneContext, opts: { messages: number }):
   );
   const payload = toDataPayload(chosen.raw);
   await ctx.sink.reset(false);
+  const cpuPids = { sink: ctx.sink.pid, bench: process.pid };
+  const cpu0 = cpuSnapshot(cpuPids);
   const t0 = Date.now();
   await runWire({
     port: ctx.sink.port,
@@ -27,6 +30,7 @@ export async function runWireLane(ctx: LaneContext, opts: { messages: number }):
     to: (i) => `reader-${i}@bench.example`,
   });
   const stats = await ctx.sink.waitFor(opts.messages, { idleMs: ctx.opts.idleTimeout * 1000 });
+  const cpuSeconds = cpuDelta(cpu0, cpuSnapshot(cpuPids));
   const seconds = ((stats.lastAt ?? Date.now()) - t0) / 1000;
   return {
     lane: 'wire',
@@ -36,6 +40,7 @@ export async function runWireLane(ctx: LaneContext, opts: { messages: number }):
     avgBytes: Math.round(stats.bytes / Math.max(1, stats.count)),
     mixAvgRawBytes: Math.round(avg),
     connections: stats.connections,
+    cpuSeconds,
     processes: 1,
   };
 }

@@ -1,0 +1,179 @@
+/**
+ * npm run bench:smoke [-- --readers 2000]
+ *
+ * The gazette lane on a small audience with the worker killed (SIGKILL) once mid-send and
+ * started again. Exits 1 when exactly-once breaks, counted at the sink:
+ *  - a Message-ID or a reader's digest arrives twice;
+ *  - a ledger row says `sent` but its reader got nothing;
+ *  - a message arrives for a reader without a ledger row;
+ *  - rows are left pending/sending/failed (the run did not finish), or a reader was not planned.
+ * Rows the kill left `ambiguous` are allowed and counted (delivered or not, never resent).
+ * Timing is reported, never asserted. Runs in CI: small, and patient on a 2-core machine.
+ */
+import { parseArgs } from 'node:util';
+import { deleteRedisPrefix, gazetteEnv, round, uniqueId } from './common.js';
+import { type GazetteProcess, sleep, spawnGazette, startRemoteSink } from './procs.js';
+import { createBenchDatabase, makeDue, readerEmail, seedArticles, seedReaders } from './seed.js';
+import { runWire, toDataPayload } from './wire-client.js';
+
+const { values } = parseArgs({
+  options: {
+    readers: { type: 'string', default: '2000' },
+    'kill-at': { type: 'string', default: '0.3' },
+    timeout: { type: 'string', default: '150' },
+    'log-level': { type: 'string', default: 'info' },
+    // self-check: after the run, deliver one extra digest to a reader; the smoke must then fail
+    'inject-duplicate': { type: 'boolean', default: false },
+  },
+});
+const readers = Number(values.readers);
+const killAt = Number(values['kill-at']);
+const deadline = Date.now() + Number(values.timeout) * 1000;
+const t0 = Date.now();
+const log = (m: string) => console.log(`[smoke +${round((Date.now() - t0) / 1000)}s] ${m}`);
+
+const id = uniqueId();
+const prefix = `gzb-smoke-${id}`;
+const sink = await startRemoteSink({ track: true });
+const bench = await createBenchDatabase('smoke');
+const problems: string[] = [];
+let worker: GazetteProcess | undefined;
+
+try {
+  await seedReaders(bench.db, readers);
+  await seedArticles(bench.db);
+  const env = gazetteEnv({
+    dbUrl: bench.url,
+    prefix,
+    sinkUrl: sink.url,
+    logLevel: String(values['log-level']),
+    connections: 5,
+    extra: {
+      PLANNER_INTERVAL_SECONDS: '1',
+      IMMEDIATE_WINDOW_SECONDS: '3600',
+      // a killed worker's jobs are found stalled, and its claims expire, within seconds
+      JOB_LOCK_DURATION_MS: '5000',
+      JOB_STALLED_INTERVAL_MS: '2000',
+      // small batches, so the kill lands with many batches planned, some sending, some waiting
+      DELIVERY_BATCH_SIZE: '100',
+    },
+  });
+  worker = await spawnGazette({ mode: 'worker', label: `smoke-worker-1-${id}`, env });
+  const due = await makeDue(bench.db, 1500);
+  log(`${readers} readers due; worker pid ${worker.pid}`);
+
+  // kill once a share of the digest is out
+  const killCount = Math.max(1, Math.floor(readers * killAt));
+  await sink.waitFor(killCount, { kind: 'digest', idleMs: 60_000 });
+  const before = await sink.stats();
+  worker.child.kill('SIGKILL');
+  await worker.exited;
+  const atKill = (await sink.stats()).kinds.digest?.count ?? 0;
+  log(
+    `worker SIGKILLed with ${atKill} digests accepted (first at +${round(((before.kinds.digest?.firstAt ?? due) - due) / 1000, 2)} s)`,
+  );
+  const rssFirst = worker.peakRssMb();
+
+  worker = await spawnGazette({ mode: 'worker', label: `smoke-worker-2-${id}`, env });
+  log(`worker restarted, pid ${worker.pid}`);
+
+  // finished when planning is done and no row is left pending or sending
+  let states: Record<string, number> = {};
+  for (;;) {
+    const left = await bench.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM subscribers WHERE status = 'confirmed' AND next_digest_at <= $1`,
+      [new Date(due)],
+    );
+    const { rows } = await bench.db.query<{ state: string; n: number }>(
+      `SELECT state, count(*)::int AS n FROM deliveries WHERE kind = 'digest' GROUP BY state`,
+    );
+    states = Object.fromEntries(rows.map((r) => [r.state, r.n]));
+    if (left.rows[0]!.n === 0 && !states.pending && !states.sending) break;
+    if (Date.now() > deadline) {
+      problems.push(
+        `not finished in ${values.timeout} s: ledger ${JSON.stringify(states)}, readers still due ${left.rows[0]!.n}`,
+      );
+      break;
+    }
+    if (worker.child.exitCode !== null) {
+      problems.push(`the restarted worker exited (${worker.child.exitCode}); see ${worker.logFile}`);
+      break;
+    }
+    await sleep(250);
+  }
+  await sleep(500);
+  if (values['inject-duplicate']) {
+    const raw = Buffer.from(
+      'From: <newsletter@almadar.example>\r\nTo: <reader-2@bench.example>\r\nSubject: injected\r\n' +
+        'Message-ID: <injected@bench.example>\r\nFeedback-ID: injected:digest:daily-ar:gazette\r\n\r\nduplicate\r\n',
+    );
+    await runWire({
+      port: sink.port,
+      connections: 1,
+      messages: 1,
+      payload: toDataPayload(raw),
+      from: 'newsletter@almadar.example',
+      to: () => 'reader-2@bench.example',
+    });
+    log('injected a second digest for reader-2 (self-check: this run must fail)');
+  }
+  const stats = await sink.stats();
+  const received = new Set(await sink.recipients('digest'));
+  const { rows: ledger } = await bench.db.query<{ recipient: string; state: string }>(
+    `SELECT lower(recipient) AS recipient, state FROM deliveries WHERE kind = 'digest'`,
+  );
+  const inLedger = new Set(ledger.map((r) => r.recipient));
+
+  if (stats.duplicateMessageIds > 0)
+    problems.push(`${stats.duplicateMessageIds} duplicate Message-ID(s) at the sink`);
+  if (stats.missingMessageId > 0) problems.push(`${stats.missingMessageId} message(s) without a Message-ID`);
+  const dupRcpt = stats.duplicateRecipients.digest ?? 0;
+  if (dupRcpt > 0) problems.push(`${dupRcpt} reader(s) got the digest more than once`);
+  const sentNotReceived = ledger.filter((r) => r.state === 'sent' && !received.has(r.recipient)).length;
+  if (sentNotReceived > 0)
+    problems.push(`${sentNotReceived} row(s) marked sent but never accepted by the sink`);
+  const unknown = [...received].filter((r) => !inLedger.has(r)).length;
+  if (unknown > 0) problems.push(`${unknown} message(s) for readers without a ledger row`);
+  const ambiguous = ledger.filter((r) => r.state === 'ambiguous');
+  const ambiguousDelivered = ambiguous.filter((r) => received.has(r.recipient)).length;
+  const failed = ledger.filter((r) => r.state === 'failed').length;
+  if (failed > 0) problems.push(`${failed} row(s) failed although the sink accepts everything`);
+  const unplanned = readers - inLedger.size;
+  if (unplanned > 0) {
+    // every seeded reader has articles in their language and topics
+    const sample = [...Array(readers).keys()].map((i) => readerEmail(i + 1)).find((e) => !inLedger.has(e));
+    problems.push(`${unplanned} reader(s) never planned (e.g. ${sample})`);
+  }
+
+  const d = stats.kinds.digest;
+  const seconds = d?.lastAt ? (d.lastAt - due) / 1000 : null;
+  console.log('');
+  console.log(`smoke: ${readers} readers, worker SIGKILLed at ${atKill} digests and restarted`);
+  console.log(`  ledger:            ${JSON.stringify(states)}`);
+  console.log(`  accepted at sink:  ${d?.count ?? 0} digests (${received.size} distinct readers)`);
+  console.log(
+    `  ambiguous rows:    ${ambiguous.length} (${ambiguousDelivered} of them reached the sink before the kill)`,
+  );
+  console.log(
+    `  timing (reported, not asserted): first message ${d?.firstAt ? round((d.firstAt - due) / 1000, 2) : '-'} s, last ${seconds === null ? '-' : round(seconds, 2)} s after due, ${seconds ? round((d?.count ?? 0) / seconds) : '-'} msg/s including the restart`,
+  );
+  console.log(
+    `  worker peak RSS:   ${round(rssFirst)} MB before the kill, ${round(worker.peakRssMb())} MB after`,
+  );
+  console.log(`  total:             ${round((Date.now() - t0) / 1000)} s`);
+} catch (err) {
+  problems.push(`smoke run failed: ${(err as Error).message}`);
+} finally {
+  await worker?.stop().catch(() => {});
+  await sink.close();
+  await bench.drop().catch(() => {});
+  await deleteRedisPrefix(prefix).catch(() => {});
+}
+
+if (problems.length > 0) {
+  console.log('');
+  for (const p of problems) console.log(`FAIL: ${p}`);
+  process.exit(1);
+}
+console.log('\nsmoke: exactly-once held (every reader at most once at the sink; every sent row delivered)');
+process.exit(0);
