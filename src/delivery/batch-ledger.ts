@@ -145,7 +145,8 @@ export async function renewClaim(
 
 /**
  * Writes outcomes in one statement. The claimant may finish a row even after another attempt
- * marked it ambiguous: it knows what happened. `pending` releases the claim.
+ * marked it ambiguous: it knows what happened. `pending` releases the claim, but never turns an
+ * ambiguous row sendable again: whoever marked it has already taken it as final.
  */
 export async function recordOutcomes(
   q: Queryable,
@@ -166,7 +167,8 @@ export async function recordOutcomes(
             claimed_at = CASE WHEN u.state = 'pending' THEN NULL ELSE d.claimed_at END
        FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
             AS u(id, state, response, message_id, error)
-      WHERE d.id = u.id AND d.claim_token = $1 AND d.state IN ('sending', 'ambiguous')`,
+      WHERE d.id = u.id AND d.claim_token = $1
+        AND (d.state = 'sending' OR (d.state = 'ambiguous' AND u.state <> 'pending'))`,
     [
       token,
       outcomes.map((o) => o.id),

@@ -1,8 +1,9 @@
 import net from 'node:net';
 
 /**
- * A TCP proxy in front of the SMTP sink that loses the server's reply to the end of DATA for
- * chosen recipients: the message reaches the server (which accepts and keeps it), then the
+ * A TCP proxy in front of the SMTP sink. It shields the sink from clients that die mid-session
+ * (their resets end the upstream session cleanly), and it loses the server's reply to the end of
+ * DATA for chosen recipients: the message reaches the server (which accepts and keeps it), then the
  * client's connection is cut before the 250 arrives. That is RFC 1047's case: the sender cannot
  * know whether the message was accepted, and resending it would be a duplicate.
  */
@@ -17,7 +18,9 @@ export async function startDropProxy() {
     sockets.add(upstream);
     client.on('close', () => sockets.delete(client));
     upstream.on('close', () => sockets.delete(upstream));
-    client.on('error', () => upstream.destroy());
+    // a client that dies (a killed worker) ends the server side cleanly: the sink sees a closed
+    // session, not a reset
+    client.on('error', () => endUpstream());
     upstream.on('error', () => client.destroy());
 
     let forwardReplies = true;
@@ -70,7 +73,14 @@ export async function startDropProxy() {
       }
       upstream.write(chunk);
     });
-    client.on('end', () => upstream.end());
+    // once the reply is being withheld, the upstream session stays open until the server has
+    // answered (and so has the message); it is closed by the reply handler above
+    const endUpstream = () => {
+      if (forwardReplies) upstream.end();
+      else setTimeout(() => upstream.destroy(), 5000).unref();
+    };
+    client.on('end', endUpstream);
+    client.on('close', endUpstream);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const address = server.address();
