@@ -90,21 +90,35 @@ alerting AS MATERIALIZED (
   SELECT DISTINCT unnest(e.article_ids) AS aid FROM editions e
   WHERE e.kind = 'alert' AND e.fanout_done_at IS NULL AND e.state NOT IN ('cancelled', 'expired')
 ),
+-- Readers with the same inputs get the same list: compute it once per profile, not per reader.
+prof AS MATERIALIZED (
+  SELECT p.language, p.topics, p.frequency, p.due_at, p.since, p.alerts,
+         coalesce((
+           SELECT array_agg(c.id ORDER BY c.breaking DESC, c.sort_at DESC, c.id) FROM c
+           WHERE c.language = p.language AND c.first_published_at > p.since
+             -- a reader with no topics follows everything; an article with no topic reaches only them
+             AND (p.topics = '{}' OR c.topics && p.topics)
+             AND NOT (p.alerts AND c.breaking AND c.id IN (SELECT aid FROM alerting))
+         ), '{}') AS ids
+  FROM (SELECT DISTINCT language, topics, frequency, due_at, since, alerts FROM r) p
+),
+got AS MATERIALIZED (SELECT subscriber_id, array_agg(aid) AS aids FROM recv GROUP BY subscriber_id),
 pick AS (
   SELECT r.id, r.language, r.frequency, r.due_at,
-         array_agg(c.id ORDER BY c.breaking DESC, c.sort_at DESC, c.id) AS ids
-  FROM r JOIN c ON c.language = r.language AND c.first_published_at > r.since
-    -- a reader with no topics follows everything; an article with no topic reaches only them
-    AND (r.topics = '{}' OR c.topics && r.topics)
-  WHERE NOT EXISTS (SELECT 1 FROM recv WHERE recv.subscriber_id = r.id AND recv.aid = c.id)
-    AND NOT (r.alerts AND c.breaking AND c.id IN (SELECT aid FROM alerting))
-  GROUP BY r.id, r.language, r.frequency, r.due_at
+         -- minus what the ledger says this reader already has (order kept)
+         CASE WHEN g.aids IS NULL THEN p.ids
+              ELSE ARRAY(SELECT x FROM unnest(p.ids) WITH ORDINALITY AS u(x, o) WHERE x <> ALL (g.aids) ORDER BY o)
+         END AS ids
+  FROM r
+  JOIN prof p ON p.language = r.language AND p.topics = r.topics AND p.frequency = r.frequency
+    AND p.due_at = r.due_at AND p.since = r.since AND p.alerts = r.alerts
+  LEFT JOIN got g ON g.subscriber_id = r.id
 ),
 capped AS (
   SELECT p.id, p.language, p.frequency, p.due_at,
          p.ids[1:CASE p.frequency WHEN 'weekly' THEN $5::int ELSE $4::int END] AS article_ids,
          cardinality(p.ids) > CASE p.frequency WHEN 'weekly' THEN $5::int ELSE $4::int END AS has_more
-  FROM pick p
+  FROM pick p WHERE cardinality(p.ids) > 0
 )
 SELECT language, frequency, due_at, article_ids, has_more, array_agg(id ORDER BY id) AS subscriber_ids
 FROM capped

@@ -33,6 +33,11 @@ export interface BatchJob {
   batches: number[];
 }
 
+interface DueCursor {
+  due: Date | null;
+  id: string;
+}
+
 interface SlotKey {
   frequency: Frequency;
   timezone: string;
@@ -151,17 +156,29 @@ export function createPlanner(deps: DigestDeps) {
   }
 
   /** One chunk of due readers, planned and committed. Returns how many readers it took. */
-  async function planChunk(now: Date, limit: number, result: PlanResult, jobs: BatchJob[]): Promise<number> {
+  async function planChunk(
+    now: Date,
+    limit: number,
+    cursor: DueCursor,
+    result: PlanResult,
+    jobs: BatchJob[],
+  ): Promise<number> {
     const oldest = new Date(now.getTime() - config.DIGEST_MAX_AGE_SECONDS * 1000);
     const chunkJobs: BatchJob[] = [];
     const taken = await withTransaction(db, async (client) => {
-      const { rows } = await client.query<{ id: string }>(
-        `SELECT id FROM subscribers
-         WHERE status = 'confirmed' AND next_digest_at <= $1 AND next_digest_at >= $2
-         ORDER BY next_digest_at, id LIMIT $3 FOR UPDATE SKIP LOCKED`,
-        [now, oldest, limit],
+      // Keyset: start past the last reader this run planned. Readers before it that another
+      // planner held (SKIP LOCKED) are that planner's; if it rolled back, the next run takes them.
+      const { rows } = await client.query<{ id: string; next_digest_at: Date }>(
+        `SELECT id, next_digest_at FROM subscribers
+         WHERE status = 'confirmed' AND next_digest_at IS NOT NULL AND next_digest_at <= $1
+           AND (next_digest_at, id) > ($2::timestamptz, $3::uuid)
+         ORDER BY next_digest_at, id LIMIT $4 FOR UPDATE SKIP LOCKED`,
+        [now, cursor.due ?? oldest, cursor.id, limit],
       );
       if (rows.length === 0) return 0;
+      const last = rows.at(-1)!;
+      cursor.due = last.next_digest_at;
+      cursor.id = last.id;
       const ids = rows.map((r) => r.id);
       const groups = await groupReaders(client, {
         readerIds: ids,
@@ -245,8 +262,10 @@ export function createPlanner(deps: DigestDeps) {
     const jobs: BatchJob[] = [];
     // Small first chunk: the first batch is persisted and sending while the rest is planned.
     let limit = Math.min(config.DELIVERY_BATCH_SIZE, config.PLANNER_CHUNK_SIZE);
+    // expired slots were skipped above; anything older than the limit left here is a race: next run
+    const cursor: DueCursor = { due: null, id: '00000000-0000-0000-0000-000000000000' };
     for (;;) {
-      const taken = await planChunk(now, limit, result, jobs);
+      const taken = await planChunk(now, limit, cursor, result, jobs);
       if (taken < limit) break;
       limit = Math.min(limit * 4, config.PLANNER_CHUNK_SIZE);
     }
