@@ -37,6 +37,8 @@ export interface RunOptions {
   profile: boolean;
   /** seconds without sink progress before a lane gives up */
   idleTimeout: number;
+  /** extra environment for Gazette's processes (--set KEY=VALUE) */
+  gazetteEnv: Record<string, string>;
 }
 
 /** One edition to send `count` times (the gazette lane's real mix, or the synthetic one). */

@@ -36,7 +36,13 @@ export interface GazetteProcess {
   logFile: string;
   /** peak RSS seen so far (VmHWM, kept after the process exits) */
   peakRssMb(): number;
-  probe(): { compiles: number; loopDelayP99Ms: number; loopDelayMaxMs: number } | null;
+  probe(): {
+    compiles: number;
+    loopDelayP99Ms: number;
+    loopDelayMaxMs: number;
+    heapPeakMb?: number;
+    arrayBuffersPeakMb?: number;
+  } | null;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   exited: Promise<number | null>;
 }

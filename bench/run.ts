@@ -46,6 +46,8 @@ const { values } = parseArgs({
     'log-level': { type: 'string', default: 'info' },
     'idle-timeout': { type: 'string', default: '90' },
     profile: { type: 'boolean', default: false },
+    // extra environment for Gazette's processes, for tuning experiments: --set SEND_CONCURRENCY=8
+    set: { type: 'string', multiple: true, default: [] },
     out: { type: 'string' },
   },
 });
@@ -63,6 +65,16 @@ const opts: RunOptions = {
   logLevel: String(values['log-level']),
   profile: Boolean(values.profile),
   idleTimeout: Number(values['idle-timeout']),
+  gazetteEnv: Object.fromEntries(
+    (values.set ?? []).map((kv) => {
+      const eq = kv.indexOf('=');
+      if (eq < 1) {
+        console.error(`bench: --set expects KEY=VALUE, got "${kv}"`);
+        process.exit(2);
+      }
+      return [kv.slice(0, eq), kv.slice(eq + 1)];
+    }),
+  ),
 };
 const lanes = String(values.lanes)
   .split(',')

@@ -92,6 +92,7 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
         PLANNER_INTERVAL_SECONDS: '1',
         // the breaking article would open immediate readers' windows; keep them closed during the run
         IMMEDIATE_WINDOW_SECONDS: '3600',
+        ...opts.gazetteEnv,
       },
     });
     const worker = await spawnGazette({
@@ -114,8 +115,9 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
     await sleep(500);
     const writesBefore = await pgWrites(bench.db, bench.name);
     const compilesBefore = worker.probe()?.compiles ?? 0;
-    // a lead long enough for the UPDATE to commit before the instant (it takes ~1.5 s per 100k)
-    const due = await makeDue(bench.db, 2000 + Math.ceil(opts.readers / 100_000) * 1500);
+    // a lead long enough for the UPDATE to commit, and a planner tick to set its wake-up, before
+    // the instant (the UPDATE takes 1.5-4 s per 100k readers on a busy 2-core machine)
+    const due = await makeDue(bench.db, 3000 + Math.ceil(opts.readers / 100_000) * 4000);
     const cpuPids = { worker: worker.pid, api: api?.pid, sink: ctx.sink.pid, bench: process.pid };
     const cpu0 = cpuSnapshot(cpuPids);
     const idleRss = worker.peakRssMb();
@@ -207,6 +209,10 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
     const workerPeak = worker.peakRssMb();
     const apiPeak = api?.peakRssMb();
     const loop = probe ? { p99: round(probe.loopDelayP99Ms), max: round(probe.loopDelayMaxMs) } : null;
+    const heap =
+      probe?.heapPeakMb === undefined
+        ? null
+        : { heapPeakMb: round(probe.heapPeakMb), arrayBuffersPeakMb: round(probe.arrayBuffersPeakMb ?? 0) };
     for (const p of procs) await p.stop();
     const mem = await redisMem.stop();
 
@@ -227,12 +233,14 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
       avgBytes: Math.round(stats.bytes / Math.max(1, stats.count)),
       workerPeakRssMb: round(workerPeak),
       workerRssAtDueMb: round(idleRss),
+      workerHeap: heap,
       cpuSeconds: cpu,
       apiPeakRssMb: apiPeak === undefined ? undefined : round(apiPeak),
       redisPeakGrowthMb: round(mem.peakGrowthMb),
       redisEndGrowthMb: round(mem.endGrowthMb),
       pgRowsInserted: writesAfter.inserted - writesBefore.inserted,
-      pgRowsUpdated: writesAfter.updated - writesBefore.updated,
+      // minus the benchmark's own UPDATE that made the readers due
+      pgRowsUpdated: writesAfter.updated - writesBefore.updated - opts.readers,
       pgRowsDeleted: writesAfter.deleted - writesBefore.deleted,
       compiles,
       editions: editionCount,

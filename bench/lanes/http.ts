@@ -88,7 +88,7 @@ export async function runHttp(ctx: LaneContext): Promise<LaneResult> {
       port,
       logLevel: opts.logLevel,
       connections: opts.connections,
-      extra: { RATE_LIMIT_MAX: '100000000', DATABASE_POOL_SIZE: '10' },
+      extra: { RATE_LIMIT_MAX: '100000000', ...opts.gazetteEnv },
     }),
   });
   try {
