@@ -46,7 +46,7 @@ export interface WorkerProcess {
 export async function startWorkerProcess(
   config: Config,
   env: Record<string, string> = {},
-  timeoutMs = 30_000,
+  timeoutMs = 90_000,
 ): Promise<WorkerProcess> {
   const childEnv: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
   for (const key of SHARED) {
