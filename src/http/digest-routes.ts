@@ -102,7 +102,7 @@ export const digestRoutes: FastifyPluginAsync<{ container: Container }> = async 
       const { language, frequency, topics } = request.query;
       const html = await operator.previewDigest({
         language,
-        frequency,
+        frequency: frequency ?? 'daily',
         topics: (topics ?? '')
           .split(',')
           .map((t) => t.trim())

@@ -22,12 +22,14 @@ export const SendBody = Type.Object(
     ),
     language: Type.Optional(Language),
     frequency: Type.Optional(Frequency),
-    lookbackHours: Type.Integer({
-      minimum: 1,
-      maximum: 24 * 31,
-      default: 24,
-      description: 'Articles first published within this many hours (ignored with articleIds)',
-    }),
+    lookbackHours: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 24 * 31,
+        default: 24,
+        description: 'Articles first published within this many hours (ignored with articleIds)',
+      }),
+    ),
     articleIds: Type.Optional(
       Type.Array(Uuid, {
         minItems: 1,
@@ -35,10 +37,12 @@ export const SendBody = Type.Object(
         description: 'Exactly these articles (published ones only)',
       }),
     ),
-    dryRun: Type.Boolean({
-      default: false,
-      description: 'Report who would get what, without creating or sending anything',
-    }),
+    dryRun: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'Report who would get what, without creating or sending anything',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -141,9 +145,11 @@ export const ResendAccepted = Type.Object({
 
 export const PreviewQuery = Type.Object({
   language: Language,
-  frequency: Type.Union([Type.Literal('immediate'), Type.Literal('daily'), Type.Literal('weekly')], {
-    default: 'daily',
-  }),
+  frequency: Type.Optional(
+    Type.Union([Type.Literal('immediate'), Type.Literal('daily'), Type.Literal('weekly')], {
+      default: 'daily',
+    }),
+  ),
   topics: Type.Optional(Type.String({ description: 'Comma-separated topic ids; empty = all topics' })),
   token: Type.Optional(Type.String({ description: 'ADMIN_TOKEN, so a browser can open the preview' })),
 });
