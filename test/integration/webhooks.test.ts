@@ -11,6 +11,7 @@ const GENERIC_SECRET = `whsec_${Buffer.from('generic-secret-0123456789abcdef').t
 const OLD_GENERIC_KEY = `whsec_${Buffer.from('an-older-key-that-is-being-rotated').toString('base64')}`;
 const WP_SECRET = 'wp-secret-7d3f9a';
 const GHOST_SECRET = 'ghost-secret-51c2';
+const STRAPI_TOKEN = 'strapi-token-93ab';
 const fixture = (path: string) => readFileSync(new URL(`../fixtures/cms/${path}`, import.meta.url), 'utf8');
 
 describe('CMS webhooks through the real routes', () => {
@@ -40,6 +41,7 @@ describe('CMS webhooks through the real routes', () => {
         WEBHOOK_SECRET_GENERIC: GENERIC_SECRET,
         WEBHOOK_SECRET_WORDPRESS: WP_SECRET,
         WEBHOOK_SECRET_GHOST: GHOST_SECRET,
+        WEBHOOK_SECRET_STRAPI: STRAPI_TOKEN,
         WEBHOOK_BODY_LIMIT_BYTES: '16384',
         PUBLICATION_CONFIG: publicationFile({
           sources: { ...sample.sources, wordpress: { ...sample.sources.wordpress, siteUrl } },
@@ -222,12 +224,46 @@ describe('CMS webhooks through the real routes', () => {
   });
 
   it('answers 404 for a provider without a secret', async () => {
-    const res = await ctx.app.inject({
-      method: 'POST',
-      url: '/webhooks/strapi',
-      payload: { event: 'entry.publish' },
+    const bare = await createTestContext({ workers: false });
+    try {
+      const res = await bare.app.inject({
+        method: 'POST',
+        url: '/webhooks/strapi',
+        payload: { event: 'entry.publish' },
+      });
+      expect(res.statusCode).toBe(404);
+      expect(
+        (await bare.app.inject({ method: 'POST', url: '/webhooks/generic', payload: {} })).statusCode,
+      ).toBe(404);
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('takes Strapi v5 publish and unpublish with the configured bearer token', async () => {
+    const send = (body: string, token = STRAPI_TOKEN) =>
+      ctx.app.inject({
+        method: 'POST',
+        url: '/webhooks/strapi',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        payload: body,
+      });
+    expect((await send(fixture('strapi/v5-entry-publish.json'), 'wrong-token')).statusCode).toBe(401);
+    expect((await send(fixture('strapi/v5-entry-publish.json'))).statusCode).toBe(202);
+    const row = await eventually(() => article('strapi', 'h7q2m9x4k1z8c3v6b5n0p2l4:ar'));
+    expect(row).toMatchObject({
+      url: 'https://almadar.example/ar/news/coast-road-closed',
+      title: 'عاجل: إغلاق طريق الساحل بسبب الانهيارات',
+      tags: ['عاجل', 'طرق'],
+      breaking: true,
+      status: 'published',
+      language: 'ar',
     });
-    expect(res.statusCode).toBe(404);
+    expect(row.body_html).toContain('<strong>طريق الساحل</strong>');
+    expect((await send(fixture('strapi/v5-entry-unpublish.json'))).statusCode).toBe(202);
+    await eventually(
+      async () => (await article('strapi', 'h7q2m9x4k1z8c3v6b5n0p2l4:ar')).status === 'unpublished',
+    );
   });
 
   it('takes WP Webhooks payloads signed with X-WP-Webhook-Signature', async () => {
