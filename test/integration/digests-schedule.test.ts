@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCompileCount } from '../../src/render/index.js';
-import { createTestContext, type TestContext } from '../helpers/context.js';
+import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
 import { addArticle, addReader, digests, htmlOf, ledger, mailsTo } from '../helpers/digest-fixtures.js';
 
 /**
@@ -182,5 +182,36 @@ describe('scheduled digests', () => {
       [ids.weekly],
     );
     expect(rows[0]!.next_digest_at.toISOString()).toBe('2026-12-11T09:00:00.000Z');
+  });
+
+  it('caps a digest at maxItems, newest first, with a link to the site for the rest', async () => {
+    await addReader(ctx, {
+      email: 'culture@example.org',
+      topics: ['culture'],
+      confirmedAt: '2026-12-04T09:00:00Z',
+    });
+    const max = ctx.publication.digest.maxItems;
+    for (let i = 1; i <= max + 2; i++) {
+      await addArticle(ctx, {
+        title: `Culture note ${i}`,
+        topics: ['culture'],
+        at: new Date(Date.parse('2026-12-04T10:00:00Z') + i * 60_000),
+      });
+    }
+    await digests(ctx).planner.plan();
+    ctx.clock.set('2026-12-05T07:00:10Z');
+    await digests(ctx).planner.plan();
+    const row = (await ledger(ctx)).find((r) => r.recipient === 'culture@example.org')!;
+    expect(row.article_ids).toHaveLength(max);
+    const { rows } = await ctx.db.query<{ more_url: string | null }>(
+      'SELECT more_url FROM editions WHERE id = $1',
+      [row.edition_id],
+    );
+    expect(rows[0]!.more_url).toBe(ctx.publication.website);
+    const mail = await eventually(async () => mailsTo(ctx.sink.received, 'culture@example.org')[0]);
+    expect(htmlOf(mail)).toContain(`Culture note ${max + 2}`); // newest first
+    expect(htmlOf(mail)).toContain('Culture note 3<');
+    expect(htmlOf(mail)).not.toContain('Culture note 2<'); // the two oldest did not fit
+    expect(htmlOf(mail)).toContain(`href="${ctx.publication.website}"`);
   });
 });
