@@ -235,8 +235,9 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
         );
         const req = requested[0];
         await tx.query(
+          // next_digest_at NULL: the planner gives the reader their first slot on its next tick
           `UPDATE subscribers SET status = 'confirmed', confirmed_at = $2, confirm_nonce = NULL,
-                  unsubscribed_at = NULL, updated_at = $2 WHERE id = $1`,
+                  unsubscribed_at = NULL, next_digest_at = NULL, updated_at = $2 WHERE id = $1`,
           [sub.id, now],
         );
         await appendConsent(tx, {
@@ -303,8 +304,13 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
           return { subscriber: sub, changed: false };
         const before = prefsOf(sub);
         await tx.query(
+          // a new frequency, zone or hour drops the old slot so the new rule applies from the next
+          // planner tick instead of after one more digest on the old schedule
           `UPDATE subscribers SET topics = $2, frequency = $3, alerts = $4, language = $5, timezone = $6,
-                  send_hour = $7, updated_at = $8 WHERE id = $1`,
+                  send_hour = $7, updated_at = $8,
+                  next_digest_at = CASE WHEN frequency IS DISTINCT FROM $3 OR timezone IS DISTINCT FROM $6
+                                          OR send_hour IS DISTINCT FROM $7 THEN NULL ELSE next_digest_at END
+            WHERE id = $1`,
           [
             id,
             prefs.topics,
