@@ -8,7 +8,9 @@
  * No worker runs: the lane measures intake, and stored events wait in their queue.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { signStandardWebhook } from '../../src/articles/signatures.js';
 import {
@@ -20,7 +22,8 @@ import {
   uniqueId,
   WEBHOOK_SECRET,
 } from '../common.js';
-import { spawnGazette } from '../procs.js';
+import { cpuDelta, cpuSnapshot, spawnGazette } from '../procs.js';
+import { topSelfTime } from '../profile-top.js';
 import { articleSeeds, createBenchDatabase } from '../seed.js';
 
 export async function freePort(): Promise<number> {
@@ -77,9 +80,12 @@ export async function runHttp(ctx: LaneContext): Promise<LaneResult> {
   const bench = await createBenchDatabase('http');
   const prefix = `gzb-http-${id}`;
   const port = await freePort();
+  const profileDir = opts.profile ? join(ctx.profileDir, 'http-api') : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
   const api = await spawnGazette({
     mode: 'api',
     label: `http-api-${id}`,
+    cpuProfDir: profileDir,
     readyUrl: `http://127.0.0.1:${port}`,
     env: gazetteEnv({
       dbUrl: bench.url,
@@ -104,6 +110,9 @@ export async function runHttp(ctx: LaneContext): Promise<LaneResult> {
     const warm = await bench.db.query<{ n: number }>('SELECT count(*)::int AS n FROM article_events');
     const before = warm.rows[0]!.n;
 
+    // autocannon runs in this process: its CPU competes with the API's on the same cores
+    const cpuPids = { api: api.pid, bench: process.pid };
+    const cpu0 = cpuSnapshot(cpuPids);
     ctx.note(`http: webhook ${opts.httpRate} req/s for ${opts.httpDuration} s`);
     const hook = await autocannon({
       url: `${base}/webhooks/generic`,
@@ -154,6 +163,7 @@ export async function runHttp(ctx: LaneContext): Promise<LaneResult> {
       )
     ).rows[0]!.n;
     const apiPeak = api.peakRssMb();
+    const cpuSeconds = cpuDelta(cpu0, cpuSnapshot(cpuPids));
     const hook2xx = hook['2xx'];
     return {
       lane: 'http',
@@ -163,7 +173,9 @@ export async function runHttp(ctx: LaneContext): Promise<LaneResult> {
       webhookNon2xx: hook.non2xx,
       webhookErrors: hook.errors + hook.timeouts,
       webhookStored: stored,
-      webhookLost: hook2xx - stored,
+      // stored but answered after autocannon stopped counting are not lost; 2xx without a row are
+      webhookLost: Math.max(0, hook2xx - stored),
+      webhookStoredUnacknowledged: Math.max(0, stored - hook2xx),
       webhookP50Ms: hook.latency.p50,
       webhookP99Ms: hook.latency.p99,
       webhookMaxMs: hook.latency.max,
@@ -179,11 +191,16 @@ export async function runHttp(ctx: LaneContext): Promise<LaneResult> {
       subscribeP99Ms: subscribe.latency.p99,
       subscribeMaxMs: subscribe.latency.max,
       apiPeakRssMb: round(apiPeak),
+      cpuSeconds,
       processes: 1,
-      summary: `webhook p99 ${hook.latency.p99} ms @${round(hook.requests.average)}/s lost ${hook2xx - stored}; subscribe p99 ${subscribe.latency.p99} ms @${round(subscribe.requests.average)}/s`,
+      summary: `webhook p99 ${hook.latency.p99} ms @${round(hook.requests.average)}/s lost ${Math.max(0, hook2xx - stored)}; subscribe p99 ${subscribe.latency.p99} ms @${round(subscribe.requests.average)}/s`,
     };
   } finally {
     await api.stop();
+    if (profileDir && existsSync(profileDir)) {
+      const file = readdirSync(profileDir).find((f) => /\.0\.\d+\.cpuprofile$/.test(f));
+      if (file) for (const l of topSelfTime(join(profileDir, file), 25)) ctx.note(`api profile: ${l}`);
+    }
     await bench.drop();
     await deleteRedisPrefix(prefix);
   }
