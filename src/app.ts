@@ -30,6 +30,11 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
       },
       reply.elapsedTime / 1000,
     );
+    // one line per request (Fastify's default is two), with the route's own lines in between
+    request.log.info(
+      { req: request, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request completed',
+    );
   });
 
   await fastify.register(helmet, {
@@ -94,6 +99,7 @@ export async function buildApp(container: Container) {
     genReqId: () => randomUUID(),
     bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES,
     routerOptions: { ignoreTrailingSlash: true },
+    disableRequestLogging: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
   await fastify.register(app, { container });
   return fastify;
