@@ -4,26 +4,7 @@
  * (spring forward) or sent twice (fall back).
  */
 import type { Frequency } from '../render/index.js';
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
+import { wallClock, wallClockToUtc } from '../time/zoned-time.js';
 
 export interface LocalDate {
   year: number;
@@ -31,33 +12,7 @@ export interface LocalDate {
   day: number;
 }
 
-interface WallClock extends LocalDate {
-  hour: number;
-  minute: number;
-  second: number;
-}
-
-export function wallClock(at: Date, timeZone: string): WallClock {
-  const parts: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(at)) {
-    if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  }
-  return {
-    year: parts.year!,
-    month: parts.month!,
-    day: parts.day!,
-    hour: parts.hour!,
-    minute: parts.minute!,
-    second: parts.second!,
-  };
-}
-
-/** The zone's UTC offset at an instant, in ms (east positive). */
-function offsetAt(ms: number, timeZone: string): number {
-  const w = wallClock(new Date(ms), timeZone);
-  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
-  return asUtc - Math.floor(ms / 1000) * 1000;
-}
+export { wallClock };
 
 /**
  * The instant the reader's wall clock shows `hour`:00 on `date`. A time that does not exist
@@ -65,24 +20,7 @@ function offsetAt(ms: number, timeZone: string): number {
  * (fall back) maps to the earlier one, so the day still gets exactly one slot.
  */
 export function localSlot(date: LocalDate, hour: number, timeZone: string): Date {
-  const naive = Date.UTC(date.year, date.month - 1, date.day, hour);
-  const offsets = new Set([
-    offsetAt(naive - 36 * 3600_000, timeZone),
-    offsetAt(naive, timeZone),
-    offsetAt(naive + 36 * 3600_000, timeZone),
-  ]);
-  const valid: number[] = [];
-  for (const off of offsets) {
-    const t = naive - off;
-    const w = wallClock(new Date(t), timeZone);
-    if (w.year === date.year && w.month === date.month && w.day === date.day && w.hour === hour)
-      valid.push(t);
-  }
-  if (valid.length > 0) return new Date(Math.min(...valid));
-  // In the gap: the offset before the transition is the larger-numbered wall time's predecessor;
-  // naive - offsetBefore lands exactly at the end of the gap.
-  const before = offsetAt(naive - 36 * 3600_000, timeZone);
-  return new Date(naive - before);
+  return wallClockToUtc({ ...date, hour, minute: 0, second: 0, millisecond: 0 }, timeZone);
 }
 
 function addDays(date: LocalDate, days: number): LocalDate {

@@ -1,6 +1,7 @@
 import { decode } from 'html-entities';
 import sanitizeHtml from 'sanitize-html';
 import type { Publication } from '../../publication.js';
+import { wallClockToUtc } from '../../time/zoned-time.js';
 import {
   type ArticleLanguage,
   type ArticleStatus,
@@ -8,7 +9,6 @@ import {
   PayloadError,
   type Provider,
 } from '../types.js';
-import { wallClockToUtc } from './local-time.js';
 
 /** Shared helpers every normalizer (and the feed parser) goes through, so all sources read alike. */
 

@@ -8,7 +8,7 @@ import {
   summarize,
   topicsFor,
 } from '../../../src/articles/index.js';
-import { wallClockToUtc } from '../../../src/articles/normalize/local-time.js';
+import { wallClockToUtc } from '../../../src/time/zoned-time.js';
 import { publication } from './helpers.js';
 
 describe('decodeTitle', () => {

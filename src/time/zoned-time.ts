@@ -1,6 +1,7 @@
 /**
- * Wall-clock times without a zone (WordPress `post_date`, "2022-08-03 17:06:22") are read in the
- * source's IANA time zone with Intl alone, so no date library is needed. Disambiguation follows
+ * Wall-clock time in IANA zones with Intl alone, so no date library is needed: reading a CMS date
+ * without a zone (WordPress `post_date`, "2022-08-03 17:06:22") in the source's zone, and finding
+ * the instant of a reader's local send hour. Disambiguation follows
  * Temporal's "compatible" rule: a time skipped by a spring-forward gap moves forward by the gap; a
  * time repeated by a fall-back overlap takes its first (earlier) occurrence.
  */
@@ -26,24 +27,6 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** The zone's offset from UTC at an instant, in milliseconds (positive east of Greenwich). */
-export function zoneOffsetMs(utcMs: number, timeZone: string): number {
-  const parts: Record<string, string> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(utcMs))) parts[p.type] = p.value;
-  let year = Number(parts.year);
-  if (parts.era === 'BC' || parts.era === 'B') year = 1 - year;
-  const asUtc = Date.UTC(
-    year,
-    Number(parts.month) - 1,
-    Number(parts.day),
-    Number(parts.hour),
-    Number(parts.minute),
-    Number(parts.second),
-  );
-  const wholeSeconds = Math.floor(utcMs / 1000) * 1000;
-  return asUtc - wholeSeconds;
-}
-
 export interface WallClock {
   year: number;
   month: number; // 1-12
@@ -52,6 +35,30 @@ export interface WallClock {
   minute: number;
   second: number;
   millisecond: number;
+}
+
+/** What a clock in `timeZone` shows at an instant (whole seconds). */
+export function wallClock(at: Date, timeZone: string): WallClock {
+  const parts: Record<string, string> = {};
+  for (const p of formatter(timeZone).formatToParts(at)) parts[p.type] = p.value;
+  let year = Number(parts.year);
+  if (parts.era === 'BC' || parts.era === 'B') year = 1 - year;
+  return {
+    year,
+    month: Number(parts.month),
+    day: Number(parts.day),
+    hour: Number(parts.hour),
+    minute: Number(parts.minute),
+    second: Number(parts.second),
+    millisecond: 0,
+  };
+}
+
+/** The zone's offset from UTC at an instant, in milliseconds (positive east of Greenwich). */
+export function zoneOffsetMs(utcMs: number, timeZone: string): number {
+  const w = wallClock(new Date(utcMs), timeZone);
+  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+  return asUtc - Math.floor(utcMs / 1000) * 1000;
 }
 
 /** The UTC instant of a wall-clock time in `timeZone`. */
