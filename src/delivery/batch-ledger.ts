@@ -182,6 +182,23 @@ export async function recordOutcomes(
   return res.rowCount ?? 0;
 }
 
+/** Rows still `sending` under this claim go back to `pending` (the claimant never sent them). */
+export async function releaseClaim(
+  q: Queryable,
+  editionId: string,
+  batch: number,
+  token: string,
+  at: Date,
+): Promise<number> {
+  const res = await q.query(
+    `UPDATE deliveries SET state = 'pending', claim_token = NULL, claimed_at = NULL, updated_at = $4,
+            error = 'released unsent'
+      WHERE edition_id = $1 AND batch_no = $2 AND claim_token = $3 AND state = 'sending'`,
+    [editionId, batch, token, at],
+  );
+  return res.rowCount ?? 0;
+}
+
 /** Rows of the batch held `sending` by another claim that is still being renewed. */
 export async function countHeldByOthers(
   q: Queryable,

@@ -37,6 +37,7 @@ import {
   markStaleClaims,
   type RowOutcome,
   recordOutcomes,
+  releaseClaim,
   renewClaim,
 } from './batch-ledger.js';
 import type { PauseReason } from './sending-pause.js';
@@ -320,10 +321,13 @@ export function createBatchSender(deps: BatchSenderDeps) {
 
     async function beat(): Promise<void> {
       const startedAt = performance.now();
+      // only rows claimed before the renewal started can be missing from its answer for the
+      // right reason; a chunk claimed meanwhile is fresh and ours
+      const before = [...held.keys()];
       const still = await renewClaim(db, editionId, batch, token);
       lastBeat = startedAt;
-      for (const id of [...held.keys()]) {
-        if (!still.has(id)) {
+      for (const id of before) {
+        if (held.has(id) && !still.has(id)) {
           held.delete(id);
           log.warn({ ...ctx, deliveryId: id }, 'claim lost to another attempt: row not sent by this one');
         }
@@ -464,6 +468,14 @@ export function createBatchSender(deps: BatchSenderDeps) {
       }
     }
     if (failure) throw failure;
+    // Belt and braces: every attempted row has its outcome recorded by now, so a row still
+    // `sending` under this claim was never attempted; it must not outlive the job.
+    const leftover = await releaseClaim(db, editionId, batch, token, clock.now());
+    if (leftover > 0) {
+      log.warn({ ...ctx, rows: leftover }, 'claimed rows left unattempted: released to pending');
+      lastRetryError ||= 'claimed rows left unattempted';
+      counts.retry += leftover;
+    }
 
     const summary = { ...ctx, kind, ...counts };
     if (stop?.why === 'pause') {

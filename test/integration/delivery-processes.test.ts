@@ -24,7 +24,7 @@ const CONCURRENCY = 3;
 // much longer: the budget is for that, not for the sends
 const PROCESS_TEST_TIMEOUT = 150_000;
 
-describe('bulk delivery across worker processes', () => {
+describe('bulk delivery across worker processes', { timeout: PROCESS_TEST_TIMEOUT }, () => {
   let ctx: TestContext;
   // killed workers talk to the sink through a proxy, so their resets do not reach it
   let proxy: Awaited<ReturnType<typeof startDropProxy>>;
@@ -92,7 +92,7 @@ describe('bulk delivery across worker processes', () => {
       sent: 90,
       ambiguous: 0,
     });
-  }, PROCESS_TEST_TIMEOUT);
+  });
 
   it('a worker killed mid-batch is replaced: its job stalls, is run again, and nothing is sent twice', async () => {
     // 20 messages/s keeps the 60-message batch in flight long enough to kill it in the middle
@@ -124,7 +124,7 @@ describe('bulk delivery across worker processes', () => {
       ambiguous: ambiguous.length,
       sent: 60 - ambiguous.length,
     });
-  }, PROCESS_TEST_TIMEOUT);
+  });
 
   it('a frozen worker loses its stalled job to another and, thawed, sends nothing twice', async () => {
     const rate = { SEND_RATE_PER_SECOND: '20' };
@@ -148,5 +148,5 @@ describe('bulk delivery across worker processes', () => {
     expect(after.filter((r) => r.state === 'pending' || r.state === 'sending')).toHaveLength(0);
     expect(after.filter((r) => r.state === 'ambiguous').length).toBeLessThanOrEqual(CONCURRENCY + 2 * CLAIM);
     await other.kill('SIGTERM');
-  }, PROCESS_TEST_TIMEOUT);
+  });
 });
