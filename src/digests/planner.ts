@@ -33,9 +33,27 @@ export interface BatchJob {
   batches: number[];
 }
 
+/**
+ * Where a run's keyset walk over due readers stands: the sort key of the last reader it planned.
+ * The order groups readers by what decides their edition (due slot, language, frequency, topics,
+ * alerts), so a chunk fills a few editions with whole batches instead of spreading over all of
+ * them; `id` makes the order total.
+ */
 interface DueCursor {
-  due: Date | null;
+  due: Date;
+  language: string;
+  frequency: string;
+  topics: string[];
+  alerts: boolean;
   id: string;
+}
+
+interface DueReader extends SlotKey {
+  id: string;
+  next_digest_at: Date;
+  language: string;
+  topics: string[];
+  alerts: boolean;
 }
 
 interface SlotKey {
@@ -68,17 +86,19 @@ export function createPlanner(deps: DigestDeps) {
    */
   async function advance(
     client: DbClient,
-    ids: string[],
+    readers: Array<{ id: string } & SlotKey>,
     after: Date,
     /** now: the window ran to now (planned); slot: it ran to the skipped slot (expired) */
     last: 'now' | 'slot',
     now: Date,
   ): Promise<void> {
-    const { rows } = await client.query<SlotKey>(
-      'SELECT DISTINCT frequency, timezone, send_hour FROM subscribers WHERE id = ANY($1::uuid[])',
-      [ids],
-    );
-    if (rows.length === 0) return;
+    const keys = new Map<string, SlotKey>();
+    for (const r of readers) {
+      const k = { frequency: r.frequency, timezone: r.timezone, send_hour: r.send_hour };
+      keys.set(`${k.frequency} ${k.timezone} ${k.send_hour}`, k);
+    }
+    if (keys.size === 0) return;
+    const rows = [...keys.values()];
     const next = rows.map((k) => slotAfter(k, after));
     await client.query(
       `UPDATE subscribers s SET next_digest_at = v.next_at
@@ -87,7 +107,7 @@ export function createPlanner(deps: DigestDeps) {
        WHERE s.id = ANY($1::uuid[]) AND s.frequency = v.frequency AND s.timezone = v.timezone
          AND s.send_hour = v.send_hour`,
       [
-        ids,
+        readers.map((r) => r.id),
         rows.map((k) => k.frequency),
         rows.map((k) => k.timezone),
         rows.map((k) => k.send_hour),
@@ -129,20 +149,13 @@ export function createPlanner(deps: DigestDeps) {
     let total = 0;
     for (;;) {
       const n = await withTransaction(db, async (client) => {
-        const { rows } = await client.query<{ id: string }>(
-          `SELECT id FROM subscribers
+        const { rows } = await client.query<{ id: string } & SlotKey>(
+          `SELECT id, frequency, timezone, send_hour FROM subscribers
            WHERE status = 'confirmed' AND next_digest_at < $1
            ORDER BY next_digest_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
           [oldest, config.PLANNER_CHUNK_SIZE],
         );
-        if (rows.length > 0)
-          await advance(
-            client,
-            rows.map((r) => r.id),
-            now,
-            'slot',
-            now,
-          );
+        if (rows.length > 0) await advance(client, rows, now, 'slot', now);
         return rows.length;
       });
       total += n;
@@ -163,22 +176,30 @@ export function createPlanner(deps: DigestDeps) {
     result: PlanResult,
     jobs: BatchJob[],
   ): Promise<number> {
-    const oldest = new Date(now.getTime() - config.DIGEST_MAX_AGE_SECONDS * 1000);
     const chunkJobs: BatchJob[] = [];
     const taken = await withTransaction(db, async (client) => {
       // Keyset: start past the last reader this run planned. Readers before it that another
       // planner held (SKIP LOCKED) are that planner's; if it rolled back, the next run takes them.
-      const { rows } = await client.query<{ id: string; next_digest_at: Date }>(
-        `SELECT id, next_digest_at FROM subscribers
+      // The order is subscribers_due_profile_idx's (migration 010).
+      const { rows } = await client.query<DueReader>(
+        `SELECT id, next_digest_at, language, frequency, topics, alerts, timezone, send_hour FROM subscribers
          WHERE status = 'confirmed' AND next_digest_at IS NOT NULL AND next_digest_at <= $1
-           AND (next_digest_at, id) > ($2::timestamptz, $3::uuid)
-         ORDER BY next_digest_at, id LIMIT $4 FOR UPDATE SKIP LOCKED`,
-        [now, cursor.due ?? oldest, cursor.id, limit],
+           AND (next_digest_at, language, frequency, topics, alerts, id)
+             > ($2::timestamptz, $3::text, $4::text, $5::text[], $6::boolean, $7::uuid)
+         ORDER BY next_digest_at, language, frequency, topics, alerts, id
+         LIMIT $8 FOR UPDATE SKIP LOCKED`,
+        [now, cursor.due, cursor.language, cursor.frequency, cursor.topics, cursor.alerts, cursor.id, limit],
       );
       if (rows.length === 0) return 0;
       const last = rows.at(-1)!;
-      cursor.due = last.next_digest_at;
-      cursor.id = last.id;
+      Object.assign(cursor, {
+        due: last.next_digest_at,
+        language: last.language,
+        frequency: last.frequency,
+        topics: last.topics,
+        alerts: last.alerts,
+        id: last.id,
+      });
       const ids = rows.map((r) => r.id);
       const groups = await groupReaders(client, {
         readerIds: ids,
@@ -232,7 +253,7 @@ export function createPlanner(deps: DigestDeps) {
           chunkJobs.push({ lane: 'send', editionId: edition.id, batches: persisted.batches });
       }
       // Everyone in the chunk moves on, including readers with nothing new (empty digests are not sent).
-      await advance(client, ids, now, 'now', now);
+      await advance(client, rows, now, 'now', now);
       return ids.length;
     });
     // After the commit, so a send job never sees rows that might still roll back.
@@ -260,10 +281,18 @@ export function createPlanner(deps: DigestDeps) {
     result.scheduled = await scheduleNew(now);
     result.expired = await expireOverdue(now);
     const jobs: BatchJob[] = [];
-    // Small first chunk: the first batch is persisted and sending while the rest is planned.
+    // Small first chunk: taken in edition order, it is about one edition's first batch, persisted
+    // and sending after a single render while the rest is planned.
     let limit = Math.min(config.DELIVERY_BATCH_SIZE, config.PLANNER_CHUNK_SIZE);
     // expired slots were skipped above; anything older than the limit left here is a race: next run
-    const cursor: DueCursor = { due: null, id: '00000000-0000-0000-0000-000000000000' };
+    const cursor: DueCursor = {
+      due: new Date(now.getTime() - config.DIGEST_MAX_AGE_SECONDS * 1000),
+      language: '',
+      frequency: '',
+      topics: [],
+      alerts: false,
+      id: '00000000-0000-0000-0000-000000000000',
+    };
     for (;;) {
       const taken = await planChunk(now, limit, cursor, result, jobs);
       if (taken < limit) break;
