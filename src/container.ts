@@ -5,6 +5,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { migrate } from './db/migrate.js';
 import { createPool, type Db, ensureDatabase } from './db/pool.js';
+import { createTokenBucket, sendRateKey, type TokenBucket } from './delivery/token-bucket.js';
 import { createLogger, type Logger } from './logger.js';
 import { DevMailbox } from './mail/dev-mailbox.js';
 import { createMailer, type Mailer } from './mail/transport.js';
@@ -27,6 +28,8 @@ export interface Container {
   metrics: Metrics;
   mailer: Mailer;
   tokens: Tokens;
+  /** the global messages-per-second budget shared by every sender in every worker process */
+  sendBucket: TokenBucket;
   subscriptions: SubscriptionService;
   /** only outside production when SMTP_URL is unset, and only where the API runs */
   devMailbox?: DevMailbox;
@@ -92,6 +95,11 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     userAgent: `Gazette/0.1 (+${config.PUBLIC_URL})`,
     defaultIntervalSeconds: config.FEED_POLL_INTERVAL_SECONDS,
   });
+  const sendBucket = createTokenBucket({
+    redis,
+    key: sendRateKey(config.QUEUE_PREFIX),
+    ratePerSecond: config.SEND_RATE_PER_SECOND,
+  });
   const tokens = createTokens({ secretKey: config.SECRET_KEY, previousKey: config.SECRET_KEY_PREVIOUS });
   const subscriptions = createSubscriptionService({
     db,
@@ -115,6 +123,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     metrics,
     mailer,
     tokens,
+    sendBucket,
     subscriptions,
     devMailbox,
     ingest,

@@ -2,8 +2,6 @@ import { DelayedError, type Job, type Processor, UnrecoverableError } from 'bull
 import type { Container } from '../src/container.js';
 import { type BatchResult, type BatchSender, createBatchSender } from '../src/delivery/batch-sender.js';
 import { createSendingPause } from '../src/delivery/sending-pause.js';
-import { createTokenBucket, sendRateKey } from '../src/delivery/token-bucket.js';
-import { createTokens } from '../src/security/tokens.js';
 import type { WorkerSpec } from './registry.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -17,12 +15,7 @@ export function batchSenderFor(container: Container): BatchSender {
     const { config } = container;
     sender = createBatchSender({
       ...container,
-      tokens: createTokens({ secretKey: config.SECRET_KEY, previousKey: config.SECRET_KEY_PREVIOUS }),
-      bucket: createTokenBucket({
-        redis: container.redis,
-        key: sendRateKey(config.QUEUE_PREFIX),
-        ratePerSecond: config.SEND_RATE_PER_SECOND,
-      }),
+      bucket: container.sendBucket,
       pause: createSendingPause({ ...container, queuePrefix: config.QUEUE_PREFIX }),
     });
     senders.set(container, sender);

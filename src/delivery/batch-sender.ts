@@ -130,33 +130,6 @@ function emptyCounts(): BatchCounts {
   return { sent: 0, failed: 0, retry: 0, ambiguous: 0, suppressed: 0, staleAmbiguous: 0 };
 }
 
-// nodemailer's markers of a failure while connecting: nothing of the message was handed over
-const CONNECT_TIMEOUTS = new Set(['CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'UPGRADE_TIMEOUT']);
-const CONNECT_ERRORS = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-]);
-
-/**
- * classifySmtpError, made safe for nodemailer's pool. nodemailer reports a connection lost in
- * the middle of a session as ECONNECTION/ESOCKET/ETIMEDOUT with command "CONN" whatever the
- * SMTP stage, also after the message body went out, so such a loss cannot be told apart from
- * RFC 1047's "accepted, reply lost" and is `ambiguous`: a resend could be a second copy. (The
- * pool itself requeues a message whose reused connection died before a byte of it was sent.)
- * Failures while connecting stay `retry`.
- */
-export function classifyDelivery(err: SmtpLikeError & { originalCode?: string; timeoutType?: string }) {
-  const outcome = classifySmtpError(err);
-  if (outcome !== 'retry' || err.responseCode !== undefined || err.command !== 'CONN') return outcome;
-  if (err.timeoutType && CONNECT_TIMEOUTS.has(err.timeoutType)) return 'retry';
-  if (err.originalCode && CONNECT_ERRORS.has(err.originalCode)) return 'retry';
-  return 'ambiguous';
-}
-
 /** A connection-level retry (no reply, or 421 closing) means the next sends would fail too. */
 function stopsTheBatch(err: SmtpLikeError): boolean {
   return err.responseCode === undefined || err.responseCode === 421;
@@ -398,7 +371,7 @@ export function createBatchSender(deps: BatchSenderDeps) {
         settle(row, { id: row.id, state: 'sent', smtpResponse: info.response, messageId: message.messageId });
       } catch (raw) {
         const err = raw as SmtpLikeError;
-        const outcome = classifyDelivery(err);
+        const outcome = classifySmtpError(err);
         const error = describeSmtpError(err);
         metrics.mailsFailed.inc({ kind, outcome });
         switch (outcome) {

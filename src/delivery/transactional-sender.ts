@@ -22,6 +22,7 @@ import {
   markSent,
   markSuppressed,
 } from './ledger.js';
+import type { TokenBucket } from './token-bucket.js';
 
 /**
  * What happened to one transactional delivery; the worker maps it to BullMQ terms.
@@ -48,10 +49,11 @@ export interface TransactionalSenderDeps {
   mailer: Mailer;
   metrics: Metrics;
   log: Logger;
+  sendBucket: TokenBucket;
 }
 
 export function createTransactionalSender(deps: TransactionalSenderDeps) {
-  const { db, clock, config, publication, tokens, mailer, metrics, log } = deps;
+  const { db, clock, config, publication, tokens, mailer, metrics, log, sendBucket } = deps;
   const domain = sendingDomain(config.MAIL_FROM, publication.sender.email);
 
   /** Builds the message, or says why this delivery must not be sent. */
@@ -150,6 +152,8 @@ export function createTransactionalSender(deps: TransactionalSenderDeps) {
       }
       const messageId = composed.message.messageId as string;
       try {
+        // counted against the global rate, ahead of alerts and bulk when tokens are short
+        if (!sendBucket.unlimited) await sendBucket.take(1, 'transactional');
         const info = await mailer.send(composed.message);
         await markSent(db, d, { smtpResponse: info.response, messageId, at: clock.now() });
         metrics.mailsSent.inc({ kind: d.kind });

@@ -13,7 +13,22 @@ export interface SmtpLikeError {
   response?: string;
   command?: string;
   message?: string;
+  /** nodemailer: the socket error underneath an ECONNECTION/ESOCKET */
+  originalCode?: string;
+  /** nodemailer: which timer fired on ETIMEDOUT */
+  timeoutType?: string;
 }
+
+// nodemailer's markers of a failure while connecting: nothing of the message was handed over
+const CONNECT_TIMEOUTS = new Set(['CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'UPGRADE_TIMEOUT']);
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+]);
 
 const ENHANCED = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/;
 // nodemailer codes meaning our own setup is wrong (credentials, TLS, DNS of the relay)
@@ -32,9 +47,22 @@ export function classifySmtpError(err: SmtpLikeError): SmtpOutcome {
     return 'pause';
   }
   if (code !== undefined && code >= 400) return 'retry';
-  // No SMTP reply: a network failure. It is known to be before the end of DATA unless nodemailer
-  // says the message stream was in flight.
-  if (err.command === 'DATA' || err.command === 'DATA_END' || err.code === 'ESTREAM') return 'ambiguous';
+  // No SMTP reply: a network failure. Failing to connect is known to be before DATA. But nodemailer
+  // reports a connection lost mid-session as command "CONN" whatever the stage, also after the
+  // body went out, so such a loss cannot be told from RFC 1047's "accepted, reply lost": a resend
+  // could be a second copy. (nodemailer's pool requeues a message itself when a reused connection
+  // died before a byte of it was sent.)
+  if (err.timeoutType && CONNECT_TIMEOUTS.has(err.timeoutType)) return 'retry';
+  if (err.originalCode && CONNECT_ERRORS.has(err.originalCode)) return 'retry';
+  if (
+    err.code === 'ECONNECTION' ||
+    err.code === 'ESOCKET' ||
+    err.code === 'ETIMEDOUT' ||
+    err.code === 'ESTREAM'
+  ) {
+    return 'ambiguous';
+  }
+  if (err.command === 'DATA' || err.command === 'DATA_END') return 'ambiguous';
   return 'retry';
 }
 

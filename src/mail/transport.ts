@@ -42,6 +42,11 @@ export function createMailer(config: Config): Mailer {
     pool: true,
     maxConnections: config.SMTP_POOL_SIZE,
     maxMessages: config.SMTP_MAX_MESSAGES_PER_CONNECTION,
+    // nodemailer waits 10 minutes for a silent server by default; a send held that long blocks its
+    // batch, and the row ends ambiguous anyway
+    connectionTimeout: 30_000,
+    greetingTimeout: 30_000,
+    socketTimeout: 60_000,
     dkim: dkimOptions(config),
   } as SMTPPool.Options);
   return {
