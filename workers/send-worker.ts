@@ -17,10 +17,33 @@ export function batchSenderFor(container: Container): BatchSender {
       ...container,
       bucket: container.sendBucket,
       pause: createSendingPause({ ...container, queuePrefix: config.QUEUE_PREFIX }),
+      alertsPending: alertsPendingProbe(container),
     });
     senders.set(container, sender);
   }
   return sender;
+}
+
+/** Reads the alerts queue's depth at most every 100 ms, however many batches ask. */
+function alertsPendingProbe(container: Container): () => Promise<boolean> {
+  const alerts = container.queues.get('alerts');
+  let checkedAt = 0;
+  let pending = false;
+  let inflight: Promise<boolean> | undefined;
+  return async () => {
+    if (performance.now() - checkedAt < 100) return pending;
+    inflight ??= alerts
+      .getJobCounts('active', 'waiting', 'prioritized')
+      .then((c) => (c.active ?? 0) + (c.waiting ?? 0) + (c.prioritized ?? 0) > 0)
+      .catch(() => false) // never hold digests back because Redis answered badly
+      .then((p) => {
+        pending = p;
+        checkedAt = performance.now();
+        inflight = undefined;
+        return p;
+      });
+    return inflight;
+  };
 }
 
 function validPayload(data: unknown): { editionId: string; batch: number } {

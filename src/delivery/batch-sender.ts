@@ -75,6 +75,12 @@ export interface BatchSenderDeps {
   cacheSize?: number;
   /** outcomes buffered before one UPDATE writes them; default 50 */
   flushEvery?: number;
+  /**
+   * True while breaking alerts are waiting or being sent anywhere: bulk digests then take no new
+   * rows, so alerts get the SMTP connections ahead of digest traffic (the rate bucket's priorities
+   * only matter when a rate is set).
+   */
+  alertsPending?: () => Promise<boolean>;
 }
 
 export interface JobAttempt {
@@ -316,6 +322,9 @@ export function createBatchSender(deps: BatchSenderDeps) {
 
     async function refill(): Promise<void> {
       if (buffered.length > 0) await flush();
+      if (priority === 'bulk' && deps.alertsPending) {
+        while (!stop && (await deps.alertsPending())) await new Promise((r) => setTimeout(r, 100));
+      }
       const want = bucket.unlimited
         ? config.SEND_CLAIM_SIZE
         : await bucket.take(config.SEND_CLAIM_SIZE, priority);
