@@ -82,7 +82,11 @@ export function batchProcessor(container: Container): Processor {
   const { log } = container;
   return async (job, token) => {
     const { editionId, batch } = validPayload(job.data);
-    const attempt = { attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 };
+    const attempt = {
+      attempt: job.attemptsMade + 1,
+      maxAttempts: job.opts.attempts ?? 1,
+      lane: job.queueName === 'alerts' ? ('alerts' as const) : ('bulk' as const),
+    };
     const result = await sender.sendBatch(editionId, batch, attempt);
     log.debug({ queue: job.queueName, jobId: job.id, editionId, batch, status: result.status }, 'send job');
     return toBullmq(job, token, result);

@@ -87,6 +87,8 @@ export interface JobAttempt {
   /** 1 for the first run of the job */
   attempt: number;
   maxAttempts: number;
+  /** the queue the job came from: the alerts lane (alerts, test copies) never waits behind itself */
+  lane?: 'bulk' | 'alerts';
 }
 
 export interface BatchCounts {
@@ -135,6 +137,9 @@ export function parseMailFrom(mailFrom: string | undefined, fallback: MailAddres
 function emptyCounts(): BatchCounts {
   return { sent: 0, failed: 0, retry: 0, ambiguous: 0, suppressed: 0, staleAmbiguous: 0 };
 }
+
+/** Longest a bulk batch waits for pending alerts before each chunk. */
+const ALERT_YIELD_MAX_MS = 60_000;
 
 /** A connection-level retry (no reply, or 421 closing) means the next sends would fail too. */
 function stopsTheBatch(err: SmtpLikeError): boolean {
@@ -253,7 +258,7 @@ export function createBatchSender(deps: BatchSenderDeps) {
     if (!('prepared' in loaded)) return { status: 'skipped', reason: `edition ${loaded.state}` };
     const edition = loaded;
     const kind = edition.kind;
-    const priority: SendPriority = kind === 'alert' ? 'alert' : 'bulk';
+    const priority: SendPriority = kind === 'alert' || jobAttempt.lane === 'alerts' ? 'alert' : 'bulk';
     const counts = emptyCounts();
     const ctx = { editionId, batch, attempt: jobAttempt.attempt };
 
@@ -323,7 +328,11 @@ export function createBatchSender(deps: BatchSenderDeps) {
     async function refill(): Promise<void> {
       if (buffered.length > 0) await flush();
       if (priority === 'bulk' && deps.alertsPending) {
-        while (!stop && (await deps.alertsPending())) await new Promise((r) => setTimeout(r, 100));
+        // bounded, so alert jobs nobody serves (no worker runs the alerts queue) cannot starve digests
+        const until = performance.now() + ALERT_YIELD_MAX_MS;
+        while (!stop && performance.now() < until && (await deps.alertsPending())) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
       }
       const want = bucket.unlimited
         ? config.SEND_CLAIM_SIZE

@@ -31,8 +31,9 @@ describe('breaking alerts go ahead of digest traffic', () => {
     const digestsInBetween = ctx.sink.received
       .slice(atAlert, lastAlert + 1)
       .filter((m) => !alertRecipients.has(m.to[0] ?? '')).length;
-    // only rows the digest had already claimed (one chunk plus those in flight) may go first
-    expect(digestsInBetween).toBeLessThanOrEqual(10 + 2);
+    // only rows the digest had already claimed may go first: the chunk in flight, and one more
+    // taken while the queue-depth probe (read at most every 100 ms) still said "no alerts"
+    expect(digestsInBetween).toBeLessThanOrEqual(2 * 10 + 2);
 
     const rows = await settled(ctx, digest.editionId, 60_000);
     expect(rows.every((r) => r.state === 'sent')).toBe(true);
