@@ -254,32 +254,41 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
     label: pageStrings(language).confirm.again,
   });
 
+  /** The page for a confirmation link that expired (410) or was never valid or already replaced (404). */
+  function deadConfirmLink(
+    reply: FastifyReply,
+    queryLang: string | undefined,
+    expired: { language?: Language } | undefined,
+  ) {
+    const language = langFrom(queryLang, expired?.language);
+    const s = pageStrings(language).confirm;
+    return sendHtml(
+      reply,
+      expired ? 410 : 404,
+      messagePage({
+        language,
+        publication,
+        heading: expired ? s.expired : s.invalid,
+        text: expired
+          ? fmt(s.expiredBody, {
+              days: formatDuration(publication, language, config.CONFIRM_TOKEN_TTL_SECONDS),
+            })
+          : s.invalidBody,
+        link: subscribeAgain(language),
+      }),
+    );
+  }
+
   app.get(
     '/confirm/:token',
     { schema: { hide: true, params: TokenParams, querystring: LangQuery } },
     async (request, reply) => {
       const check = await service.checkConfirmToken(request.params.token);
       if (check.result !== 'valid') {
-        const language = langFrom(
-          request.query.lang,
-          check.result === 'expired' ? check.language : undefined,
-        );
-        const s = pageStrings(language).confirm;
-        const expired = check.result === 'expired';
-        return sendHtml(
+        return deadConfirmLink(
           reply,
-          expired ? 410 : 404,
-          messagePage({
-            language,
-            publication,
-            heading: expired ? s.expired : s.invalid,
-            text: expired
-              ? fmt(s.expiredBody, {
-                  days: formatDuration(publication, language, config.CONFIRM_TOKEN_TTL_SECONDS),
-                })
-              : s.invalidBody,
-            link: subscribeAgain(language),
-          }),
+          request.query.lang,
+          check.result === 'expired' ? { language: check.language } : undefined,
         );
       }
       const sub = check.subscriber;
@@ -326,26 +335,10 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
           }),
         );
       }
-      const language = langFrom(
-        request.query.lang,
-        outcome.result === 'expired' ? outcome.language : undefined,
-      );
-      const s = pageStrings(language).confirm;
-      const expired = outcome.result === 'expired';
-      return sendHtml(
+      return deadConfirmLink(
         reply,
-        expired ? 410 : 404,
-        messagePage({
-          language,
-          publication,
-          heading: expired ? s.expired : s.invalid,
-          text: expired
-            ? fmt(s.expiredBody, {
-                days: formatDuration(publication, language, config.CONFIRM_TOKEN_TTL_SECONDS),
-              })
-            : s.invalidBody,
-          link: subscribeAgain(language),
-        }),
+        request.query.lang,
+        outcome.result === 'expired' ? { language: outcome.language } : undefined,
       );
     },
   );
