@@ -230,15 +230,17 @@ export async function failPendingRows(
   return res.rowCount ?? 0;
 }
 
-const COUNTS_SQL = `SELECT count(*)::int AS total,
-        count(*) FILTER (WHERE state = 'pending')::int AS pending,
-        count(*) FILTER (WHERE state = 'sending')::int AS sending,
-        count(*) FILTER (WHERE state = 'sent')::int AS sent,
-        count(*) FILTER (WHERE state = 'failed')::int AS failed,
-        count(*) FILTER (WHERE state = 'ambiguous')::int AS ambiguous,
-        count(*) FILTER (WHERE state = 'suppressed')::int AS suppressed,
-        count(*) FILTER (WHERE state = 'cancelled')::int AS cancelled
-   FROM deliveries WHERE edition_id = $1`;
+/** Per-state row counts of an edition's ledger, as select-list columns (retention stores them too). */
+export const EDITION_COUNT_COLUMNS = `count(*)::int AS total,
+  count(*) FILTER (WHERE state = 'pending')::int AS pending,
+  count(*) FILTER (WHERE state = 'sending')::int AS sending,
+  count(*) FILTER (WHERE state = 'sent')::int AS sent,
+  count(*) FILTER (WHERE state = 'failed')::int AS failed,
+  count(*) FILTER (WHERE state = 'ambiguous')::int AS ambiguous,
+  count(*) FILTER (WHERE state = 'suppressed')::int AS suppressed,
+  count(*) FILTER (WHERE state = 'cancelled')::int AS cancelled`;
+
+const COUNTS_SQL = `SELECT ${EDITION_COUNT_COLUMNS} FROM deliveries WHERE edition_id = $1`;
 
 export async function editionCounts(q: Queryable, editionId: string): Promise<EditionCounts> {
   const { rows } = await q.query<EditionCounts>(COUNTS_SQL, [editionId]);

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
 import type { Logger } from '../logger.js';
+import { EDITION_COUNT_COLUMNS } from './batch-ledger.js';
 
 /**
  * Ledger retention: per-reader delivery rows of editions are kept DELIVERY_RETENTION_DAYS, then
@@ -38,15 +39,6 @@ export interface RetentionResult {
   complete: boolean;
 }
 
-const COUNTS = `count(*)::int AS total,
-  count(*) FILTER (WHERE state = 'pending')::int AS pending,
-  count(*) FILTER (WHERE state = 'sending')::int AS sending,
-  count(*) FILTER (WHERE state = 'sent')::int AS sent,
-  count(*) FILTER (WHERE state = 'failed')::int AS failed,
-  count(*) FILTER (WHERE state = 'ambiguous')::int AS ambiguous,
-  count(*) FILTER (WHERE state = 'suppressed')::int AS suppressed,
-  count(*) FILTER (WHERE state = 'cancelled')::int AS cancelled`;
-
 /** Call from the `digests` queue's `maintenance` job (or any scheduler), as often as you like. */
 export async function pruneDeliveryLedger(
   deps: RetentionDeps,
@@ -67,7 +59,7 @@ export async function pruneDeliveryLedger(
         WHERE d.edition_id IS NOT NULL AND d.created_at < $1 AND e.ledger_pruned_at IS NULL
         LIMIT $3
      ), c AS (
-       SELECT d.edition_id, ${COUNTS} FROM deliveries d JOIN old USING (edition_id) GROUP BY d.edition_id
+       SELECT d.edition_id, ${EDITION_COUNT_COLUMNS} FROM deliveries d JOIN old USING (edition_id) GROUP BY d.edition_id
      )
      UPDATE editions e
         SET ledger_pruned_at = $2, updated_at = $2,
