@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
 import type { Logger } from '../logger.js';
+import { DkimError } from '../mail/dkim.js';
 import {
   buildMessage,
   type MailAddress,
@@ -56,7 +57,7 @@ export interface BatchSenderDeps {
   clock: Clock;
   log: Logger;
   metrics: Metrics;
-  mailer: Pick<Mailer, 'send'>;
+  mailer: Pick<Mailer, 'sendRaw'>;
   tokens: Pick<Tokens, 'unsubscribe' | 'preferences'>;
   publication: Publication;
   bucket: TokenBucket;
@@ -380,7 +381,7 @@ export function createBatchSender(deps: BatchSenderDeps) {
         return;
       }
       try {
-        const info = await mailer.send({
+        const info = await mailer.sendRaw({
           envelope: { from: edition.envelopeFrom, to: [row.recipient] },
           raw: message.raw,
         });
@@ -388,6 +389,13 @@ export function createBatchSender(deps: BatchSenderDeps) {
         metrics.mailsSent.inc({ kind });
         settle(row, { id: row.id, state: 'sent', smtpResponse: info.response, messageId: message.messageId });
       } catch (raw) {
+        if (raw instanceof DkimError) {
+          // nothing reached the server; a message that cannot be signed will not sign next time
+          counts.failed++;
+          metrics.mailsFailed.inc({ kind, outcome: 'recipient' });
+          settle(row, { id: row.id, state: 'failed', error: `cannot sign message: ${raw.message}` });
+          return;
+        }
         const err = raw as SmtpLikeError;
         const outcome = classifySmtpError(err);
         const error = describeSmtpError(err);

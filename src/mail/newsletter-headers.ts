@@ -13,8 +13,8 @@
  * - Precedence: bulk and Auto-Submitted: auto-generated, so vacation responders stay quiet
  *   (RFC 3834) and, with X-Auto-Response-Suppress, Exchange's out-of-office ones too.
  *
- * The transport's DKIM options sign List-Unsubscribe, List-Unsubscribe-Post, List-Id and
- * Feedback-ID (see transport.ts): a one-click header that is not signed is ignored by Gmail.
+ * DKIM signs List-Unsubscribe, List-Unsubscribe-Post, List-Id and Feedback-ID (DKIM_SIGNED_HEADERS
+ * in dkim.ts): a one-click header that is not signed is ignored by Gmail.
  */
 import { buildListHeaders } from './list-headers.js';
 import { messageIdFor, sendingDomain } from './message-id.js';

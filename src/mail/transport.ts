@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Config } from '../config.js';
+import { createDkimSigner, DKIM_SIGNED_HEADERS, dkimKeyFrom } from './dkim.js';
 
 export interface SentInfo {
   messageId: string;
@@ -10,9 +10,18 @@ export interface SentInfo {
   rejected: string[];
 }
 
+export interface RawMessage {
+  envelope: { from: string; to: string[] };
+  /** a complete message with CRLF line endings, as `buildMessage` makes it */
+  raw: Buffer;
+}
+
 /** The small interface delivery code needs (listmonk's Messenger): send one message. */
 export interface Mailer {
+  /** A message nodemailer composes (transactional mail); DKIM-signed by nodemailer when configured. */
   send(message: SendMailOptions): Promise<SentInfo>;
+  /** A message Gazette assembled; DKIM-signed by `dkim.ts` when configured. */
+  sendRaw(message: RawMessage): Promise<SentInfo>;
   close(): void;
 }
 
@@ -20,17 +29,16 @@ export function smtpUrlFor(config: Config): string {
   return config.SMTP_URL ?? `smtp://127.0.0.1:${config.DEV_SMTP_PORT}`;
 }
 
+/** nodemailer's DKIM options for the messages it composes: the same key and header list as dkim.ts. */
 export function dkimOptions(config: Config): SMTPPool.Options['dkim'] | undefined {
-  if (!config.DKIM_DOMAIN || !config.DKIM_SELECTOR) return undefined;
-  const privateKey = config.DKIM_PRIVATE_KEY ?? readFileSync(config.DKIM_PRIVATE_KEY_FILE as string, 'utf8');
+  const key = dkimKeyFrom(config);
+  if (!key) return undefined;
   return {
-    domainName: config.DKIM_DOMAIN,
-    keySelector: config.DKIM_SELECTOR,
-    privateKey: privateKey.replace(/\\n/g, '\n'),
-    // nodemailer's default list has List-Unsubscribe and List-Id but not these two; the option
-    // replaces the list, so it is spelled out in full.
-    headerFieldNames:
-      'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:Content-ID:Content-Description:Resent-Date:Resent-From:Resent-Sender:Resent-To:Resent-Cc:Resent-Message-ID:In-Reply-To:References:List-Id:List-Help:List-Unsubscribe:List-Subscribe:List-Post:List-Owner:List-Archive:List-Unsubscribe-Post:Feedback-ID',
+    domainName: key.domain,
+    keySelector: key.selector,
+    privateKey: key.privateKey,
+    // the option replaces nodemailer's list, so it is spelled out in full
+    headerFieldNames: DKIM_SIGNED_HEADERS.join(':'),
   };
 }
 
@@ -47,17 +55,23 @@ export function createMailer(config: Config): Mailer {
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
     socketTimeout: 60_000,
-    dkim: dkimOptions(config),
   } as SMTPPool.Options);
+  const dkim = dkimOptions(config);
+  const key = dkimKeyFrom(config);
+  const signer = key ? createDkimSigner(key) : undefined;
+  const sent = (info: SMTPPool.SentMessageInfo): SentInfo => ({
+    messageId: info.messageId,
+    response: info.response,
+    accepted: (info.accepted ?? []).map(String),
+    rejected: (info.rejected ?? []).map(String),
+  });
   return {
     async send(message) {
-      const info = await transport.sendMail(message);
-      return {
-        messageId: info.messageId,
-        response: info.response,
-        accepted: (info.accepted ?? []).map(String),
-        rejected: (info.rejected ?? []).map(String),
-      };
+      return sent(await transport.sendMail(dkim ? { ...message, dkim } : message));
+    },
+    async sendRaw({ envelope, raw }) {
+      const signedRaw = signer ? await signer.sign(raw) : raw;
+      return sent(await transport.sendMail({ envelope, raw: signedRaw }));
     },
     close: () => transport.close(),
   };
