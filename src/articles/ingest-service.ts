@@ -4,6 +4,7 @@ import type { Publication } from '../publication.js';
 import type { Queues } from '../queues/definitions.js';
 import { jobId } from '../queues/definitions.js';
 import { type ApplyResult, applyArticleEvent } from './article-repository.js';
+import { createEventWriter, type StoredEvent } from './event-writer.js';
 import { sourceContext } from './normalize/common.js';
 import { normalizeGeneric } from './normalize/generic.js';
 import { normalizeGhost } from './normalize/ghost.js';
@@ -18,6 +19,8 @@ import {
 } from './signatures.js';
 import { type ArticleEvent, type NormalizedArticle, PayloadError } from './types.js';
 
+export type { StoredEvent } from './event-writer.js';
+
 export type WebhookProvider = 'generic' | 'wordpress' | 'ghost' | 'strapi';
 export const WEBHOOK_PROVIDERS: WebhookProvider[] = ['generic', 'wordpress', 'ghost', 'strapi'];
 
@@ -28,19 +31,11 @@ export interface WebhookRequest {
   rawBody: Buffer;
 }
 
-export interface StoredEvent {
-  id: number;
-  eventKey: string;
-  action: ArticleEvent['action'];
-  externalId: string;
-  duplicate: boolean;
-}
-
 export interface IngestDeps {
   db: Db;
   publication: Publication;
   clock: Clock;
-  queues: Pick<Queues, 'enqueue'>;
+  queues: Pick<Queues, 'enqueue' | 'enqueueBulk'>;
   secrets: Partial<Record<WebhookProvider, string>>;
   toleranceSeconds: number;
   /** GET a JSON document (WordPress posts announced by id only) */
@@ -147,51 +142,11 @@ export function createIngestService(deps: IngestDeps) {
     }
   }
 
-  async function storeEvents(
-    provider: string,
-    events: ArticleEvent[],
-    rawBody: unknown,
-  ): Promise<StoredEvent[]> {
-    const now = clock.now();
-    const stored = await withTransaction(db, async (client) => {
-      const out: StoredEvent[] = [];
-      for (const e of events) {
-        const { rows } = await client.query<{ id: number }>(
-          `INSERT INTO article_events (provider, event_key, action, external_id, payload, received_at)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider, event_key) DO NOTHING RETURNING id`,
-          [provider, e.eventId, e.action, e.externalId, JSON.stringify({ event: e, body: rawBody }), now],
-        );
-        if (rows[0]) {
-          out.push({
-            id: rows[0].id,
-            eventKey: e.eventId,
-            action: e.action,
-            externalId: e.externalId,
-            duplicate: false,
-          });
-        } else {
-          const existing = await client.query<{ id: number }>(
-            'SELECT id FROM article_events WHERE provider = $1 AND event_key = $2',
-            [provider, e.eventId],
-          );
-          out.push({
-            id: existing.rows[0]?.id ?? 0,
-            eventKey: e.eventId,
-            action: e.action,
-            externalId: e.externalId,
-            duplicate: true,
-          });
-        }
-      }
-      return out;
-    });
-    // After the commit: a lost enqueue is repaired by the sweep, which finds unprocessed rows.
-    for (const s of stored.filter((x) => !x.duplicate)) {
-      await queues
-        .enqueue('article-events', 'process', { eventId: s.id }, { jobId: jobId('article-event', s.id) })
-        .catch(() => {});
-    }
-    return stored;
+  const writer = createEventWriter({ db, queues });
+
+  /** Stores a delivery's events durably (shared group commit, see event-writer.ts). */
+  function storeEvents(provider: string, events: ArticleEvent[], rawBody: unknown): Promise<StoredEvent[]> {
+    return writer.store({ provider, events, rawBody, receivedAt: clock.now() });
   }
 
   return {

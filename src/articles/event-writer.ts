@@ -1,0 +1,179 @@
+/**
+ * Group commit for webhook events. Every delivery is stored durably before its 2xx; one INSERT
+ * statement (one transaction, one WAL flush) per delivery caps ingest at the database's commit
+ * rate. Deliveries that arrive while a write is in flight wait for the next one and share it: one
+ * multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING`, one `addBulk`. A delivery still commits
+ * or fails as a whole (a statement is atomic); when a shared write fails, each delivery of it is
+ * written again on its own, so one bad delivery cannot fail the others.
+ */
+import type { Db } from '../db/pool.js';
+import { jobId, type Queues } from '../queues/definitions.js';
+import type { ArticleEvent } from './types.js';
+
+export interface StoredEvent {
+  id: number;
+  eventKey: string;
+  action: ArticleEvent['action'];
+  externalId: string;
+  /** the same (provider, event key) was stored before, by an earlier delivery or one in this write */
+  duplicate: boolean;
+}
+
+export interface EventWrite {
+  provider: string;
+  events: ArticleEvent[];
+  /** the body as received, kept with each event */
+  rawBody: unknown;
+  receivedAt: Date;
+}
+
+interface Entry extends EventWrite {
+  resolve(stored: StoredEvent[]): void;
+  reject(err: unknown): void;
+}
+
+/** Rows per statement: 6 parameters each, far below PostgreSQL's 65,535. */
+const MAX_EVENTS_PER_WRITE = 500;
+const keyOf = (provider: string, eventKey: string) => `${provider}\u0000${eventKey}`;
+
+export function createEventWriter(deps: { db: Db; queues: Pick<Queues, 'enqueueBulk'> }) {
+  const { db, queues } = deps;
+  let waiting: Entry[] = [];
+  let draining = false;
+
+  /** One statement for all entries; results in entry order. */
+  async function write(entries: Entry[]): Promise<StoredEvent[][]> {
+    const values: unknown[] = [];
+    const tuples: string[] = [];
+    for (const entry of entries) {
+      for (const e of entry.events) {
+        const n = values.length;
+        tuples.push(`($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}::jsonb, $${n + 6}::timestamptz)`);
+        values.push(
+          entry.provider,
+          e.eventId,
+          e.action,
+          e.externalId,
+          JSON.stringify({ event: e, body: entry.rawBody }),
+          entry.receivedAt,
+        );
+      }
+    }
+    if (tuples.length === 0) return entries.map(() => []);
+    const inserted = await db.query<{ id: string; provider: string; event_key: string }>(
+      `INSERT INTO article_events (provider, event_key, action, external_id, payload, received_at)
+       VALUES ${tuples.join(', ')}
+       ON CONFLICT (provider, event_key) DO NOTHING
+       RETURNING id, provider, event_key`,
+      values,
+    );
+    const fresh = new Map(inserted.rows.map((r) => [keyOf(r.provider, r.event_key), Number(r.id)]));
+
+    // Everything else was stored before (a replay), or twice in this write (the first one wins).
+    const claimed = new Set<string>();
+    const missing: Array<{ provider: string; eventKey: string }> = [];
+    for (const entry of entries) {
+      for (const e of entry.events) {
+        const key = keyOf(entry.provider, e.eventId);
+        if (fresh.has(key) && !claimed.has(key)) claimed.add(key);
+        else missing.push({ provider: entry.provider, eventKey: e.eventId });
+      }
+    }
+    const existing = new Map<string, number>();
+    if (missing.length > 0) {
+      const { rows } = await db.query<{ id: string; provider: string; event_key: string }>(
+        `SELECT id, provider, event_key FROM article_events
+          WHERE (provider, event_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+        [missing.map((m) => m.provider), missing.map((m) => m.eventKey)],
+      );
+      for (const r of rows) existing.set(keyOf(r.provider, r.event_key), Number(r.id));
+    }
+
+    const taken = new Set<string>();
+    return entries.map((entry) =>
+      entry.events.map((e) => {
+        const key = keyOf(entry.provider, e.eventId);
+        const isNew = fresh.has(key) && !taken.has(key);
+        if (isNew) taken.add(key);
+        return {
+          id: (isNew ? fresh.get(key) : existing.get(key)) ?? 0,
+          eventKey: e.eventId,
+          action: e.action,
+          externalId: e.externalId,
+          duplicate: !isNew,
+        };
+      }),
+    );
+  }
+
+  async function enqueue(stored: StoredEvent[]): Promise<void> {
+    const jobs = stored
+      .filter((s) => !s.duplicate)
+      .map((s) => ({
+        name: 'process' as const,
+        data: { eventId: s.id },
+        opts: { jobId: jobId('article-event', s.id) },
+      }));
+    // after the commit: a lost enqueue is repaired by the sweep, which finds unprocessed rows
+    await queues.enqueueBulk('article-events', jobs).catch(() => {});
+  }
+
+  function nextBatch(): Entry[] {
+    let events = 0;
+    let take = 0;
+    while (
+      take < waiting.length &&
+      (take === 0 || events + waiting[take]!.events.length <= MAX_EVENTS_PER_WRITE)
+    ) {
+      events += waiting[take]!.events.length;
+      take++;
+    }
+    const batch = waiting.slice(0, take);
+    waiting = waiting.slice(take);
+    return batch;
+  }
+
+  async function drain(): Promise<void> {
+    draining = true;
+    try {
+      while (waiting.length > 0) {
+        const batch = nextBatch();
+        let results: Array<StoredEvent[] | { error: unknown }>;
+        try {
+          results = await write(batch);
+        } catch (err) {
+          if (batch.length === 1) results = [{ error: err }];
+          else {
+            results = [];
+            for (const entry of batch) {
+              results.push(
+                await write([entry]).then(
+                  (r) => r[0]!,
+                  (error: unknown) => ({ error }),
+                ),
+              );
+            }
+          }
+        }
+        await enqueue(results.flatMap((r) => ('error' in r ? [] : r)));
+        batch.forEach((entry, i) => {
+          const r = results[i]!;
+          if ('error' in r) entry.reject(r.error);
+          else entry.resolve(r);
+        });
+      }
+    } finally {
+      draining = false;
+    }
+  }
+
+  return {
+    /** Resolves once the delivery's events are committed (and their jobs enqueued). */
+    store(write: EventWrite): Promise<StoredEvent[]> {
+      return new Promise((resolve, reject) => {
+        waiting.push({ ...write, resolve, reject });
+        if (!draining) void drain();
+      });
+    },
+  };
+}
