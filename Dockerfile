@@ -12,4 +12,6 @@ COPY tsconfig.json ./
 USER node
 EXPOSE 3000
 # node itself is PID 1 so SIGTERM reaches the graceful shutdown directly
-CMD ["node", "--import", "tsx", "src/main.ts", "all"]
+# the heap caps keep RSS under ~300 MB per process: without one, V8 on a large host lets garbage
+# pile up to gigabytes before collecting (the live heap measured at 100k readers is under 90 MB)
+CMD ["node", "--max-old-space-size=320", "--import", "tsx", "src/main.ts", "all"]

@@ -56,11 +56,25 @@ export interface SpawnOptions {
   readyUrl?: string;
 }
 
+/**
+ * The node flags of package.json's `start:api` / `start:worker` script (the heap cap), so the
+ * benchmark runs the processes as `npm run start:*` does, without npm's relay process.
+ */
+export function productionNodeFlags(mode: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const script = pkg.scripts[`start:${mode}`] ?? pkg.scripts.start ?? '';
+  const words = script.split(/\s+/);
+  if (words[0] !== 'node') return [];
+  return words.slice(1, words.indexOf('--import')).filter((w) => w.startsWith('--'));
+}
+
 export async function spawnGazette(opts: SpawnOptions): Promise<GazetteProcess> {
   mkdirSync(LOG_DIR, { recursive: true });
   const logFile = join(LOG_DIR, `${opts.label}.log`);
   const probeFile = join(LOG_DIR, `${opts.label}.probe.json`);
-  const nodeArgs = ['--import', 'tsx', '--import', './bench/probe.ts'];
+  const nodeArgs = [...productionNodeFlags(opts.mode), '--import', 'tsx', '--import', './bench/probe.ts'];
   if (opts.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
   const child = spawn(process.execPath, [...nodeArgs, 'src/main.ts', opts.mode], {
     cwd: ROOT,
