@@ -16,11 +16,19 @@ import { healthRoutes } from './http/health-routes.js';
 import { subscriptionRoutes } from './http/subscription-routes.js';
 import { webhookRoutes } from './http/webhook-routes.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** what a route adds to the request's completion line (one line per request) */
+    logFields?: Record<string, unknown>;
+  }
+}
+
 /** The whole HTTP app as a plugin: server.ts listens, tests use inject. */
 export const app: FastifyPluginAsync<{ container: Container }> = async (fastify, { container }) => {
   const { config, metrics } = container;
   installErrorHandler(fastify);
 
+  fastify.decorateRequest('logFields', undefined);
   fastify.addHook('onResponse', async (request, reply) => {
     metrics.httpRequests.observe(
       {
@@ -32,7 +40,12 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
     );
     // one line per request (Fastify's default is two), with the route's own lines in between
     request.log.info(
-      { req: request, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      {
+        req: request,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        ...request.logFields,
+      },
       'request completed',
     );
   });

@@ -93,7 +93,8 @@ export const webhookRoutes: FastifyPluginAsync<{ ingest: IngestService; bodyLimi
               duplicate: e.duplicate,
             })),
           };
-          request.log.info({ provider, events: body.events }, 'webhook stored');
+          // on the request's one completion line (app.ts), not a line of its own
+          request.logFields = { provider, events: body.events };
           return reply.status(events.length ? 202 : 200).send(body);
         } catch (err) {
           if (err instanceof SignatureError) throw new GazetteError(err.code, err.message, 401);
