@@ -82,6 +82,72 @@ export async function appendConsent(q: Queryable, e: ConsentEvent): Promise<void
   );
 }
 
+export interface NewSubscription {
+  id: string;
+  email: string;
+  emailKey: string;
+  name: string | null;
+  language: string;
+  topics: string[];
+  frequency: string;
+  alerts: boolean;
+  timezone: string;
+  sendHour: number;
+  nonce: string;
+  /** the subscribe_requested evidence, minus what the subscriber row already says */
+  consent: Omit<ConsentEvent, 'subscriberId' | 'email' | 'event' | 'at'>;
+  confirmationDedupeKey: string;
+  at: Date;
+}
+
+/**
+ * A first request for an address in one statement (no round trips between the rows): the pending
+ * subscriber, its consent evidence and its confirmation mail's ledger row. Returns the ledger row's
+ * id, or undefined when the address is already known (nothing is written then).
+ */
+export async function insertNewSubscription(q: Queryable, n: NewSubscription): Promise<number | undefined> {
+  const { rows } = await q.query<{ id: string }>(
+    `WITH s AS (
+       INSERT INTO subscribers (id, email, email_key, name, status, language, topics, frequency, alerts, timezone,
+                                send_hour, confirm_nonce, confirmation_sent_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $12, $12)
+       ON CONFLICT (email_key) DO NOTHING
+       RETURNING id
+     ), c AS (
+       INSERT INTO consent_events
+         (subscriber_id, email, event, source, consent_version, consent_text, ip, user_agent, details, occurred_at)
+       SELECT id, $2::text, 'subscribe_requested', $13::text, $14::text, $15::text, $16::inet, $17::text,
+              $18::jsonb, $12::timestamptz
+         FROM s
+     )
+     INSERT INTO deliveries (kind, dedupe_key, subscriber_id, recipient, created_at, updated_at)
+     SELECT 'confirmation', $19::text, id, $2::text, $12::timestamptz, $12::timestamptz FROM s
+     RETURNING id`,
+    [
+      n.id,
+      n.email,
+      n.emailKey,
+      n.name,
+      n.language,
+      n.topics,
+      n.frequency,
+      n.alerts,
+      n.timezone,
+      n.sendHour,
+      n.nonce,
+      n.at,
+      n.consent.source,
+      n.consent.consentVersion ?? null,
+      n.consent.consentText ?? null,
+      n.consent.ip ?? null,
+      n.consent.userAgent ? n.consent.userAgent.slice(0, 512) : null,
+      JSON.stringify(n.consent.details ?? {}),
+      n.confirmationDedupeKey,
+    ],
+  );
+  return rows[0] ? Number(rows[0].id) : undefined;
+}
+
 export async function consentHistory(q: Queryable, subscriberId: string): Promise<ConsentEventView[]> {
   const { rows } = await q.query(
     `SELECT event, source, consent_version, consent_text, host(ip) AS ip, user_agent, details, occurred_at

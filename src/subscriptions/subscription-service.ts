@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { type Db, withTransaction } from '../db/pool.js';
@@ -12,6 +13,7 @@ import {
   consentHistory,
   findById,
   findByKey,
+  insertNewSubscription,
   type SubscriberRow,
   toView,
 } from './subscriber-store.js';
@@ -98,6 +100,38 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
     async subscribe(raw: RawFields, meta: RequestMeta): Promise<void> {
       const input = parseSubscription(raw, publication, config.DEFAULT_LANGUAGE);
       const now = clock.now();
+      const consent = {
+        source: meta.source,
+        consentVersion: publication.consent.version,
+        consentText: publication.consent.text[input.language],
+        ip: meta.ip,
+        userAgent: meta.userAgent,
+      };
+      const choices = {
+        language: input.language,
+        topics: input.topics,
+        frequency: input.frequency,
+        alerts: input.alerts,
+        timezone: input.timezone,
+        sendHour: input.sendHour,
+      };
+
+      // The common case, an address seen for the first time, is one statement.
+      const id = randomUUID();
+      const nonce = newNonce();
+      const created = await insertNewSubscription(db, {
+        ...input,
+        id,
+        nonce,
+        consent: { ...consent, details: { ...choices, previousStatus: null, confirmationMailed: true } },
+        confirmationDedupeKey: confirmationDedupeKey(id, nonce),
+        at: now,
+      });
+      if (created !== undefined) {
+        await enqueueAll([created]);
+        return;
+      }
+
       const toEnqueue = await withTransaction(db, async (tx) => {
         await tx.query(
           `INSERT INTO subscribers (email, email_key, name, status, language, topics, frequency, alerts, timezone,
@@ -150,24 +184,11 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
           ],
         );
         await appendConsent(tx, {
+          ...consent,
           subscriberId: sub.id,
           email: input.email,
           event: 'subscribe_requested',
-          source: meta.source,
-          consentVersion: publication.consent.version,
-          consentText: publication.consent.text[input.language],
-          ip: meta.ip,
-          userAgent: meta.userAgent,
-          details: {
-            language: input.language,
-            topics: input.topics,
-            frequency: input.frequency,
-            alerts: input.alerts,
-            timezone: input.timezone,
-            sendHour: input.sendHour,
-            previousStatus: sub.status,
-            confirmationMailed: !capped,
-          },
+          details: { ...choices, previousStatus: sub.status, confirmationMailed: !capped },
           at: now,
         });
         if (capped) {

@@ -183,6 +183,16 @@ describe('subscription flow', () => {
       consent_text: ctx.publication.consent.text.ar,
       ip_text: '127.0.0.1',
       user_agent: BROWSER_UA,
+      details: {
+        previousStatus: null,
+        confirmationMailed: true,
+        language: 'ar',
+        topics: ['politics', 'culture'],
+        frequency: 'weekly',
+        alerts: true,
+        timezone: 'Asia/Riyadh',
+        sendHour: 7,
+      },
     });
 
     const [confirmation] = await ctx.sink.waitFor(1);
