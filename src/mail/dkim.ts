@@ -56,23 +56,35 @@ export interface DkimKey {
   selector: string;
   /** PEM, PKCS#1 or PKCS#8 */
   privateKey: string;
+  /** where the key came from, for error messages: DKIM_PRIVATE_KEY or DKIM_PRIVATE_KEY_FILE */
+  source?: string;
 }
 
 /** The key from the environment, or undefined when DKIM is not configured. */
 export function dkimKeyFrom(config: Config): DkimKey | undefined {
   if (!config.DKIM_DOMAIN || !config.DKIM_SELECTOR) return undefined;
-  const pem = config.DKIM_PRIVATE_KEY ?? readFileSync(config.DKIM_PRIVATE_KEY_FILE as string, 'utf8');
+  let pem = config.DKIM_PRIVATE_KEY;
+  if (pem === undefined) {
+    try {
+      pem = readFileSync(config.DKIM_PRIVATE_KEY_FILE as string, 'utf8');
+    } catch (err) {
+      throw new ConfigError(
+        `environment variable DKIM_PRIVATE_KEY_FILE: cannot read it (${(err as Error).message})`,
+      );
+    }
+  }
   // a key pasted into a one-line .env value keeps its newlines as "\n"
   return {
     domain: config.DKIM_DOMAIN,
     selector: config.DKIM_SELECTOR,
     privateKey: pem.replace(/\\n/g, '\n'),
+    source: config.DKIM_PRIVATE_KEY !== undefined ? 'DKIM_PRIVATE_KEY' : 'DKIM_PRIVATE_KEY_FILE',
   };
 }
 
 /** Parses the key once; a wrong key is a start-up error, not a silently unsigned send. */
 export function parseDkimKey(key: DkimKey): KeyObject {
-  const variable = 'DKIM_PRIVATE_KEY';
+  const variable = key.source ?? 'DKIM_PRIVATE_KEY';
   let parsed: KeyObject;
   try {
     parsed = createPrivateKey(key.privateKey);

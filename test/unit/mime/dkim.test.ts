@@ -2,7 +2,13 @@ import { generateKeyPairSync } from 'node:crypto';
 import { authenticate } from 'mailauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config.js';
-import { createDkimSigner, DkimError, parseDkimKey, relaxedBody } from '../../../src/mail/dkim.js';
+import {
+  createDkimSigner,
+  DkimError,
+  dkimKeyFrom,
+  parseDkimKey,
+  relaxedBody,
+} from '../../../src/mail/dkim.js';
 import { buildMessage, prepareEditionMessage } from '../../../src/mail/mime/index.js';
 import { createMailer, type Mailer } from '../../../src/mail/transport.js';
 import { dkimTestKey } from '../../helpers/delivery-fixtures.js';
@@ -139,6 +145,13 @@ describe('DKIM signer for raw messages', () => {
       .privateKey.export({ type: 'pkcs1', format: 'pem' })
       .toString();
     expect(bad(small)).toThrow(/RSA key of 512 bits/);
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      DKIM_DOMAIN: 'almadar.example',
+      DKIM_SELECTOR: 'gz',
+      DKIM_PRIVATE_KEY_FILE: '/nonexistent/dkim.pem',
+    });
+    expect(() => dkimKeyFrom(config)).toThrow(/DKIM_PRIVATE_KEY_FILE: cannot read it/);
   });
 });
 
