@@ -257,6 +257,13 @@ export async function finalizeEdition(
   editionId: string,
   at: Date,
 ): Promise<EditionCounts | null> {
+  // One probe of deliveries_open_idx, so counting the whole edition happens once it is done, not
+  // after every batch. The UPDATE below checks again: a row re-opened meanwhile keeps it open.
+  const open = await q.query(
+    `SELECT 1 FROM deliveries WHERE edition_id = $1 AND state IN ('pending', 'sending') LIMIT 1`,
+    [editionId],
+  );
+  if ((open.rowCount ?? 0) > 0) return null;
   const { rows } = await q.query<{ final_counts: EditionCounts }>(
     `WITH c AS (${COUNTS_SQL})
      UPDATE editions e
