@@ -150,7 +150,10 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
         lastDbCheck = Date.now();
         if (expectedDigests === null) {
           const left = await bench.db.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM subscribers WHERE status = 'confirmed' AND next_digest_at <= $1`,
+            // a probe, not a count: counting the readers still due scanned up to N index entries every
+            // second, which at 1M readers was a busy PostgreSQL backend of the benchmark's own
+            `SELECT count(*)::int AS n FROM (SELECT 1 FROM subscribers
+              WHERE status = 'confirmed' AND next_digest_at <= $1 LIMIT 1) due`,
             [new Date(due)],
           );
           if (Date.now() > due && left.rows[0]!.n === 0) {
