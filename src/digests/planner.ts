@@ -266,7 +266,11 @@ export function createPlanner(deps: DigestDeps) {
   /** When the next reader falls due before the next tick, wake a planner for that instant. */
   async function scheduleWakeup(now: Date): Promise<void> {
     const { rows } = await db.query<{ at: Date | null }>(
-      `SELECT min(next_digest_at) AS at FROM subscribers WHERE status = 'confirmed' AND next_digest_at > $1`,
+      // ORDER BY ... LIMIT 1 rather than min(): one probe of subscribers_due_profile_idx even when the
+      // statistics are stale (right after a send moved everyone's slot, min() walked the index)
+      `SELECT next_digest_at AS at FROM subscribers
+        WHERE status = 'confirmed' AND next_digest_at IS NOT NULL AND next_digest_at > $1
+        ORDER BY next_digest_at LIMIT 1`,
       [now],
     );
     const at = rows[0]?.at;
