@@ -1,8 +1,8 @@
 /**
  * Group commit for webhook events. Every delivery is stored durably before its 2xx; one INSERT
  * statement (one transaction, one WAL flush) per delivery caps ingest at the database's commit
- * rate. Deliveries that arrive while a write is in flight wait for the next one and share it: one
- * multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING`, one `addBulk`. A delivery still commits
+ * rate. Deliveries that arrive while writes are in flight (at most two) wait for the next one and
+ * share it: one multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING`, one `addBulk`. A delivery still commits
  * or fails as a whole (a statement is atomic); when a shared write fails, each delivery of it is
  * written again on its own, so one bad delivery cannot fail the others.
  */
@@ -34,12 +34,14 @@ interface Entry extends EventWrite {
 
 /** Rows per statement: 6 parameters each, far below PostgreSQL's 65,535. */
 const MAX_EVENTS_PER_WRITE = 500;
+/** Two statements at a time: one commits while the next batch forms and travels. */
+const MAX_WRITES_IN_FLIGHT = 2;
 const keyOf = (provider: string, eventKey: string) => `${provider}\u0000${eventKey}`;
 
 export function createEventWriter(deps: { db: Db; queues: Pick<Queues, 'enqueueBulk'> }) {
   const { db, queues } = deps;
   let waiting: Entry[] = [];
-  let draining = false;
+  let inFlight = 0;
 
   /** One statement for all entries; results in entry order. */
   async function write(entries: Entry[]): Promise<StoredEvent[][]> {
@@ -106,7 +108,7 @@ export function createEventWriter(deps: { db: Db; queues: Pick<Queues, 'enqueueB
     );
   }
 
-  async function enqueue(stored: StoredEvent[]): Promise<void> {
+  function enqueue(stored: StoredEvent[]): void {
     const jobs = stored
       .filter((s) => !s.duplicate)
       .map((s) => ({
@@ -114,8 +116,9 @@ export function createEventWriter(deps: { db: Db; queues: Pick<Queues, 'enqueueB
         data: { eventId: s.id },
         opts: { jobId: jobId('article-event', s.id) },
       }));
-    // after the commit: a lost enqueue is repaired by the sweep, which finds unprocessed rows
-    await queues.enqueueBulk('article-events', jobs).catch(() => {});
+    // After the commit and off the answer's path: the event is durable once its row is, and a
+    // lost enqueue (Redis down, process killed) is repaired by the sweep, which finds unprocessed rows.
+    void queues.enqueueBulk('article-events', jobs).catch(() => {});
   }
 
   function nextBatch(): Entry[] {
@@ -133,46 +136,50 @@ export function createEventWriter(deps: { db: Db; queues: Pick<Queues, 'enqueueB
     return batch;
   }
 
-  async function drain(): Promise<void> {
-    draining = true;
+  async function flush(batch: Entry[]): Promise<void> {
+    let results: Array<StoredEvent[] | { error: unknown }>;
     try {
-      while (waiting.length > 0) {
-        const batch = nextBatch();
-        let results: Array<StoredEvent[] | { error: unknown }>;
-        try {
-          results = await write(batch);
-        } catch (err) {
-          if (batch.length === 1) results = [{ error: err }];
-          else {
-            results = [];
-            for (const entry of batch) {
-              results.push(
-                await write([entry]).then(
-                  (r) => r[0]!,
-                  (error: unknown) => ({ error }),
-                ),
-              );
-            }
-          }
+      results = await write(batch);
+    } catch (err) {
+      if (batch.length === 1) results = [{ error: err }];
+      else {
+        results = [];
+        for (const entry of batch) {
+          results.push(
+            await write([entry]).then(
+              (r) => r[0]!,
+              (error: unknown) => ({ error }),
+            ),
+          );
         }
-        await enqueue(results.flatMap((r) => ('error' in r ? [] : r)));
-        batch.forEach((entry, i) => {
-          const r = results[i]!;
-          if ('error' in r) entry.reject(r.error);
-          else entry.resolve(r);
-        });
       }
-    } finally {
-      draining = false;
+    }
+    batch.forEach((entry, i) => {
+      const r = results[i]!;
+      if ('error' in r) entry.reject(r.error);
+      else entry.resolve(r);
+    });
+    enqueue(results.flatMap((r) => ('error' in r ? [] : r)));
+  }
+
+  /** Starts writes while fewer than MAX_WRITES_IN_FLIGHT run; what arrives meanwhile waits and batches. */
+  function pump(): void {
+    while (inFlight < MAX_WRITES_IN_FLIGHT && waiting.length > 0) {
+      const batch = nextBatch();
+      inFlight++;
+      void flush(batch).finally(() => {
+        inFlight--;
+        pump();
+      });
     }
   }
 
   return {
-    /** Resolves once the delivery's events are committed (and their jobs enqueued). */
+    /** Resolves once the delivery's events are committed; their jobs are enqueued right after. */
     store(write: EventWrite): Promise<StoredEvent[]> {
       return new Promise((resolve, reject) => {
         waiting.push({ ...write, resolve, reject });
-        if (!draining) void drain();
+        pump();
       });
     },
   };

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventWriter } from '../../src/articles/event-writer.js';
 import type { ArticleEvent } from '../../src/articles/types.js';
 import type { Db } from '../../src/db/pool.js';
-import { createTestContext, type TestContext } from '../helpers/context.js';
+import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
 
 /**
  * The group-committed event store against real PostgreSQL and BullMQ: deliveries that arrive
@@ -55,13 +55,14 @@ describe('event writer (group commit)', () => {
     expect(new Set(stored1.map((s) => s.id)).size).toBe(40);
     const inDb = await rows('group');
     expect(inDb.map((r) => r.event_key).sort()).toEqual(stored1.map((s) => s.eventKey).sort());
-    // the first delivery writes alone; the 39 that arrived meanwhile share the next write
+    // the first deliveries take the two write slots; the rest, arrived meanwhile, share the next write
     expect(statements.filter((s) => s === 'INSERT').length).toBeLessThanOrEqual(3);
-    const jobs = await ctx.container.queues
-      .get('article-events')
-      .getJobs(['waiting', 'delayed', 'prioritized']);
-    const jobIds = new Set(jobs.map((j) => j.id));
-    for (const s of stored1) expect(jobIds.has(`article-event-${s.id}`)).toBe(true);
+    // the jobs follow the commit, off the answer's path
+    const queue = ctx.container.queues.get('article-events');
+    await eventually(async () => {
+      const jobIds = new Set((await queue.getJobs(['waiting', 'delayed', 'prioritized'])).map((j) => j.id));
+      return stored1.every((s) => jobIds.has(`article-event-${s.id}`));
+    });
   });
 
   it('answers replays and a key sent twice in one write with the stored id, inserting nothing', async () => {
@@ -71,15 +72,22 @@ describe('event writer (group commit)', () => {
       rawBody: {},
       receivedAt: new Date(),
     });
-    const again = await Promise.all([
-      writer.store({ provider: 'replay', events: [event('r-2')], rawBody: {}, receivedAt: new Date() }),
-      writer.store({ provider: 'replay', events: [event('r-1')], rawBody: {}, receivedAt: new Date() }),
-      writer.store({ provider: 'replay', events: [event('r-2')], rawBody: {}, receivedAt: new Date() }),
+    const store = (key: string) =>
+      writer.store({ provider: 'replay', events: [event(key)], rawBody: {}, receivedAt: new Date() });
+    statements.length = 0;
+    // fillers take the write slots, so the three that follow share a statement
+    const [, , a, b, c] = await Promise.all([
+      store('f-1'),
+      store('f-2'),
+      store('r-2'),
+      store('r-1'),
+      store('r-2'),
     ]);
-    expect(again[1]![0]).toMatchObject({ id: first!.id, duplicate: true });
-    expect(again[0]![0]!.duplicate).toBe(false);
-    expect(again[2]![0]).toMatchObject({ id: again[0]![0]!.id, duplicate: true });
-    expect((await rows('replay')).map((r) => r.event_key)).toEqual(['r-1', 'r-2']);
+    expect(statements.filter((s) => s === 'INSERT').length).toBeLessThan(5);
+    expect(b![0]).toMatchObject({ id: first!.id, duplicate: true });
+    expect(a![0]!.duplicate).toBe(false);
+    expect(c![0]).toMatchObject({ id: a![0]!.id, duplicate: true });
+    expect((await rows('replay')).map((r) => r.event_key).sort()).toEqual(['f-1', 'f-2', 'r-1', 'r-2']);
   });
 
   it('fails only the bad delivery of a shared write, and stores none of its events', async () => {
@@ -97,6 +105,6 @@ describe('event writer (group commit)', () => {
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect(String((results[2] as PromiseRejectedResult).reason)).toMatch(/check constraint/);
-    expect((await rows('mixed')).map((r) => r.event_key)).toEqual(['m-0', 'm-1', 'm-4']);
+    expect((await rows('mixed')).map((r) => r.event_key).sort()).toEqual(['m-0', 'm-1', 'm-4']);
   });
 });
