@@ -21,6 +21,15 @@ describe('foundation', () => {
     expect(ready.json()).toEqual({ status: 'ready' });
   });
 
+  it('sends the security headers on every response, pages and JSON alike', async () => {
+    for (const url of ['/healthz', '/subscribe', '/api/v1/nothing-here']) {
+      const res = await ctx.app.inject(url);
+      expect(res.headers['x-content-type-options'], url).toBe('nosniff');
+      expect(res.headers['content-security-policy'], url).toContain("default-src 'self'");
+      expect(res.headers['strict-transport-security'], url).toMatch(/max-age=\d+/);
+    }
+  });
+
   it('serves Prometheus metrics with queue depths', async () => {
     const res = await ctx.app.inject('/metrics');
     expect(res.statusCode).toBe(200);
