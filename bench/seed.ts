@@ -288,7 +288,10 @@ export function readerEmail(i: number): string {
 
 /**
  * N confirmed readers: language alternates, 12 topic profiles, 3 frequencies, 10 time zones,
- * a quarter with alerts on, most with a name. next_digest_at stays NULL until makeDue().
+ * a quarter with alerts on, most with a name. next_digest_at is a year ahead until makeDue(): left
+ * NULL, the worker's scheduler would give the daily and weekly readers their next local 07:00, and
+ * a run started near 07:00 in one of the zones (a 1M seed takes minutes) had some of them due, and
+ * sent, before the measured instant.
  */
 export async function seedReaders(db: Db, n: number): Promise<void> {
   const profiles = `ARRAY[${TOPIC_PROFILES.map((p) => `'{${p.join(',')}}'`).join(',')}]::text[]`;
@@ -299,7 +302,7 @@ export async function seedReaders(db: Db, n: number): Promise<void> {
     const end = Math.min(n, start + chunk - 1);
     await db.query(
       `INSERT INTO subscribers (email, email_key, name, status, language, topics, frequency, alerts,
-                                timezone, send_hour, confirmed_at, created_at, updated_at)
+                                timezone, send_hour, confirmed_at, created_at, updated_at, next_digest_at)
        SELECT 'reader-' || g || '@bench.example', 'reader-' || g || '@bench.example',
               nullif(CASE WHEN g % 2 = 0 THEN (${names(AR_NAMES)})[1 + (g / 2) % 10]
                           ELSE (${names(EN_NAMES)})[1 + (g / 2) % 10] END, ''),
@@ -310,7 +313,8 @@ export async function seedReaders(db: Db, n: number): Promise<void> {
               g % 4 = 0,
               (${tzs})[1 + (g / 11) % 10],
               7,
-              now() - interval '30 days', now() - interval '30 days', now() - interval '30 days'
+              now() - interval '30 days', now() - interval '30 days', now() - interval '30 days',
+              now() + interval '365 days'
        FROM generate_series($1::int, $2::int) AS g`,
       [start, end],
     );
