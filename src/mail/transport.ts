@@ -1,7 +1,7 @@
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Config } from '../config.js';
-import { createDkimSigner, DKIM_SIGNED_HEADERS, dkimKeyFrom } from './dkim.js';
+import { createDkimSigner, DKIM_SIGNED_HEADERS, type DkimKey, dkimKeyFrom } from './dkim.js';
 
 export interface SentInfo {
   messageId: string;
@@ -32,7 +32,10 @@ export function smtpUrlFor(config: Config): string {
 /** nodemailer's DKIM options for the messages it composes: the same key and header list as dkim.ts. */
 export function dkimOptions(config: Config): SMTPPool.Options['dkim'] | undefined {
   const key = dkimKeyFrom(config);
-  if (!key) return undefined;
+  return key ? nodemailerDkim(key) : undefined;
+}
+
+function nodemailerDkim(key: DkimKey): NonNullable<SMTPPool.Options['dkim']> {
   return {
     domainName: key.domain,
     keySelector: key.selector,
@@ -56,8 +59,9 @@ export function createMailer(config: Config): Mailer {
     greetingTimeout: 30_000,
     socketTimeout: 60_000,
   } as SMTPPool.Options);
-  const dkim = dkimOptions(config);
+  // the key is read once: nodemailer signs what it composes, dkim.ts what Gazette assembled
   const key = dkimKeyFrom(config);
+  const dkim = key ? nodemailerDkim(key) : undefined;
   const signer = key ? createDkimSigner(key) : undefined;
   const sent = (info: SMTPPool.SentMessageInfo): SentInfo => ({
     messageId: info.messageId,
