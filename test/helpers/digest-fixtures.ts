@@ -123,3 +123,23 @@ export function mailsTo(mails: ReceivedMail[], address: string): ReceivedMail[] 
 export function htmlOf(m: ReceivedMail): string {
   return typeof m.parsed.html === 'string' ? m.parsed.html : '';
 }
+
+/**
+ * Four interleaved daily audiences due at 07:00 UTC (reader i: i % 4 = 0 en all topics, 1 en economy,
+ * 2 en politics+sport, 3 ar all) and one article each for politics, economy and Arabic politics.
+ */
+export async function seedFourAudiences(ctx: TestContext, opts: { prefix: string; readers: number }) {
+  await ctx.db.query(
+    `INSERT INTO subscribers (email, email_key, status, language, topics, frequency, timezone, send_hour,
+                              confirmed_at, next_digest_at)
+     SELECT $3 || i || '@example.org', $3 || i || '@example.org', 'confirmed',
+            CASE WHEN i % 4 = 3 THEN 'ar' ELSE 'en' END,
+            CASE i % 4 WHEN 1 THEN ARRAY['economy'] WHEN 2 THEN ARRAY['politics', 'sport'] ELSE '{}' END,
+            'daily', 'UTC', 7, $2::timestamptz - interval '3 days', $2
+     FROM generate_series(1, $1) AS i`,
+    [opts.readers, '2026-11-29T07:00:00Z', opts.prefix],
+  );
+  await addArticle(ctx, { title: 'Politics one', topics: ['politics'], at: '2026-11-29T05:00:00Z' });
+  await addArticle(ctx, { title: 'Economy one', topics: ['economy'], at: '2026-11-29T05:00:00Z' });
+  await addArticle(ctx, { title: 'سياسة', language: 'ar', topics: ['politics'], at: '2026-11-29T05:00:00Z' });
+}

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDigests, type Enqueuer } from '../../src/digests/index.js';
 import { getCompileCount, type RenderEditionInput, renderEdition } from '../../src/render/index.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
-import { addArticle } from '../helpers/digest-fixtures.js';
+import { seedFourAudiences } from '../helpers/digest-fixtures.js';
 
 /**
  * Due readers are planned in the order of what decides their edition, not by id, so a chunk
@@ -20,25 +20,7 @@ describe('planner batching', () => {
       workers: false,
       env: { DELIVERY_BATCH_SIZE: String(BATCH), PLANNER_CHUNK_SIZE: '1000' },
     });
-    // four audiences whose ids interleave (i % 4): en all topics, en economy, en politics+sport, ar all
-    await ctx.db.query(
-      `INSERT INTO subscribers (email, email_key, status, language, topics, frequency, timezone, send_hour,
-                                confirmed_at, next_digest_at)
-       SELECT 'b' || i || '@example.org', 'b' || i || '@example.org', 'confirmed',
-              CASE WHEN i % 4 = 3 THEN 'ar' ELSE 'en' END,
-              CASE i % 4 WHEN 1 THEN ARRAY['economy'] WHEN 2 THEN ARRAY['politics', 'sport'] ELSE '{}' END,
-              'daily', 'UTC', 7, $2::timestamptz - interval '3 days', $2
-       FROM generate_series(1, $1) AS i`,
-      [PER_AUDIENCE * 4, '2026-11-29T07:00:00Z'],
-    );
-    await addArticle(ctx, { title: 'Politics one', topics: ['politics'], at: '2026-11-29T05:00:00Z' });
-    await addArticle(ctx, { title: 'Economy one', topics: ['economy'], at: '2026-11-29T05:00:00Z' });
-    await addArticle(ctx, {
-      title: 'سياسة',
-      language: 'ar',
-      topics: ['politics'],
-      at: '2026-11-29T05:00:00Z',
-    });
+    await seedFourAudiences(ctx, { prefix: 'b', readers: PER_AUDIENCE * 4 });
   });
 
   afterAll(async () => {

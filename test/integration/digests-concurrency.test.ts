@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCompileCount } from '../../src/render/index.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
-import { addArticle, digests } from '../helpers/digest-fixtures.js';
+import { digests, seedFourAudiences } from '../helpers/digest-fixtures.js';
 
 /**
  * Planners running at once share the work without double planning: one row per reader, one
@@ -19,25 +19,7 @@ describe('concurrent planners', () => {
       workers: false,
       env: { DELIVERY_BATCH_SIZE: String(BATCH), PLANNER_CHUNK_SIZE: '150' },
     });
-    // four audiences: en all topics, en economy, en politics+sport (same articles as politics), ar all
-    await ctx.db.query(
-      `INSERT INTO subscribers (email, email_key, status, language, topics, frequency, timezone, send_hour,
-                                confirmed_at, next_digest_at)
-       SELECT 'r' || i || '@example.org', 'r' || i || '@example.org', 'confirmed',
-              CASE WHEN i % 4 = 3 THEN 'ar' ELSE 'en' END,
-              CASE i % 4 WHEN 1 THEN ARRAY['economy'] WHEN 2 THEN ARRAY['politics', 'sport'] ELSE '{}' END,
-              'daily', 'UTC', 7, $2::timestamptz - interval '3 days', $2
-       FROM generate_series(1, $1) AS i`,
-      [READERS, '2026-11-29T07:00:00Z'],
-    );
-    await addArticle(ctx, { title: 'Politics one', topics: ['politics'], at: '2026-11-29T05:00:00Z' });
-    await addArticle(ctx, { title: 'Economy one', topics: ['economy'], at: '2026-11-29T05:00:00Z' });
-    await addArticle(ctx, {
-      title: 'سياسة',
-      language: 'ar',
-      topics: ['politics'],
-      at: '2026-11-29T05:00:00Z',
-    });
+    await seedFourAudiences(ctx, { prefix: 'r', readers: READERS });
   });
 
   afterAll(async () => {
