@@ -98,6 +98,9 @@ try {
         if (!first) first = performance.now() - t0;
         jobs += b.length;
       },
+      async repairBatches() {
+        return [];
+      },
       async planAt() {},
       async fanoutAlert() {},
       async buildRun() {},

@@ -10,10 +10,12 @@
  * Rows the kill left `ambiguous` are allowed and counted (delivered or not, never resent).
  * Timing is reported, never asserted. Runs in CI: small, and patient on a 2-core machine.
  */
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { Queue } from 'bullmq';
 import { deleteRedisPrefix, gazetteEnv, round, uniqueId } from './common.js';
 import { type GazetteProcess, sleep, spawnGazette, startRemoteSink } from './procs.js';
-import { createBenchDatabase, makeDue, readerEmail, seedArticles, seedReaders } from './seed.js';
+import { createBenchDatabase, makeDue, REDIS_URL, readerEmail, seedArticles, seedReaders } from './seed.js';
 import { runWire, toDataPayload } from './wire-client.js';
 
 const { values } = parseArgs({
@@ -94,6 +96,7 @@ try {
     if (Date.now() > deadline) {
       problems.push(
         `not finished in ${values.timeout} s: ledger ${JSON.stringify(states)}, readers still due ${left.rows[0]!.n}`,
+        ...(await diagnose(bench.db, prefix, worker.logFile)),
       );
       break;
     }
@@ -170,6 +173,35 @@ try {
   await sink.close();
   await bench.drop().catch(() => {});
   await deleteRedisPrefix(prefix).catch(() => {});
+}
+
+/** What a stuck run looks like from the outside: where the pending rows are, the send queue, the worker's warnings. */
+async function diagnose(db: typeof bench.db, queuePrefix: string, logFile: string): Promise<string[]> {
+  const out: string[] = [];
+  const { rows } = await db.query<{ edition_id: string; batches: number[] }>(
+    `SELECT edition_id, array_agg(DISTINCT batch_no ORDER BY batch_no) AS batches
+       FROM deliveries WHERE kind = 'digest' AND state = 'pending' GROUP BY edition_id LIMIT 20`,
+  );
+  out.push(
+    `  pending rows by edition: ${rows.map((r) => `${r.edition_id}:[${r.batches.join(',')}]`).join(' ')}`,
+  );
+  const queue = new Queue('send', { connection: { url: REDIS_URL }, prefix: queuePrefix });
+  try {
+    out.push(`  send queue: ${JSON.stringify(await queue.getJobCounts())}`);
+    for (const job of await queue.getFailed(0, 4))
+      out.push(`  failed job ${job.id}: ${job.failedReason} (attempts ${job.attemptsMade})`);
+  } finally {
+    await queue.close();
+  }
+  const warnings = (await readFile(logFile, 'utf8').catch(() => ''))
+    .split('\n')
+    .filter((l) => /"level":(40|50|60)/.test(l))
+    .slice(-10);
+  out.push(
+    `  last warnings of the restarted worker (${logFile}):`,
+    ...warnings.map((l) => `    ${l.slice(0, 400)}`),
+  );
+  return out;
 }
 
 if (problems.length > 0) {

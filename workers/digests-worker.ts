@@ -1,6 +1,7 @@
 import { type Processor, UnrecoverableError } from 'bullmq';
 import type { Container } from '../src/container.js';
 import { digestsFor } from '../src/digests/wiring.js';
+import { jobId } from '../src/queues/definitions.js';
 import type { WorkerSpec } from './registry.js';
 import type { SchedulerSetup } from './schedulers.js';
 
@@ -59,4 +60,7 @@ export const digestSchedulers: SchedulerSetup = async ({ queues, config }) => {
     { every: MAINTENANCE_EVERY_MS },
     { name: 'maintenance', data: {} },
   );
+  // and once now: a worker starting after a crash repairs the batches the crash left without a
+  // job at once, not at the next tick (up to MAINTENANCE_EVERY_MS later)
+  await queues.enqueue('digests', 'maintenance', {}, { jobId: jobId('maintenance-start', Date.now()) });
 };

@@ -1,6 +1,7 @@
 /**
- * Periodic repair and housekeeping for editions: batches whose job was lost (a crash between the
- * commit and the enqueue), fan-outs that stopped, editions too old to start, ledger retention.
+ * Periodic repair and housekeeping for editions (also run once when a worker process starts):
+ * batches left without a live job (a crash between the commit and the enqueue, a job failed for
+ * good), fan-outs that stopped, editions too old to start, ledger retention.
  */
 import { pruneDeliveryLedger } from '../delivery/retention.js';
 import { laneFor } from './edition-store.js';
@@ -40,28 +41,27 @@ export function createMaintenance(deps: DigestDeps) {
     result.expired = expired.rows.length;
 
     // Rows added after the sender had declared the edition sent: sending again.
-    const revived = await db.query<{ id: string; kind: EditionKind }>(
+    const revived = await db.query<{ id: string }>(
       `UPDATE editions e SET state = 'sending', updated_at = $1
        WHERE e.state = 'sent' AND EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = e.id AND d.state = 'pending')
-       RETURNING id, kind`,
+       RETURNING id`,
       [now],
     );
     result.revived = revived.rowCount ?? 0;
 
-    // Batches with rows still pending well after they were persisted: enqueue their canonical job
-    // again. While the original job exists (waiting, active, retained) this is a no-op.
+    // Batches with rows still pending and no live job: lost between the planner's commit and its
+    // enqueue (a crash), or failed for good (stalled too often, out of attempts). No age limit: a
+    // batch whose job is waiting, delayed or active is left alone, so this is safe right after a
+    // restart, while the planner that committed the rows may still be enqueueing them.
     const { rows: pending } = await db.query<{ edition_id: string; kind: EditionKind; batches: number[] }>(
       `SELECT d.edition_id, e.kind, array_agg(DISTINCT d.batch_no ORDER BY d.batch_no) AS batches
        FROM deliveries d JOIN editions e ON e.id = d.edition_id
-       WHERE e.state = 'sending' AND d.state = 'pending' AND d.created_at < $1
+       WHERE e.state = 'sending' AND d.state = 'pending'
        GROUP BY d.edition_id, e.kind`,
-      [stale],
     );
-    const revivedIds = new Set(revived.rows.map((r) => r.id));
     for (const p of pending) {
-      const retry = revivedIds.has(p.edition_id) ? `revive${now.getTime()}` : undefined;
-      await enqueuer.sendBatches(laneFor(p.kind), p.edition_id, p.batches, retry);
-      result.rekicked += p.batches.length;
+      const enqueued = await enqueuer.repairBatches(laneFor(p.kind), p.edition_id, p.batches);
+      result.rekicked += enqueued.length;
     }
 
     // Fan-outs that stopped half-way (alerts, operator runs).

@@ -256,8 +256,9 @@ export function createPlanner(deps: DigestDeps) {
       await advance(client, rows, now, 'now', now);
       return ids.length;
     });
-    // After the commit, so a send job never sees rows that might still roll back.
-    for (const j of chunkJobs) await enqueuer.sendBatches(j.lane, j.editionId, j.batches);
+    // After the commit, so a send job never sees rows that might still roll back; all at once, so
+    // the window in which a crash loses jobs (maintenance repairs it) is one Redis round trip.
+    await Promise.all(chunkJobs.map((j) => enqueuer.sendBatches(j.lane, j.editionId, j.batches)));
     jobs.push(...chunkJobs);
     result.readers += taken;
     return taken;

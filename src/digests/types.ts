@@ -21,6 +21,13 @@ export interface Enqueuer {
    * first job already completed (resume after pause, maintenance re-kick).
    */
   sendBatches(lane: Lane, editionId: string, batches: number[], retry?: string): Promise<void>;
+  /**
+   * Enqueues again the batches (with rows still pending) that have no live job: one lost between
+   * the planner's commit and its enqueue (a crash), or one that ended failed (it stalled too often,
+   * or ran out of attempts). A batch whose job is waiting, delayed or active is left alone.
+   * Returns the batches enqueued.
+   */
+  repairBatches(lane: Lane, editionId: string, batches: number[]): Promise<number[]>;
   /** Runs the planner at (about) this instant: closes immediate windows without waiting a tick. */
   planAt(at: Date): Promise<void>;
   fanoutAlert(articleId: string): Promise<void>;

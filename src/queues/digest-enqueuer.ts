@@ -1,35 +1,68 @@
-import type { Enqueuer } from '../digests/types.js';
+import type { JobState } from 'bullmq';
+import type { Enqueuer, Lane } from '../digests/types.js';
 import { jobId, type Queues } from './definitions.js';
+
+/** Job states after which a job will not run again by itself. */
+const FINISHED = new Set<JobState | 'unknown'>(['completed', 'failed']);
 
 /** The digest domain's Enqueuer over the typed queues: batch jobs, planner wake-ups, fan-outs. */
 export function createDigestEnqueuer(
-  queues: Pick<Queues, 'enqueue' | 'enqueueBulk'>,
+  queues: Pick<Queues, 'enqueue' | 'enqueueBulk' | 'get'>,
   now: () => Date,
 ): Enqueuer {
+  async function addBatches(lane: Lane, editionId: string, ids: Array<[number, string]>): Promise<void> {
+    if (ids.length === 0) return;
+    if (lane === 'alerts') {
+      await queues.enqueueBulk(
+        'alerts',
+        ids.map(([batch, id]) => ({
+          name: 'send' as const,
+          data: { editionId, batch },
+          opts: { jobId: id },
+        })),
+      );
+    } else {
+      await queues.enqueueBulk(
+        'send',
+        ids.map(([batch, id]) => ({
+          name: 'batch' as const,
+          data: { editionId, batch },
+          opts: { jobId: id },
+        })),
+      );
+    }
+  }
+
   return {
     async sendBatches(lane, editionId, batches, retry) {
-      if (batches.length === 0) return;
       const id = (batch: number) =>
         retry ? jobId('send', editionId, batch, retry) : jobId('send', editionId, batch);
-      if (lane === 'alerts') {
-        await queues.enqueueBulk(
-          'alerts',
-          batches.map((batch) => ({
-            name: 'send' as const,
-            data: { editionId, batch },
-            opts: { jobId: id(batch) },
-          })),
-        );
-      } else {
-        await queues.enqueueBulk(
-          'send',
-          batches.map((batch) => ({
-            name: 'batch' as const,
-            data: { editionId, batch },
-            opts: { jobId: id(batch) },
-          })),
-        );
+      await addBatches(
+        lane,
+        editionId,
+        batches.map((b) => [b, id(b)]),
+      );
+    },
+    async repairBatches(lane, editionId, batches) {
+      // Each batch has two ids: its canonical one and one repair id. The repair id is reused (its
+      // finished job removed first), so repeated maintenance never piles up jobs for one batch.
+      const queue = queues.get(lane);
+      const enqueued: Array<[number, string]> = [];
+      for (const batch of batches) {
+        const canonical = jobId('send', editionId, batch);
+        const repair = jobId('send', editionId, batch, 'repair');
+        const [first, again] = await Promise.all([queue.getJobState(canonical), queue.getJobState(repair)]);
+        const live = (s: JobState | 'unknown') => s !== 'unknown' && !FINISHED.has(s);
+        if (live(first) || live(again)) continue;
+        if (first === 'unknown') {
+          enqueued.push([batch, canonical]);
+          continue;
+        }
+        if (again !== 'unknown') await queue.remove(repair);
+        enqueued.push([batch, repair]);
       }
+      await addBatches(lane, editionId, enqueued);
+      return enqueued.map(([b]) => b);
     },
     async planAt(at) {
       // one wake-up per instant, however many events asked for it

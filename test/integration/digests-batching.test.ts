@@ -34,6 +34,9 @@ describe('planner batching', () => {
       async sendBatches(_lane, editionId, batches) {
         enqueued.push({ editionId, batches, compiles: getCompileCount() - before });
       },
+      async repairBatches() {
+        return [];
+      },
       async planAt() {},
       async fanoutAlert() {},
       async buildRun() {},
