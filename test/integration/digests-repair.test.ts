@@ -1,7 +1,7 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobId } from '../../src/queues/definitions.js';
-import { startWorkers } from '../../workers/index.js';
+import { setupSchedulers, startWorkers } from '../../workers/index.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
 import { addArticle, digests, ledger } from '../helpers/digest-fixtures.js';
 
@@ -101,5 +101,41 @@ describe('maintenance repairs batches left without a live job', () => {
     expect(recipients).toHaveLength(60);
     expect(new Set(recipients).size).toBe(60);
     expect(await d.maintenance.run()).toMatchObject({ rekicked: 0 });
+  });
+
+  it('a worker process starting repairs at once: batches whose jobs a crash lost are sent', async () => {
+    // an earlier worker process set up the schedulers and ran their first maintenance; the next
+    // scheduled one is minutes away
+    const digestsQueue = ctx.container.queues.get('digests');
+    await setupSchedulers(ctx.container);
+    const first = startWorkers(ctx.container);
+    try {
+      await eventually(async () => (await digestsQueue.getCompleted()).some((j) => j.name === 'maintenance'));
+    } finally {
+      await first.close();
+    }
+
+    ctx.clock.set('2026-11-30T07:00:05Z');
+    await addArticle(ctx, { title: 'Second morning', at: '2026-11-30T05:00:00Z' });
+    const before = ctx.sink.received.length;
+    const d = digests(ctx);
+    const planned = await d.planner.plan();
+    expect(planned.batches).toBe(6);
+    // the crash: rows committed, jobs never reached Redis
+    const queue = ctx.container.queues.get('send');
+    for (const b of [0, 1, 2, 3, 4, 5]) await queue.remove(jobId('send', planned.editions[0]!, b));
+    expect(await queue.getJobCounts('waiting')).toMatchObject({ waiting: 0 });
+
+    // the restarted process
+    await setupSchedulers(ctx.container);
+    const workers = startWorkers(ctx.container);
+    try {
+      await ctx.sink.waitFor(before + 60, 20_000);
+    } finally {
+      await workers.close();
+    }
+    const recipients = ctx.sink.received.slice(before).flatMap((m) => m.to);
+    expect(new Set(recipients).size).toBe(60);
+    expect(recipients).toHaveLength(60);
   });
 });
