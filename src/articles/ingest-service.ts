@@ -159,7 +159,7 @@ export function createIngestService(deps: IngestDeps) {
       try {
         body = JSON.parse(req.rawBody.toString('utf8'));
       } catch (err) {
-        throw new PayloadError(`body: not valid JSON (${(err as Error).message})`);
+        throw new PayloadError(notJson(req, err as Error));
       }
       const events = normalize(req, body, deliveryId);
       return storeEvents(req.provider, events, body);
@@ -275,6 +275,25 @@ export function createIngestService(deps: IngestDeps) {
     });
     return { ...fetched, eventId: event.eventId };
   }
+}
+
+/**
+ * Why a body is not JSON, naming the sender's setting when the Content-Type says what it sent
+ * instead (WP Webhooks can send form-encoded, form-data or XML bodies; Gazette reads JSON only).
+ */
+function notJson(req: WebhookRequest, err: Error): string {
+  const type = headerValue(req.headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
+  if (
+    type &&
+    /^(application\/x-www-form-urlencoded|multipart\/form-data|application\/xml|text\/xml)$/.test(type)
+  ) {
+    const hint =
+      req.provider === 'wordpress'
+        ? ' (WP Webhooks: set "Change the data request type" to JSON for this webhook)'
+        : '';
+    return `body: Content-Type ${type} is not accepted; send JSON${hint}`;
+  }
+  return `body: not valid JSON (${err.message})`;
 }
 
 function headerValue(headers: HeaderBag, name: string): string | undefined {

@@ -293,6 +293,22 @@ describe('CMS webhooks through the real routes', () => {
     expect(bad.statusCode).toBe(401);
   });
 
+  it('tells a WP Webhooks site sending form-encoded data to switch to JSON, and stores nothing', async () => {
+    const before = await count('article_events');
+    const body = 'post_id=4821&post%5BID%5D=4821&post%5Bpost_title%5D=%D8%AE%D8%A8%D8%B1';
+    const res = await ctx.app.inject({
+      method: 'POST',
+      url: `/webhooks/wordpress?token=${WP_SECRET}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' },
+      payload: body,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().message).toBe(
+      'body: Content-Type application/x-www-form-urlencoded is not accepted; send JSON (WP Webhooks: set "Change the data request type" to JSON for this webhook)',
+    );
+    expect(await count('article_events')).toBe(before);
+  });
+
   it('takes the New Post Webhook payload authenticated by ?token=', async () => {
     const body = fixture('wordpress/new-post-webhook.json');
     const res = await ctx.app.inject({
