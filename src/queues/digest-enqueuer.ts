@@ -47,20 +47,20 @@ export function createDigestEnqueuer(
       // Each batch has two ids: its canonical one and one repair id. The repair id is reused (its
       // finished job removed first), so repeated maintenance never piles up jobs for one batch.
       const queue = queues.get(lane);
-      const enqueued: Array<[number, string]> = [];
-      for (const batch of batches) {
-        const canonical = jobId('send', editionId, batch);
-        const repair = jobId('send', editionId, batch, 'repair');
-        const [first, again] = await Promise.all([queue.getJobState(canonical), queue.getJobState(repair)]);
-        const live = (s: JobState | 'unknown') => s !== 'unknown' && !FINISHED.has(s);
-        if (live(first) || live(again)) continue;
-        if (first === 'unknown') {
-          enqueued.push([batch, canonical]);
-          continue;
-        }
-        if (again !== 'unknown') await queue.remove(repair);
-        enqueued.push([batch, repair]);
-      }
+      const live = (s: JobState | 'unknown') => s !== 'unknown' && !FINISHED.has(s);
+      // all states asked at once: ioredis pipelines them on its one connection
+      const decided = await Promise.all(
+        batches.map(async (batch): Promise<[number, string] | null> => {
+          const canonical = jobId('send', editionId, batch);
+          const repair = jobId('send', editionId, batch, 'repair');
+          const [first, again] = await Promise.all([queue.getJobState(canonical), queue.getJobState(repair)]);
+          if (live(first) || live(again)) return null;
+          if (first === 'unknown') return [batch, canonical];
+          if (again !== 'unknown') await queue.remove(repair);
+          return [batch, repair];
+        }),
+      );
+      const enqueued = decided.filter((d): d is [number, string] => d !== null);
       await addBatches(lane, editionId, enqueued);
       return enqueued.map(([b]) => b);
     },
