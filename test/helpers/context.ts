@@ -92,7 +92,8 @@ async function dropDatabase(url: string): Promise<void> {
   }
 }
 
-async function deleteRedisPrefix(prefix: string): Promise<void> {
+/** Deletes every Redis key of a queue prefix (tests that start their own processes use it too). */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL);
   try {
     let cursor = '0';

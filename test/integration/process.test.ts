@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withDefaultUser } from '../../src/db/pool.js';
-import { eventually } from '../helpers/context.js';
+import { deleteRedisPrefix, eventually } from '../helpers/context.js';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -32,9 +32,11 @@ function run(args: string[], env: Record<string, string>) {
 
 describe('the gazette process', () => {
   const dbName = `gazette_proc_${randomBytes(4).toString('hex')}`;
+  const prefix = `gz-proc-${randomBytes(3).toString('hex')}`;
   const children: ChildProcess[] = [];
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL');
+    await deleteRedisPrefix(prefix);
     const url = new URL(withDefaultUser('postgres://127.0.0.1:5432/postgres'));
     const client = new pg.Client({ connectionString: url.toString() });
     await client.connect();
@@ -66,7 +68,7 @@ describe('the gazette process', () => {
       HOST: '127.0.0.1',
       DEV_SMTP_PORT: String(smtpPort),
       DATABASE_URL: `postgres://127.0.0.1:5432/${dbName}`,
-      QUEUE_PREFIX: `gz-proc-${randomBytes(3).toString('hex')}`,
+      QUEUE_PREFIX: prefix,
       LOG_LEVEL: 'warn',
       FORM_MIN_SUBMIT_SECONDS: '0',
     });
