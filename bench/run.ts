@@ -40,7 +40,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '5' },
     'naive-sample': { type: 'string' },
     'dkim-readers': { type: 'string' },
-    'http-duration': { type: 'string', default: '30' },
+    'http-duration': { type: 'string' },
     'http-rate': { type: 'string', default: '1000' },
     'subscribe-rate': { type: 'string', default: '500' },
     'log-level': { type: 'string', default: 'info' },
@@ -59,7 +59,11 @@ const opts: RunOptions = {
   naiveSample: Number(
     values['naive-sample'] ?? Math.min(2000, Math.max(500, Math.round(Number(values.readers) / 50))),
   ),
-  httpDuration: Number(values['http-duration']),
+  // the targets' 30 s at 100,000 readers and above; shorter for the quicker, smaller runs (5 s at 20k)
+  httpDuration: Number(
+    values['http-duration'] ??
+      Math.min(30, Math.max(5, Math.round((30 * Number(values.readers)) / 100_000 / 5) * 5)),
+  ),
   httpRate: Number(values['http-rate']),
   subscribeRate: Number(values['subscribe-rate']),
   logLevel: String(values['log-level']),
@@ -138,7 +142,10 @@ try {
   if (wanted('library')) await lane('library', () => runLibrary(ctx, { messages }));
   if (wanted('dkim')) {
     // DKIM halves both senders' rates: a ratio needs fewer readers than the main lanes (default 20,000)
-    const dkimReaders = Number(values['dkim-readers'] ?? Math.min(opts.readers, 20_000));
+    // a fifth of the readers, at most 20,000: RSA signing makes these the slowest lanes
+    const dkimReaders = Number(
+      values['dkim-readers'] ?? Math.min(20_000, Math.max(1000, Math.round(opts.readers / 5))),
+    );
     await lane('gazette+dkim', () =>
       runGazette(ctx, { alert: false, dkimToo: true, only: 'dkim', dkimReaders }),
     );
@@ -300,6 +307,30 @@ console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const row of rows) console.log(line(row));
 console.log('');
 for (const [name, v] of Object.entries(ratios)) if (v !== undefined) console.log(`${name} = ${fmtRatio(v)}x`);
+// The sink does the same work per message in every lane, so its CPU time per message tracks the
+// machine's speed while that lane ran: lanes run one after another, and a shared VM's speed moves.
+const sinkMsPerMessage = Object.fromEntries(
+  ['gazette', 'library', 'gazette+dkim', 'library+dkim'].flatMap((name) => {
+    const lane = r[name];
+    const sinkCpu = (lane?.cpuSeconds as Record<string, number> | undefined)?.sink;
+    const n = lane?.messages as number | undefined;
+    return sinkCpu && n ? [[name, round((sinkCpu * 1000) / n, 3)]] : [];
+  }),
+);
+const drift = (a: string, b: string) => {
+  const x = sinkMsPerMessage[a];
+  const y = sinkMsPerMessage[b];
+  if (!x || !y) return;
+  const off = Math.abs(x / y - 1);
+  console.log(
+    `machine speed check, ${a} vs ${b}: the sink spent ${x} and ${y} CPU-ms per message on the same work` +
+      (off > 0.1
+        ? ` (${Math.round(off * 100)}% apart: the machine was not equally fast for both lanes, so the ratio is uncertain by about as much)`
+        : ''),
+  );
+};
+drift('gazette', 'library');
+drift('gazette+dkim', 'library+dkim');
 console.log('');
 for (const t of targets)
   console.log(`${t.met === null ? 'n/a    ' : t.met ? 'met    ' : 'NOT MET'}  ${t.target}: ${t.value}`);
@@ -350,6 +381,7 @@ const report = {
   },
   processes: Object.fromEntries(Object.values(r).map((x) => [x.lane, x.processes ?? null])),
   results: r,
+  sinkCpuMsPerMessage: sinkMsPerMessage,
   ratios: Object.fromEntries(
     Object.entries(ratios).map(([k, v]) => [k, v === undefined ? null : round(v, 3)]),
   ),

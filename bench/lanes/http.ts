@@ -181,7 +181,7 @@ export async function runHttp(ctx: LaneContext): Promise<LaneResult> {
     const before = warm.rows[0]!.n;
     ctx.note(`http: webhook ${opts.httpRate} req/s for ${opts.httpDuration} s, paced`);
     const { result: hook, perSecond: hookRate } = await pacedLoad(webhookLoad(opts.httpDuration));
-    const burstSeconds = Math.min(10, opts.httpDuration);
+    const burstSeconds = Math.max(5, Math.round(opts.httpDuration / 3));
     ctx.note(`http: webhook ${opts.httpRate} req/s for ${burstSeconds} s in autocannon's burst mode`);
     const { result: hookBurst } = await burstLoad(webhookLoad(burstSeconds));
     // both runs' events: every 2xx must have its row
