@@ -384,6 +384,7 @@ export function createBatchSender(deps: BatchSenderDeps) {
         const info = await mailer.sendRaw({
           envelope: { from: edition.envelopeFrom, to: [row.recipient] },
           raw: message.raw,
+          messageId: message.messageId,
         });
         counts.sent++;
         metrics.mailsSent.inc({ kind });

@@ -14,6 +14,11 @@ export interface RawMessage {
   envelope: { from: string; to: string[] };
   /** a complete message with CRLF line endings, as `buildMessage` makes it */
   raw: Buffer;
+  /**
+   * The Message-ID inside `raw`. Given to nodemailer so its answer names the real one, and so it
+   * does not draw random bytes for an id of its own that it would not send anyway.
+   */
+  messageId?: string;
 }
 
 /** The small interface delivery code needs (listmonk's Messenger): send one message. */
@@ -73,9 +78,9 @@ export function createMailer(config: Config): Mailer {
     async send(message) {
       return sent(await transport.sendMail(dkim ? { ...message, dkim } : message));
     },
-    async sendRaw({ envelope, raw }) {
+    async sendRaw({ envelope, raw, messageId }) {
       const signedRaw = signer ? await signer.sign(raw) : raw;
-      return sent(await transport.sendMail({ envelope, raw: signedRaw }));
+      return sent(await transport.sendMail({ envelope, raw: signedRaw, messageId }));
     },
     close: () => transport.close(),
   };

@@ -168,10 +168,13 @@ describe('Mailer: one signature on every message, whoever composes it', () => {
   });
 
   it('signs raw messages with dkim.ts and composed ones with nodemailer, once each', async () => {
-    await mailer.sendRaw({
+    const info = await mailer.sendRaw({
       envelope: { from: 'news@almadar.example', to: ['salma@example.org'] },
       raw: arabicMessage(),
+      messageId: '<ed-1.r-1@almadar.example>',
     });
+    // nodemailer reports the message's own id (and adds no header of its own to a raw message)
+    expect(info.messageId).toBe('<ed-1.r-1@almadar.example>');
     await mailer.send({
       from: 'news@almadar.example',
       to: 'salma@example.org',
@@ -180,6 +183,9 @@ describe('Mailer: one signature on every message, whoever composes it', () => {
       list: { unsubscribe: 'https://almadar.example/u/1' },
     });
     const mails = await sink.waitFor(2);
+    expect(
+      mails[0]!.raw.toString('latin1').match(/^Message-ID: <ed-1\.r-1@almadar\.example>\r$/gim),
+    ).toHaveLength(1);
     for (const mail of mails) {
       const header = mail.raw.toString('latin1', 0, mail.raw.indexOf('\r\n\r\n'));
       expect(header.match(/^DKIM-Signature:/gim)).toHaveLength(1);
