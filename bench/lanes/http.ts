@@ -164,9 +164,6 @@ export async function runHttp(ctx: LaneContext): Promise<LaneResult> {
   });
   try {
     const base = `http://127.0.0.1:${port}`;
-    // autocannon runs in this process: its CPU competes with the API's on the same cores
-    const cpuPids = { api: api.pid, bench: process.pid };
-    const cpu0 = cpuSnapshot(cpuPids);
     const webhookLoad = (seconds: number): LoadOptions => ({
       url: `${base}/webhooks/generic`,
       rate: opts.httpRate,
@@ -177,6 +174,9 @@ export async function runHttp(ctx: LaneContext): Promise<LaneResult> {
     // warm-up at the measured rate (JIT, connection pools, prepared plans, 50 load instances
     // starting), so the measured seconds are the steady state
     await pacedLoad(webhookLoad(WARM_UP_SECONDS));
+    // autocannon runs in this process: its CPU competes with the API's on the same cores
+    const cpuPids = { api: api.pid, bench: process.pid };
+    const cpu0 = cpuSnapshot(cpuPids);
     const warm = await bench.db.query<{ n: number }>('SELECT count(*)::int AS n FROM article_events');
     const before = warm.rows[0]!.n;
     ctx.note(`http: webhook ${opts.httpRate} req/s for ${opts.httpDuration} s, paced`);
