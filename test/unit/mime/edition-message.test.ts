@@ -131,6 +131,17 @@ describe('prepareEditionMessage + buildMessage', () => {
     expect(body.trimEnd().endsWith(`--${prepared.boundary}--`)).toBe(true);
   });
 
+  it('starts no line with a dot, though the MJML html has CSS lines that do', () => {
+    // SMTP needs nothing dot-stuffed, so nodemailer's data stream passes the message on untouched
+    expect(rendered.html.split('\n').some((l) => l.startsWith('.'))).toBe(true);
+    expect(
+      ours
+        .toString('latin1')
+        .split('\r\n')
+        .filter((l) => l.startsWith('.')),
+    ).toEqual([]);
+  });
+
   it('builds each recipient independently from the same prepared edition', async () => {
     const other = buildMessage(prepared, {
       to: 'omar@example.org',

@@ -28,6 +28,9 @@ const samples = [
   `${'x'.repeat(75)}=`,
   `${'y'.repeat(74)}é`,
   '😀 emoji and عربي mixed with = signs and\ttabs',
+  '.mj-outlook-group-fix { width:100% !important; }',
+  '.',
+  `${'z'.repeat(75)}.after a soft break`,
 ];
 
 describe('quoted-printable', () => {
@@ -46,6 +49,18 @@ describe('quoted-printable', () => {
   it('never splits an escape across a soft break', () => {
     const encoded = encodeQpLine('ع'.repeat(200));
     for (const l of encoded.split('\r\n')) expect(l).toMatch(/^(=[0-9A-F]{2})*=?$/);
+  });
+
+  it('never starts an encoded line with a dot, at a source line or after a soft break', () => {
+    expect(encodeQpLine('.')).toBe('=2E');
+    expect(encodeQpLine('.mj-column { width:100% }')).toBe('=2Emj-column { width:100% }');
+    expect(encodeQpLine('a.b')).toBe('a.b');
+    const encoded = encodeQp(`${'.'.repeat(200)}\n${'w'.repeat(75)}.x\n.\n`);
+    const lines = encoded.split('\r\n');
+    expect(lines.filter((l) => l.startsWith('.'))).toEqual([]);
+    expect(lines).toContain('=2Ex');
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(MAX_QP_LINE);
+    expect(decodeQp(encoded)).toBe(`${'.'.repeat(200)}\n${'w'.repeat(75)}.x\n.\n`);
   });
 
   it('uses CRLF hard breaks at the source newlines', () => {
