@@ -2,6 +2,8 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
+# patch-package applies patches/ after the install (postinstall): nodemailer's SMTP data stream
+COPY patches ./patches
 # tsx runs the TypeScript sources directly, so only production dependencies are needed
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY src ./src
