@@ -29,6 +29,7 @@ import { runNaive } from './lanes/naive.js';
 import { runWireLane } from './lanes/wire.js';
 import { ROOT, startRemoteSink } from './procs.js';
 import { BASE_DB } from './seed.js';
+import { measureAround, type SpeedAround } from './speed-probe.js';
 
 const ALL_LANES = ['gazette', 'library', 'wire', 'naive', 'alert', 'dkim', 'http'] as const;
 type Lane = (typeof ALL_LANES)[number];
@@ -118,8 +119,9 @@ const failures: string[] = [];
 async function lane(name: string, fn: () => Promise<LaneResult | LaneResult[]>) {
   log(`lane ${name}: start`);
   try {
-    const out = await fn();
+    const { out, speed } = await measureAround(fn);
     for (const r of Array.isArray(out) ? out : [out]) {
+      r.speed = speed;
       ctx.results[r.lane] = r;
       log(`lane ${r.lane}: ${JSON.stringify(r)}`);
     }
@@ -307,25 +309,23 @@ console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const row of rows) console.log(line(row));
 console.log('');
 for (const [name, v] of Object.entries(ratios)) if (v !== undefined) console.log(`${name} = ${fmtRatio(v)}x`);
-// The sink does the same work per message in every lane, so its CPU time per message tracks the
-// machine's speed while that lane ran: lanes run one after another, and a shared VM's speed moves.
-const sinkMsPerMessage = Object.fromEntries(
-  ['gazette', 'library', 'gazette+dkim', 'library+dkim'].flatMap((name) => {
-    const lane = r[name];
-    const sinkCpu = (lane?.cpuSeconds as Record<string, number> | undefined)?.sink;
-    const n = lane?.messages as number | undefined;
-    return sinkCpu && n ? [[name, round((sinkCpu * 1000) / n, 3)]] : [];
-  }),
-);
+// A ratio of two lanes' rates assumes the machine was as fast for both: speed-probe.ts times a fixed
+// CPU task around each lane and reads the hypervisor's steal time over it.
 const drift = (a: string, b: string) => {
-  const x = sinkMsPerMessage[a];
-  const y = sinkMsPerMessage[b];
+  const x = r[a]?.speed as SpeedAround | undefined;
+  const y = r[b]?.speed as SpeedAround | undefined;
   if (!x || !y) return;
-  const off = Math.abs(x / y - 1);
+  const slow = (s: SpeedAround) => Math.max(s.probeBeforeMs, s.probeAfterMs);
+  const fast = (s: SpeedAround) => Math.min(s.probeBeforeMs, s.probeAfterMs);
+  // the widest gap the probes allow between the two lanes' machine speeds
+  const off = Math.max(slow(x) / fast(y), slow(y) / fast(x)) - 1;
+  const steal = (s: SpeedAround) => (s.stealPct === undefined ? '' : `, steal ${s.stealPct}%`);
+  const stolen = Math.max(x.stealPct ?? 0, y.stealPct ?? 0);
   console.log(
-    `machine speed check, ${a} vs ${b}: the sink spent ${x} and ${y} CPU-ms per message on the same work` +
-      (off > 0.1
-        ? ` (${Math.round(off * 100)}% apart: the machine was not equally fast for both lanes, so the ratio is uncertain by about as much)`
+    `machine speed check, ${a} vs ${b}: a fixed CPU task took ${x.probeBeforeMs}/${x.probeAfterMs} ms ` +
+      `(before/after) around ${a}${steal(x)}, ${y.probeBeforeMs}/${y.probeAfterMs} ms around ${b}${steal(y)}` +
+      (off > 0.15 || stolen > 5
+        ? ` (the machine's speed moved by up to ${Math.round(off * 100)}%${stolen > 5 ? ` and the hypervisor took ${stolen}%` : ''}: the ratio is uncertain by about as much)`
         : ''),
   );
 };
@@ -381,7 +381,6 @@ const report = {
   },
   processes: Object.fromEntries(Object.values(r).map((x) => [x.lane, x.processes ?? null])),
   results: r,
-  sinkCpuMsPerMessage: sinkMsPerMessage,
   ratios: Object.fromEntries(
     Object.entries(ratios).map(([k, v]) => [k, v === undefined ? null : round(v, 3)]),
   ),
