@@ -324,7 +324,7 @@ const drift = (a: string, b: string) => {
   console.log(
     `machine speed check, ${a} vs ${b}: a fixed CPU task took ${x.probeBeforeMs}/${x.probeAfterMs} ms ` +
       `(before/after) around ${a}${steal(x)}, ${y.probeBeforeMs}/${y.probeAfterMs} ms around ${b}${steal(y)}` +
-      (off > 0.15 || stolen > 5
+      (off > 0.25 || stolen > 5
         ? ` (the machine's speed moved by up to ${Math.round(off * 100)}%${stolen > 5 ? ` and the hypervisor took ${stolen}%` : ''}: the ratio is uncertain by about as much)`
         : ''),
   );

@@ -3,8 +3,8 @@
  * moves by tens of percent within minutes, so a ratio of two lanes' rates is only as good as the
  * machine's sameness across them. Two independent signs, neither touched by the lanes' own work:
  * - a fixed CPU task (native SHA-256, a JIT-compiled integer loop, JSON with garbage), timed in
- *   the benchmark's own process right before (once the machine has settled) and right after the
- *   lane (best of 5, ~50 ms each);
+ *   the benchmark's own process right before and right after the lane, each time once the machine
+ *   is quiet (best of 5, ~40 ms each; on a steady machine it still varies by about 15%);
  * - CPU steal time from /proc/stat over the lane (the hypervisor running someone else).
  */
 import { createHash } from 'node:crypto';
@@ -35,14 +35,15 @@ export function probeMs(): number {
   return Math.round(best * 10) / 10;
 }
 
-/** cpu line of /proc/stat: total jiffies and steal jiffies; undefined where there is none */
-function cpuTimes(): { total: number; steal: number } | undefined {
+/** cpu line of /proc/stat: total, idle (with iowait) and steal jiffies; undefined where there is none */
+function cpuTimes(): { total: number; idle: number; steal: number; cpus: number } | undefined {
   try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-    const fields = line.trim().split(/\s+/).slice(1).map(Number);
+    const lines = readFileSync('/proc/stat', 'utf8').split('\n');
+    const fields = lines[0]!.trim().split(/\s+/).slice(1).map(Number);
     // user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user)
     const total = fields.slice(0, 8).reduce((s, n) => s + n, 0);
-    return { total, steal: fields[7] ?? 0 };
+    const cpus = lines.filter((l) => /^cpu\d/.test(l)).length || 1;
+    return { total, idle: (fields[3] ?? 0) + (fields[4] ?? 0), steal: fields[7] ?? 0, cpus };
   } catch {
     return undefined;
   }
@@ -56,15 +57,38 @@ export interface SpeedAround {
   stealPct?: number;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
- * The probe once the machine has settled: what ran just before (a child process starting, a
- * database being dropped) is not the machine's speed. Probes until two in a row agree within 5%,
+ * Waits (at most `maxMs`) until the machine is quiet: under a tenth of one CPU busy over half a
+ * second. What ran just before (a child process starting, a database being dropped, autovacuum)
+ * would otherwise be timed as the machine's speed; the two vCPUs of this VM share a core, so a
+ * busy neighbour halves the probe's speed.
+ */
+async function waitForQuiet(maxMs = 15_000): Promise<void> {
+  const until = performance.now() + maxMs;
+  let last = cpuTimes();
+  while (last && performance.now() < until) {
+    await sleep(500);
+    const now = cpuTimes();
+    if (!now) return;
+    const busy = now.total - now.idle - (last.total - last.idle);
+    const ticks = now.total - last.total;
+    const cpus = now.cpus;
+    if (ticks > 0 && (busy / ticks) * cpus < 0.1) return;
+    last = now;
+  }
+}
+
+/**
+ * The probe once the machine has settled (see waitForQuiet), until two in a row agree within 5%,
  * at most 10 times (~3 s).
  */
 export async function settledProbeMs(): Promise<number> {
+  await waitForQuiet();
   let prev = probeMs();
   for (let i = 0; i < 9; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     const p = probeMs();
     if (Math.abs(p / prev - 1) < 0.05) return Math.min(p, prev);
     prev = p;
@@ -77,7 +101,7 @@ export async function measureAround<T>(fn: () => Promise<T>): Promise<{ out: T; 
   const before = cpuTimes();
   const out = await fn();
   const after = cpuTimes();
-  const probeAfterMs = probeMs();
+  const probeAfterMs = await settledProbeMs();
   const stealPct =
     before && after && after.total > before.total
       ? Math.round(((after.steal - before.steal) / (after.total - before.total)) * 1000) / 10
