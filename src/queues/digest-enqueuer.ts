@@ -12,25 +12,17 @@ export function createDigestEnqueuer(
 ): Enqueuer {
   async function addBatches(lane: Lane, editionId: string, ids: Array<[number, string]>): Promise<void> {
     if (ids.length === 0) return;
-    if (lane === 'alerts') {
+    const jobs = ids.map(([batch, id]) => ({ data: { editionId, batch }, opts: { jobId: id } }));
+    if (lane === 'alerts')
       await queues.enqueueBulk(
         'alerts',
-        ids.map(([batch, id]) => ({
-          name: 'send' as const,
-          data: { editionId, batch },
-          opts: { jobId: id },
-        })),
+        jobs.map((j) => ({ name: 'send' as const, ...j })),
       );
-    } else {
+    else
       await queues.enqueueBulk(
         'send',
-        ids.map(([batch, id]) => ({
-          name: 'batch' as const,
-          data: { editionId, batch },
-          opts: { jobId: id },
-        })),
+        jobs.map((j) => ({ name: 'batch' as const, ...j })),
       );
-    }
   }
 
   return {

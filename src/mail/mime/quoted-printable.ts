@@ -17,9 +17,9 @@ const ENCODED: string[] = Array.from({ length: 256 }, (_, byte) => {
  * exceeds 76 characters. Escapes are never split; trailing whitespace is encoded so transports
  * that strip it cannot change the content. A dot starting an encoded line is written "=2E" (any
  * octet may be, RFC 2045 §6.7 rule 1): SMTP would otherwise have to dot-stuff it (RFC 5321
- * §4.5.2), and a line that is just "." must never reach a relay that forgot to. MJML's CSS has such lines (".mj-outlook-group-fix {"), and with
- * none left nodemailer's data stream passes the message to the socket untouched. The result has
- * no final CRLF.
+ * §4.5.2), and a line that is just "." must never reach a relay that forgot to. MJML's CSS has
+ * such lines (".mj-outlook-group-fix {"), and with none left nodemailer's data stream passes the
+ * message to the socket untouched. The result has no final CRLF.
  */
 export function encodeQpLine(line: string): string {
   const bytes = Buffer.from(line, 'utf8');
