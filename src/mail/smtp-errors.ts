@@ -17,6 +17,8 @@ export interface SmtpLikeError {
   originalCode?: string;
   /** nodemailer: which timer fired on ETIMEDOUT */
   timeoutType?: string;
+  /** raw-pool.ts: no byte of the message reached the server (the failure came before DATA's 354) */
+  messageUnsent?: boolean;
 }
 
 // nodemailer's markers of a failure while connecting: nothing of the message was handed over
@@ -47,11 +49,13 @@ export function classifySmtpError(err: SmtpLikeError): SmtpOutcome {
     return 'pause';
   }
   if (code !== undefined && code >= 400) return 'retry';
-  // No SMTP reply: a network failure. Failing to connect is known to be before DATA. But nodemailer
-  // reports a connection lost mid-session as command "CONN" whatever the stage, also after the
-  // body went out, so such a loss cannot be told from RFC 1047's "accepted, reply lost": a resend
-  // could be a second copy. (nodemailer's pool requeues a message itself when a reused connection
-  // died before a byte of it was sent.)
+  // Gazette's own pool knows whether the body started: a connection lost before it is a plain
+  // retry, whatever nodemailer calls the stage
+  if (err.messageUnsent) return 'retry';
+  // No SMTP reply and no word on the stage (a connection lost after the body went out, or an error
+  // from nodemailer's own pool, which reports a loss mid-session as command "CONN" whatever the
+  // stage): it cannot be told from RFC 1047's "accepted, reply lost", so a resend could be a second
+  // copy. Failing to connect is known to be before DATA.
   if (err.timeoutType && CONNECT_TIMEOUTS.has(err.timeoutType)) return 'retry';
   if (err.originalCode && CONNECT_ERRORS.has(err.originalCode)) return 'retry';
   if (

@@ -2,6 +2,7 @@ import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Config } from '../config.js';
 import { createDkimSigner, DKIM_SIGNED_HEADERS, type DkimKey, dkimKeyFrom } from './dkim.js';
+import { createRawPool } from './raw-pool.js';
 
 export interface SentInfo {
   messageId: string;
@@ -14,11 +15,8 @@ export interface RawMessage {
   envelope: { from: string; to: string[] };
   /** a complete message with CRLF line endings, as `buildMessage` makes it */
   raw: Buffer;
-  /**
-   * The Message-ID inside `raw`. Given to nodemailer so its answer names the real one, and so it
-   * does not draw random bytes for an id of its own that it would not send anyway.
-   */
-  messageId?: string;
+  /** The Message-ID inside `raw`, reported back as the sent message's id */
+  messageId: string;
 }
 
 /** The small interface delivery code needs (listmonk's Messenger): send one message. */
@@ -50,20 +48,34 @@ function nodemailerDkim(key: DkimKey): NonNullable<SMTPPool.Options['dkim']> {
   };
 }
 
-/** A pooled nodemailer transport: SMTP_URL, or the embedded development mailbox. */
+// nodemailer waits 10 minutes for a silent server by default; a send held that long blocks its
+// batch, and the row ends ambiguous anyway
+const TIMEOUTS = { connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 };
+
+/** Transactional mail (confirmations, welcome) is light: its own pool opens at most this many. */
+export const TRANSACTIONAL_CONNECTIONS = 2;
+
+/**
+ * SMTP_URL, or the embedded development mailbox. Messages Gazette assembles (digests, alerts) go
+ * through raw-pool.ts, SMTP_POOL_SIZE connections; transactional mail nodemailer composes goes
+ * through nodemailer's pooled transport, at most TRANSACTIONAL_CONNECTIONS more. Both pools open
+ * connections on demand and close idle ones.
+ */
 export function createMailer(config: Config): Mailer {
-  const url = new URL(smtpUrlFor(config));
+  const url = new URL(smtpUrlFor(config)).toString();
   const transport: Transporter<SMTPPool.SentMessageInfo> = nodemailer.createTransport({
-    url: url.toString(),
+    url,
     pool: true,
-    maxConnections: config.SMTP_POOL_SIZE,
+    maxConnections: Math.min(TRANSACTIONAL_CONNECTIONS, config.SMTP_POOL_SIZE),
     maxMessages: config.SMTP_MAX_MESSAGES_PER_CONNECTION,
-    // nodemailer waits 10 minutes for a silent server by default; a send held that long blocks its
-    // batch, and the row ends ambiguous anyway
-    connectionTimeout: 30_000,
-    greetingTimeout: 30_000,
-    socketTimeout: 60_000,
+    ...TIMEOUTS,
   } as SMTPPool.Options);
+  const pool = createRawPool({
+    url,
+    size: config.SMTP_POOL_SIZE,
+    maxMessages: config.SMTP_MAX_MESSAGES_PER_CONNECTION,
+    ...TIMEOUTS,
+  });
   // the key is read once: nodemailer signs what it composes, dkim.ts what Gazette assembled
   const key = dkimKeyFrom(config);
   const dkim = key ? nodemailerDkim(key) : undefined;
@@ -80,8 +92,12 @@ export function createMailer(config: Config): Mailer {
     },
     async sendRaw({ envelope, raw, messageId }) {
       const signedRaw = signer ? await signer.sign(raw) : raw;
-      return sent(await transport.sendMail({ envelope, raw: signedRaw, messageId }));
+      const info = await pool.send(envelope, signedRaw);
+      return { messageId, ...info };
     },
-    close: () => transport.close(),
+    close: () => {
+      pool.close();
+      transport.close();
+    },
   };
 }

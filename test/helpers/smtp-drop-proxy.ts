@@ -10,6 +10,7 @@ import net from 'node:net';
 export async function startDropProxy() {
   let target = 0;
   const dropFor = new Set<string>();
+  const cutAtRcptFor = new Set<string>();
   const sockets = new Set<net.Socket>();
 
   const server = net.createServer((client) => {
@@ -61,6 +62,12 @@ export async function startDropProxy() {
         const cmd = line.slice(0, nl);
         line = line.slice(nl + 2);
         const rcpt = /^RCPT TO:\s*<([^>]*)>/i.exec(cmd);
+        if (rcpt && cutAtRcptFor.delete(rcpt[1]!.toLowerCase())) {
+          // the envelope never reaches the server; the client loses its connection before DATA
+          client.destroy();
+          upstream.end();
+          return;
+        }
         if (rcpt && dropFor.has(rcpt[1]!.toLowerCase())) armed = true;
         if (/^RSET\b/i.test(cmd)) armed = false;
         if (/^DATA\s*$/i.test(cmd)) {
@@ -92,6 +99,8 @@ export async function startDropProxy() {
       target = p;
     },
     dropFor,
+    /** once per address: cut the client's connection when its RCPT TO arrives (before any DATA) */
+    cutAtRcptFor,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

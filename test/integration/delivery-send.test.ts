@@ -57,6 +57,7 @@ describe('bulk delivery', () => {
     faults.rcpt.clear();
     faults.everyRcpt = undefined;
     proxy.dropFor.clear();
+    proxy.cutAtRcptFor.clear();
     await ctx.container.queues.get('send').resume();
     await ctx.container.queues.get('alerts').resume();
   });
@@ -224,6 +225,25 @@ describe('bulk delivery', () => {
       return e.state === 'sent' ? e : undefined;
     });
     expect(edition.final_counts).toMatchObject({ total: 4, sent: 3, ambiguous: 1 });
+  });
+
+  it('retries a message whose connection dropped before DATA: the reader gets exactly one copy', async () => {
+    const ed = await seedEdition(ctx, { readers: 4, batchSize: 4 });
+    const cut = ed.readers[1]!;
+    // four readers over a five-connection pool: the cut lands on a fresh connection, where
+    // nodemailer's pool could not tell "before DATA" from "after" (it said ambiguous)
+    proxy.cutAtRcptFor.add(cut.email);
+    await enqueueBatches(ctx, ed.editionId, [0]);
+
+    const rows = await settled(ctx, ed.editionId, 20_000);
+    expect(proxy.cutAtRcptFor.size).toBe(0);
+    expect(rows.map((r) => r.state)).toEqual(Array(4).fill('sent'));
+    expect([...copiesByRecipient(received(ed.readers.map((r) => r.email))).values()]).toEqual([1, 1, 1, 1]);
+    const edition = await eventually(async () => {
+      const e = await editionRow(ctx, ed.editionId);
+      return e.state === 'sent' ? e : undefined;
+    });
+    expect(edition.final_counts).toMatchObject({ total: 4, sent: 4, ambiguous: 0 });
   });
 
   it('checks suppression when the row is taken: a reader who left after planning gets nothing', async () => {

@@ -22,6 +22,15 @@ describe('SMTP outcome classifier', () => {
     [{ code: 'ECONNECTION', message: 'Connection closed unexpectedly', command: 'CONN' }, 'ambiguous'],
     [{ code: 'ETIMEDOUT', timeoutType: 'SOCKET_TIMEOUT', command: 'CONN' }, 'ambiguous'],
     [{ code: 'ESOCKET', originalCode: 'ECONNRESET', command: 'CONN' }, 'ambiguous'],
+    // raw-pool.ts knows the body never started: nothing reached the server
+    [{ code: 'ECONNECTION', command: 'CONN', messageUnsent: true }, 'retry'],
+    [{ code: 'ETIMEDOUT', timeoutType: 'SOCKET_TIMEOUT', command: 'CONN', messageUnsent: true }, 'retry'],
+    // ...but a reply still decides, and so does our own configuration
+    [
+      { responseCode: 550, response: '550 5.1.1 unknown', command: 'RCPT TO', messageUnsent: true },
+      'recipient',
+    ],
+    [{ code: 'EAUTH', message: 'Invalid login', messageUnsent: true }, 'pause'],
   ])('%j is %s', (err, outcome) => {
     expect(classifySmtpError(err)).toBe(outcome);
   });

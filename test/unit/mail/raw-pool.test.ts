@@ -1,0 +1,284 @@
+import net from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRawPool, type PoolError, type RawPool } from '../../../src/mail/raw-pool.js';
+import { classifySmtpError } from '../../../src/mail/smtp-errors.js';
+
+/**
+ * A scripted SMTP server on a raw socket, so a test can cut a session at an exact point: after the
+ * envelope (no byte of the message sent) or after the body (the server has the message).
+ */
+type Fault = 'none' | 'drop-at-rcpt' | 'drop-after-body' | 'refuse-rcpt' | 'close-when-idle';
+
+async function startScripted(faultFor: (session: number, message: number) => Fault) {
+  const messages: Array<{ session: number; to: string; body: string }> = [];
+  const sockets = new Set<net.Socket>();
+  let sessions = 0;
+  let openNow = 0;
+  let maxOpen = 0;
+  const server = net.createServer((socket) => {
+    const session = ++sessions;
+    let inSession = 0;
+    openNow++;
+    maxOpen = Math.max(maxOpen, openNow);
+    sockets.add(socket);
+    socket.on('close', () => {
+      openNow--;
+      sockets.delete(socket);
+    });
+    socket.on('error', () => {});
+    let buffer = '';
+    let data: string | undefined;
+    let to = '';
+    let fault: Fault = 'none';
+    socket.write('220 scripted ESMTP\r\n');
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString('latin1');
+      for (;;) {
+        if (data !== undefined) {
+          const end = buffer.indexOf('\r\n.\r\n');
+          if (end < 0) return;
+          data += buffer.slice(0, end + 2);
+          buffer = buffer.slice(end + 5);
+          const body = data;
+          data = undefined;
+          messages.push({ session, to, body });
+          if (fault === 'drop-after-body') return void socket.destroy();
+          socket.write(`250 queued as ${messages.length}\r\n`);
+          if (fault === 'close-when-idle') socket.end('421 closing idle session\r\n');
+          continue;
+        }
+        const nl = buffer.indexOf('\r\n');
+        if (nl < 0) return;
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 2);
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === 'EHLO') socket.write('250-scripted\r\n250-PIPELINING\r\n250 8BITMIME\r\n');
+        else if (verb === 'MAIL') {
+          fault = faultFor(session, ++inSession);
+          socket.write('250 ok\r\n');
+        } else if (verb === 'RCPT') {
+          to = /<([^>]*)>/.exec(line)?.[1] ?? '';
+          if (fault === 'drop-at-rcpt') return void socket.destroy();
+          socket.write(fault === 'refuse-rcpt' ? '550 5.1.1 no such user\r\n' : '250 ok\r\n');
+        } else if (verb === 'DATA') {
+          if (fault === 'refuse-rcpt') socket.write('554 no valid recipients\r\n');
+          else {
+            data = '';
+            socket.write('354 go ahead\r\n');
+          }
+        } else if (verb === 'RSET') socket.write('250 reset\r\n');
+        else if (verb === 'QUIT') socket.end('221 bye\r\n');
+        else socket.write('502 unknown\r\n');
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    sessions: () => sessions,
+    maxOpen: () => maxOpen,
+    openNow: () => openNow,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+const envelope = (to: string) => ({ from: 'news@almadar.example', to: [to] });
+const message = (to: string, extra = '') =>
+  Buffer.from(
+    `From: news@almadar.example\r\nTo: ${to}\r\nSubject: =?UTF-8?B?2KfZhNmG2LTYsdip?=\r\n\r\n` +
+      `.mj-outlook-group-fix { width:100% !important; }\r\nمرحبا${extra}\r\n`,
+  );
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function pool(url: string, size: number, maxMessages = 100): RawPool {
+  const p = createRawPool({ url, size, maxMessages, connectionTimeout: 2000, greetingTimeout: 2000 });
+  cleanups.push(() => p.close());
+  return p;
+}
+
+describe('raw SMTP pool', () => {
+  it('sends the exact bytes (dot-stuffed on the wire) over at most `size` reused connections', async () => {
+    const received: Buffer[] = [];
+    let connections = 0;
+    const sink = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      disableReverseLookup: true,
+      logger: false,
+      onConnect(_s, cb) {
+        connections++;
+        cb();
+      },
+      onData(stream, _s, cb) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          received.push(Buffer.concat(chunks));
+          cb();
+        });
+      },
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise<void>((r) => sink.close(() => r())));
+    const port = (sink.server.address() as net.AddressInfo).port;
+    const p = pool(`smtp://127.0.0.1:${port}`, 3);
+    const sent = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        p.send(envelope(`r${i}@example.org`), message(`r${i}@example.org`)),
+      ),
+    );
+    expect(sent.every((s) => s.response.startsWith('250') && s.accepted.length === 1)).toBe(true);
+    expect(connections).toBe(3);
+    expect(received).toHaveLength(30);
+    const bodies = new Set(received.map((b) => b.toString('utf8')));
+    expect(bodies.has(message('r7@example.org').toString('utf8'))).toBe(true);
+    expect(bodies.size).toBe(30);
+  });
+
+  it('opens a new connection after maxMessages, and closes idle ones', async () => {
+    const server = await startScripted(() => 'none');
+    cleanups.push(() => server.close());
+    const p = createRawPool({ url: server.url, size: 1, maxMessages: 3, idleMs: 50 });
+    cleanups.push(() => p.close());
+    for (let i = 0; i < 7; i++) await p.send(envelope(`r${i}@example.org`), message('x'));
+    expect(server.sessions()).toBe(3);
+    expect(server.messages.map((m) => m.session)).toEqual([1, 1, 1, 2, 2, 2, 3]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(p.size()).toBe(0);
+    expect(server.openNow()).toBe(0);
+  });
+
+  it('a refused recipient fails that message only; the connection is reset and kept', async () => {
+    const server = await startScripted((_s, m) => (m === 2 ? 'refuse-rcpt' : 'none'));
+    cleanups.push(() => server.close());
+    const p = pool(server.url, 1);
+    await p.send(envelope('a@example.org'), message('a'));
+    const err = (await p.send(envelope('gone@example.org'), message('b')).catch((e) => e)) as PoolError;
+    expect(err.responseCode).toBe(550);
+    expect(classifySmtpError(err)).toBe('recipient');
+    await p.send(envelope('c@example.org'), message('c'));
+    expect(server.sessions()).toBe(1);
+    expect(server.messages.map((m) => m.to)).toEqual(['a@example.org', 'c@example.org']);
+  });
+
+  it('a connection lost before the body is a retry; after the body it is ambiguous', async () => {
+    const server = await startScripted((session) =>
+      session === 1 ? 'drop-at-rcpt' : session === 2 ? 'drop-after-body' : 'none',
+    );
+    cleanups.push(() => server.close());
+    const p = pool(server.url, 1);
+    const before = (await p.send(envelope('a@example.org'), message('a')).catch((e) => e)) as PoolError;
+    expect(before.messageUnsent).toBe(true);
+    expect(classifySmtpError(before)).toBe('retry');
+    expect(server.messages).toHaveLength(0);
+
+    const after = (await p.send(envelope('b@example.org'), message('b')).catch((e) => e)) as PoolError;
+    expect(after.messageUnsent).toBeUndefined();
+    expect(after.code).toBe('ECONNECTION');
+    expect(classifySmtpError(after)).toBe('ambiguous');
+    expect(server.messages.map((m) => m.to)).toEqual(['b@example.org']);
+
+    await p.send(envelope('c@example.org'), message('c'));
+    expect(server.sessions()).toBe(3);
+  });
+
+  it('a reused connection the server dropped in between is replaced without losing the message', async () => {
+    // the server answers the first message, then says 421 and closes the idle session
+    const server = await startScripted((session) => (session === 1 ? 'close-when-idle' : 'none'));
+    cleanups.push(() => server.close());
+    const p = pool(server.url, 1);
+    await p.send(envelope('a@example.org'), message('a'));
+    await p.send(envelope('b@example.org'), message('b'));
+    expect(server.messages.map((m) => [m.session, m.to])).toEqual([
+      [1, 'a@example.org'],
+      [2, 'b@example.org'],
+    ]);
+  });
+
+  it('a reused connection lost at the envelope is retried once on a fresh one', async () => {
+    const server = await startScripted((session, m) => (session === 1 && m === 2 ? 'drop-at-rcpt' : 'none'));
+    cleanups.push(() => server.close());
+    const p = pool(server.url, 1);
+    await p.send(envelope('a@example.org'), message('a'));
+    await p.send(envelope('b@example.org'), message('b'));
+    expect(server.messages.map((m) => [m.session, m.to])).toEqual([
+      [1, 'a@example.org'],
+      [2, 'b@example.org'],
+    ]);
+  });
+
+  it('cannot connect: a retry, and the waiting sends are not left hanging', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const p = pool(`smtp://127.0.0.1:${port}`, 2);
+    const errors = (await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        p.send(envelope(`r${i}@example.org`), message('x')).catch((e) => e),
+      ),
+    )) as PoolError[];
+    for (const err of errors) {
+      expect(err.messageUnsent).toBe(true);
+      expect(classifySmtpError(err)).toBe('retry');
+    }
+    expect(p.size()).toBe(0);
+  });
+
+  it('logs in with the credentials of the URL', async () => {
+    const logins: string[] = [];
+    const sink = new SMTPServer({
+      authMethods: ['PLAIN', 'LOGIN'],
+      allowInsecureAuth: true,
+      disabledCommands: ['STARTTLS'],
+      disableReverseLookup: true,
+      logger: false,
+      onAuth(auth, _s, cb) {
+        logins.push(`${auth.username}:${auth.password}`);
+        if (auth.password !== 'p@ss') return cb(new Error('bad password'));
+        cb(null, { user: auth.username });
+      },
+      onData(stream, _s, cb) {
+        stream.resume();
+        stream.on('end', () => cb());
+      },
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise<void>((r) => sink.close(() => r())));
+    const port = (sink.server.address() as net.AddressInfo).port;
+    const good = pool(`smtp://gazette:p%40ss@127.0.0.1:${port}`, 1);
+    await good.send(envelope('a@example.org'), message('a'));
+    const bad = pool(`smtp://gazette:wrong@127.0.0.1:${port}`, 1);
+    const err = (await bad.send(envelope('a@example.org'), message('a')).catch((e) => e)) as PoolError;
+    expect(err.code).toBe('EAUTH');
+    expect(classifySmtpError(err)).toBe('pause');
+    expect(logins).toEqual(['gazette:p@ss', 'gazette:wrong']);
+  });
+
+  it('close() rejects waiting sends as unsent and lets the busy connection finish', async () => {
+    const server = await startScripted(() => 'none');
+    cleanups.push(() => server.close());
+    const p = createRawPool({ url: server.url, size: 1, maxMessages: 100 });
+    await p.send(envelope('warm@example.org'), message('w'));
+    const first = p.send(envelope('a@example.org'), message('a'));
+    const waiting = p.send(envelope('b@example.org'), message('b')).catch((e) => e as PoolError);
+    p.close();
+    await first;
+    const err = await waiting;
+    expect(err).toBeInstanceOf(Error);
+    expect((err as PoolError).messageUnsent).toBe(true);
+    expect(server.messages.map((m) => m.to)).toEqual(['warm@example.org', 'a@example.org']);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(server.openNow()).toBe(0);
+  });
+});
