@@ -4,7 +4,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyPluginAsync, LogController } from 'fastify';
 import helmet from 'helmet';
 import type { Container } from './container.js';
 import { articleRoutes } from './http/article-routes.js';
@@ -117,7 +117,7 @@ export async function buildApp(container: Container) {
     genReqId: () => randomUUID(),
     bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES,
     routerOptions: { ignoreTrailingSlash: true },
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
   await fastify.register(app, { container });
   return fastify;
