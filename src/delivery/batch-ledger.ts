@@ -66,6 +66,33 @@ export async function markStaleClaims(
 }
 
 /**
+ * The claim: a batch's next pending rows in id order, through `deliveries_batch_order_idx`
+ * (migration 012; test/integration/claim-plan.test.ts checks the plan reads only what it takes).
+ * $1 edition, $2 batch, $3 claim token, $4 limit, $5 time.
+ */
+export const CLAIM_SQL = `WITH picked AS (
+   SELECT id FROM deliveries
+    WHERE edition_id = $1 AND batch_no = $2 AND state = 'pending'
+    ORDER BY id LIMIT $4
+    FOR UPDATE SKIP LOCKED
+ ), decided AS (
+   SELECT d.id, s.name, s.status,
+          coalesce(s.status = 'confirmed', d.subscriber_id IS NULL AND d.kind = 'test') AS allowed
+     FROM picked p
+     JOIN deliveries d ON d.id = p.id
+     LEFT JOIN subscribers s ON s.id = d.subscriber_id
+ )
+ UPDATE deliveries d
+    SET state = CASE WHEN c.allowed THEN 'sending' ELSE 'suppressed' END,
+        claim_token = $3, claimed_at = now(), updated_at = $5,
+        attempts = d.attempts + CASE WHEN c.allowed THEN 1 ELSE 0 END,
+        error = CASE WHEN c.allowed THEN d.error
+                     ELSE 'reader ' || coalesce(c.status, 'deleted') || ' when the row was claimed' END
+   FROM decided c
+  WHERE d.id = c.id
+  RETURNING d.id, d.subscriber_id, d.recipient, d.attempts, c.name, c.allowed`;
+
+/**
  * Takes up to `limit` pending rows of the batch: those of confirmed readers become `sending`
  * under `token`, the others `suppressed`. Rows locked by a concurrent claimer are skipped.
  * Test sends may have no subscriber (a staff address) and are always mailed.
@@ -86,27 +113,7 @@ export async function claimChunk(
     name: string | null;
     allowed: boolean;
   }>(
-    `WITH picked AS (
-       SELECT id FROM deliveries
-        WHERE edition_id = $1 AND batch_no = $2 AND state = 'pending'
-        ORDER BY id LIMIT $4
-        FOR UPDATE SKIP LOCKED
-     ), decided AS (
-       SELECT d.id, s.name, s.status,
-              coalesce(s.status = 'confirmed', d.subscriber_id IS NULL AND d.kind = 'test') AS allowed
-         FROM picked p
-         JOIN deliveries d ON d.id = p.id
-         LEFT JOIN subscribers s ON s.id = d.subscriber_id
-     )
-     UPDATE deliveries d
-        SET state = CASE WHEN c.allowed THEN 'sending' ELSE 'suppressed' END,
-            claim_token = $3, claimed_at = now(), updated_at = $5,
-            attempts = d.attempts + CASE WHEN c.allowed THEN 1 ELSE 0 END,
-            error = CASE WHEN c.allowed THEN d.error
-                         ELSE 'reader ' || coalesce(c.status, 'deleted') || ' when the row was claimed' END
-       FROM decided c
-      WHERE d.id = c.id
-      RETURNING d.id, d.subscriber_id, d.recipient, d.attempts, c.name, c.allowed`,
+    CLAIM_SQL,
     [editionId, batch, token, limit, at],
   );
   const claimed: ClaimedRow[] = [];
