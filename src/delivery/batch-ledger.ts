@@ -112,10 +112,7 @@ export async function claimChunk(
     attempts: number;
     name: string | null;
     allowed: boolean;
-  }>(
-    CLAIM_SQL,
-    [editionId, batch, token, limit, at],
-  );
+  }>(CLAIM_SQL, [editionId, batch, token, limit, at]);
   const claimed: ClaimedRow[] = [];
   let suppressed = 0;
   for (const r of rows.sort((a, b) => Number(a.id) - Number(b.id))) {
