@@ -67,12 +67,23 @@ try {
   // kill once a share of the digest is out
   const killCount = Math.max(1, Math.floor(readers * killAt));
   await sink.waitFor(killCount, { kind: 'digest', idleMs: 60_000 });
+  // ...while it holds claimed rows: a kill between batches (the worker can outrun the planner's
+  // first chunks) would test a restart, not a crash mid-send
+  let claimedAtKill = 0;
+  for (const until = Date.now() + 10_000; Date.now() < until; ) {
+    const { rows } = await bench.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM deliveries WHERE kind = 'digest' AND state = 'sending'`,
+    );
+    claimedAtKill = rows[0]!.n;
+    if (claimedAtKill > 0) break;
+    await sleep(2);
+  }
   const before = await sink.stats();
   worker.child.kill('SIGKILL');
   await worker.exited;
   const atKill = (await sink.stats()).kinds.digest?.count ?? 0;
   log(
-    `worker SIGKILLed with ${atKill} digests accepted (first at +${round(((before.kinds.digest?.firstAt ?? due) - due) / 1000, 2)} s)`,
+    `worker SIGKILLed with ${atKill} digests accepted (first at +${round(((before.kinds.digest?.firstAt ?? due) - due) / 1000, 2)} s), ${claimedAtKill} row(s) claimed just before`,
   );
   const rssFirst = worker.peakRssMb();
 
