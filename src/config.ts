@@ -121,6 +121,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (v !== undefined && v !== '') input[key] = v;
   }
   const env = parseWithSchema(Env, input, 'environment variable');
+  // unset, it follows PORT: links in mail and the hosted form's address must reach this server
+  if (input.PUBLIC_URL === undefined) env.PUBLIC_URL = `http://localhost:${env.PORT}`;
   const production = env.NODE_ENV === 'production';
   const warnings: string[] = [];
 

@@ -65,6 +65,14 @@ describe('foundation', () => {
 });
 
 describe('config', () => {
+  it('derives an unset PUBLIC_URL from PORT, and keeps a given one', () => {
+    expect(loadConfig({ PORT: '3999' }).PUBLIC_URL).toBe('http://localhost:3999');
+    expect(loadConfig({}).PUBLIC_URL).toBe('http://localhost:3000');
+    expect(loadConfig({ PORT: '3999', PUBLIC_URL: 'https://news.example' }).PUBLIC_URL).toBe(
+      'https://news.example',
+    );
+  });
+
   it('names the bad variable in one line', () => {
     expect(() => loadConfig({ PORT: 'abc' })).toThrow(/^environment variable PORT: /);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
