@@ -10,7 +10,10 @@ import { classifySmtpError } from '../../../src/mail/smtp-errors.js';
  */
 type Fault = 'none' | 'drop-at-rcpt' | 'drop-after-body' | 'refuse-rcpt' | 'close-when-idle';
 
-async function startScripted(faultFor: (session: number, message: number) => Fault) {
+async function startScripted(
+  faultFor: (session: number, message: number) => Fault,
+  { pipelining = true }: { pipelining?: boolean } = {},
+) {
   const messages: Array<{ session: number; to: string; body: string }> = [];
   const sockets = new Set<net.Socket>();
   let sessions = 0;
@@ -53,7 +56,8 @@ async function startScripted(faultFor: (session: number, message: number) => Fau
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 2);
         const verb = line.slice(0, 4).toUpperCase();
-        if (verb === 'EHLO') socket.write('250-scripted\r\n250-PIPELINING\r\n250 8BITMIME\r\n');
+        if (verb === 'EHLO')
+          socket.write(`250-scripted\r\n${pipelining ? '250-PIPELINING\r\n' : ''}250 8BITMIME\r\n`);
         else if (verb === 'MAIL') {
           fault = faultFor(session, ++inSession);
           socket.write('250 ok\r\n');
@@ -190,6 +194,21 @@ describe('raw SMTP pool', () => {
 
     await p.send(envelope('c@example.org'), message('c'));
     expect(server.sessions()).toBe(3);
+  });
+
+  it('tells before-body from after-body the same way without PIPELINING', async () => {
+    const server = await startScripted(
+      (session) => (session === 1 ? 'drop-at-rcpt' : session === 2 ? 'drop-after-body' : 'none'),
+      { pipelining: false },
+    );
+    cleanups.push(() => server.close());
+    const p = pool(server.url, 1);
+    const before = (await p.send(envelope('a@example.org'), message('a')).catch((e) => e)) as PoolError;
+    expect(classifySmtpError(before)).toBe('retry');
+    const after = (await p.send(envelope('b@example.org'), message('b')).catch((e) => e)) as PoolError;
+    expect(classifySmtpError(after)).toBe('ambiguous');
+    await p.send(envelope('c@example.org'), message('c'));
+    expect(server.messages.map((m) => m.to)).toEqual(['b@example.org', 'c@example.org']);
   });
 
   it('a reused connection the server dropped in between is replaced without losing the message', async () => {
