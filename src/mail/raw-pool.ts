@@ -48,7 +48,7 @@ export interface PoolError extends SMTPConnection.SMTPError {
 
 export interface RawPool {
   send(envelope: RawEnvelope, raw: Buffer): Promise<RawSendResult>;
-  /** connections open or being opened (for tests and metrics) */
+  /** connections open or being opened (for tests) */
   size(): number;
   /** closes idle connections at once and busy ones when their message is done; rejects waiters */
   close(): void;

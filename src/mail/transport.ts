@@ -53,7 +53,7 @@ function nodemailerDkim(key: DkimKey): NonNullable<SMTPPool.Options['dkim']> {
 const TIMEOUTS = { connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 };
 
 /** Transactional mail (confirmations, welcome) is light: its own pool opens at most this many. */
-export const TRANSACTIONAL_CONNECTIONS = 2;
+const TRANSACTIONAL_CONNECTIONS = 2;
 
 /**
  * SMTP_URL, or the embedded development mailbox. Messages Gazette assembles (digests, alerts) go

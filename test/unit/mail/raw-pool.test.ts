@@ -211,21 +211,15 @@ describe('raw SMTP pool', () => {
     expect(server.messages.map((m) => m.to)).toEqual(['b@example.org', 'c@example.org']);
   });
 
-  it('a reused connection the server dropped in between is replaced without losing the message', async () => {
+  it.each<[string, (session: number, message: number) => Fault]>([
     // the server answers the first message, then says 421 and closes the idle session
-    const server = await startScripted((session) => (session === 1 ? 'close-when-idle' : 'none'));
-    cleanups.push(() => server.close());
-    const p = pool(server.url, 1);
-    await p.send(envelope('a@example.org'), message('a'));
-    await p.send(envelope('b@example.org'), message('b'));
-    expect(server.messages.map((m) => [m.session, m.to])).toEqual([
-      [1, 'a@example.org'],
-      [2, 'b@example.org'],
-    ]);
-  });
-
-  it('a reused connection lost at the envelope is retried once on a fresh one', async () => {
-    const server = await startScripted((session, m) => (session === 1 && m === 2 ? 'drop-at-rcpt' : 'none'));
+    ['dropped in between is replaced', (session) => (session === 1 ? 'close-when-idle' : 'none')],
+    [
+      'lost at the envelope is retried once on a fresh one',
+      (session, m) => (session === 1 && m === 2 ? 'drop-at-rcpt' : 'none'),
+    ],
+  ])('a reused connection the server %s, without losing the message', async (_, fault) => {
+    const server = await startScripted(fault);
     cleanups.push(() => server.close());
     const p = pool(server.url, 1);
     await p.send(envelope('a@example.org'), message('a'));
