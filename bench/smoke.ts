@@ -68,14 +68,15 @@ try {
   const killCount = Math.max(1, Math.floor(readers * killAt));
   await sink.waitFor(killCount, { kind: 'digest', idleMs: 60_000 });
   // ...while it holds claimed rows: a kill between batches (the worker can outrun the planner's
-  // first chunks) would test a restart, not a crash mid-send
+  // first chunks) would test a restart, not a crash mid-send. At least 20, so the kill is unlikely
+  // to land after a batch's last few rows finished between this look and the signal
   let claimedAtKill = 0;
   for (const until = Date.now() + 10_000; Date.now() < until; ) {
     const { rows } = await bench.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM deliveries WHERE kind = 'digest' AND state = 'sending'`,
     );
     claimedAtKill = rows[0]!.n;
-    if (claimedAtKill > 0) break;
+    if (claimedAtKill >= 20) break;
     await sleep(2);
   }
   const before = await sink.stats();
