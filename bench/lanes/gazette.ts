@@ -115,9 +115,10 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
     await sleep(500);
     const writesBefore = await pgWrites(bench.db, bench.name);
     const compilesBefore = worker.probe()?.compiles ?? 0;
-    // a lead long enough for the UPDATE to commit, and a planner tick to set its wake-up, before
-    // the instant (the UPDATE takes 1.5-4 s per 100k readers on a busy 2-core machine)
-    const due = await makeDue(bench.db, 3000 + Math.ceil(opts.readers / 100_000) * 4000);
+    // a lead long enough for the UPDATE to commit, and a planner tick (1 s) to set its wake-up,
+    // before the instant (the UPDATE takes 1.5-4 s per 100k readers on a busy 2-core machine);
+    // 7 s at 20k readers before, most of it waiting
+    const due = await makeDue(bench.db, 2000 + Math.ceil((opts.readers * 4000) / 100_000));
     const cpuPids = { worker: worker.pid, api: api?.pid, sink: ctx.sink.pid, bench: process.pid };
     const cpu0 = cpuSnapshot(cpuPids);
     const idleRss = worker.peakRssMb();
