@@ -7,7 +7,8 @@
  *  - a ledger row says `sent` but its reader got nothing;
  *  - a message arrives for a reader without a ledger row;
  *  - rows are left pending/sending/failed (the run did not finish), or a reader was not planned.
- * Rows the kill left `ambiguous` are allowed and counted (delivered or not, never resent).
+ * Rows the kill left `ambiguous` are allowed and counted (delivered or not, never resent), and so
+ * are the claimed rows the restarted worker found were never handed to SMTP (hand-off log) and sent.
  * Timing is reported, never asserted. Runs in CI: small, and patient on a 2-core machine.
  */
 import { readFile } from 'node:fs/promises';
@@ -172,6 +173,9 @@ try {
     `  ambiguous rows:    ${ambiguous.length} (${ambiguousDelivered} of them reached the sink before the kill)`,
   );
   console.log(
+    `  released rows:     ${await releasedRows(worker.logFile)} (claimed by the killed worker, never handed to SMTP by it: sent after the restart)`,
+  );
+  console.log(
     `  timing (reported, not asserted): first message ${d?.firstAt ? round((d.firstAt - due) / 1000, 2) : '-'} s, last ${seconds === null ? '-' : round(seconds, 2)} s after due, ${seconds ? round((d?.count ?? 0) / seconds) : '-'} msg/s including the restart`,
   );
   console.log(
@@ -185,6 +189,21 @@ try {
   await sink.close();
   await bench.drop().catch(() => {});
   await deleteRedisPrefix(prefix).catch(() => {});
+}
+
+/** Rows the restarted worker released from the killed one's claims (its log lines say which). */
+async function releasedRows(logFile: string): Promise<number> {
+  const text = await readFile(logFile, 'utf8').catch(() => '');
+  let n = 0;
+  for (const line of text.split('\n')) {
+    if (!line.includes('never handed to SMTP')) continue;
+    try {
+      n += ((JSON.parse(line) as { rows?: unknown[] }).rows ?? []).length;
+    } catch {
+      // a line cut by the kill
+    }
+  }
+  return n;
 }
 
 /** What a stuck run looks like from the outside: where the pending rows are, the send queue, the worker's warnings. */

@@ -1,6 +1,7 @@
 import { DelayedError, type Job, type Processor, UnrecoverableError } from 'bullmq';
 import type { Container } from '../src/container.js';
 import { type BatchResult, type BatchSender, createBatchSender } from '../src/delivery/batch-sender.js';
+import { createHandoffLog } from '../src/delivery/handoff-log.js';
 import { createSendingPause } from '../src/delivery/sending-pause.js';
 import type { WorkerSpec } from './registry.js';
 
@@ -16,6 +17,7 @@ export function batchSenderFor(container: Container): BatchSender {
     sender = createBatchSender({
       ...container,
       bucket: container.sendBucket,
+      handoffs: createHandoffLog(container.redis, config.QUEUE_PREFIX),
       pause: createSendingPause({ ...container, queuePrefix: config.QUEUE_PREFIX }),
       alertsPending: alertsPendingProbe(container),
     });

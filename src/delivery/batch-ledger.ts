@@ -6,8 +6,10 @@ import type { Queryable } from '../db/pool.js';
  * A row is `pending` until a sender claims it (`sending`, with its claim token); only the holder
  * of the token finishes it. Rows are claimed a few at a time, just before they are sent, so:
  * - suppression is decided when the row is taken (an unsubscribe stops every later message);
- * - a crash leaves at most one chunk `sending`, which becomes `ambiguous` (RFC 1047: the server
- *   may or may not have accepted it) and is never resent blindly.
+ * - a crash leaves at most the claimed chunks `sending`; the attempt's hand-off log
+ *   (handoff-log.ts) tells the rows it never handed to SMTP, which are pending again, from the
+ *   ones that may have reached the server, which become `ambiguous` (RFC 1047) and are never
+ *   resent blindly.
  *
  * Claim freshness (claimed_at, renewed by the holder's heartbeat) uses the database clock, the
  * one clock every worker process shares.
@@ -43,26 +45,68 @@ export type EditionCounts = Record<
   number
 >;
 
-/**
- * Rows left `sending` under a claim nobody has renewed for `staleMs` (a crashed or stalled
- * attempt) become `ambiguous`. Rows of a live claim are fresher and are not touched.
- */
-export async function markStaleClaims(
+const STALE = `edition_id = $1 AND batch_no = $2 AND state = 'sending'
+        AND claimed_at < now() - $3 * interval '1 millisecond'`;
+
+/** Claim tokens holding rows `sending` that nobody has renewed for `staleMs` (crashed or stalled attempts). */
+export async function staleClaimTokens(
   q: Queryable,
   editionId: string,
   batch: number,
   staleMs: number,
-  at: Date,
-): Promise<number[]> {
-  const { rows } = await q.query<{ id: number }>(
-    `UPDATE deliveries SET state = 'ambiguous', updated_at = $4,
-            error = 'still sending after its claim expired: the attempt crashed or stalled and the server may or may not have accepted the message'
-      WHERE edition_id = $1 AND batch_no = $2 AND state = 'sending'
-        AND claimed_at < now() - $3 * interval '1 millisecond'
-      RETURNING id`,
-    [editionId, batch, staleMs, at],
+): Promise<string[]> {
+  const { rows } = await q.query<{ claim_token: string }>(
+    `SELECT DISTINCT claim_token FROM deliveries WHERE ${STALE} AND claim_token IS NOT NULL`,
+    [editionId, batch, staleMs],
   );
-  return rows.map((r) => Number(r.id));
+  return rows.map((r) => r.claim_token);
+}
+
+export interface StaleClaimOutcome {
+  /** the attempt may have handed these to the server: never resent (RFC 1047) */
+  ambiguous: number[];
+  /** above the attempt's hand-off watermark, so never handed to the server: pending again */
+  released: number[];
+}
+
+/**
+ * Settles one expired claim. With a trusted hand-off log (handoff-log.ts), rows above its
+ * watermark `handedOffUpTo` never left the crashed attempt and are pending again; every other row
+ * is `ambiguous`. Without one (null) all are ambiguous. Rows of a claim renewed meanwhile (the
+ * attempt was alive after all) are not touched.
+ */
+export async function settleStaleClaim(
+  q: Queryable,
+  editionId: string,
+  batch: number,
+  staleMs: number,
+  token: string,
+  handedOffUpTo: number | null,
+  at: Date,
+): Promise<StaleClaimOutcome> {
+  const { rows } = await q.query<{ id: string; state: 'pending' | 'ambiguous' }>(
+    `WITH settled AS (
+       SELECT id, coalesce(id > $5::bigint, false) AS release
+         FROM deliveries WHERE ${STALE} AND claim_token = $4
+     )
+     UPDATE deliveries d
+        SET state = CASE WHEN s.release THEN 'pending' ELSE 'ambiguous' END,
+            claim_token = CASE WHEN s.release THEN NULL ELSE d.claim_token END,
+            claimed_at = CASE WHEN s.release THEN NULL ELSE d.claimed_at END,
+            updated_at = $6,
+            error = CASE WHEN s.release
+              THEN 'released: its attempt crashed or stalled before handing it to the SMTP server'
+              ELSE 'still sending after its claim expired: the attempt crashed or stalled and the server may or may not have accepted the message' END
+       FROM settled s
+      WHERE d.id = s.id
+      RETURNING d.id, d.state`,
+    [editionId, batch, staleMs, token, handedOffUpTo, at],
+  );
+  const out: StaleClaimOutcome = { ambiguous: [], released: [] };
+  for (const r of rows) (r.state === 'pending' ? out.released : out.ambiguous).push(Number(r.id));
+  out.ambiguous.sort((a, b) => a - b);
+  out.released.sort((a, b) => a - b);
+  return out;
 }
 
 /**

@@ -35,12 +35,14 @@ import {
   type EditionCounts,
   failPendingRows,
   finalizeEdition,
-  markStaleClaims,
   type RowOutcome,
   recordOutcomes,
   releaseClaim,
   renewClaim,
+  settleStaleClaim,
+  staleClaimTokens,
 } from './batch-ledger.js';
+import type { HandoffLog } from './handoff-log.js';
 import type { PauseReason } from './sending-pause.js';
 import type { SendPriority, TokenBucket } from './token-bucket.js';
 
@@ -50,7 +52,8 @@ import type { SendPriority, TokenBucket } from './token-bucket.js';
  * The job only carries (edition, batch); the rows are the real guard. Every duplicate, retry
  * or stalled re-run of the job claims only rows still `pending`, so it is harmless. A batch is
  * worked in chunks claimed just before sending (after taking rate tokens), so suppression is
- * checked when a row is taken and a crash strands at most one chunk, as `ambiguous`.
+ * checked when a row is taken. A crash leaves its claimed rows `sending`; the next attempt makes
+ * those its hand-off log never named pending again, and the ones that may have left `ambiguous`.
  */
 export interface BatchSenderDeps {
   db: Db;
@@ -61,6 +64,8 @@ export interface BatchSenderDeps {
   tokens: Pick<Tokens, 'unsubscribe' | 'preferences'>;
   publication: Publication;
   bucket: TokenBucket;
+  /** which claimed rows each attempt handed to SMTP, for the attempt after a crash */
+  handoffs: HandoffLog;
   pause: { pause(reason: PauseReason): Promise<boolean> };
   config: Pick<
     Config,
@@ -100,6 +105,8 @@ export interface BatchCounts {
   suppressed: number;
   /** rows of an older, expired claim found still `sending` and marked ambiguous */
   staleAmbiguous: number;
+  /** rows of an older, expired claim its hand-off log shows were never handed to SMTP: pending again */
+  staleReleased: number;
 }
 
 export type BatchResult =
@@ -136,8 +143,10 @@ export function parseMailFrom(mailFrom: string | undefined, fallback: MailAddres
 }
 
 function emptyCounts(): BatchCounts {
-  return { sent: 0, failed: 0, retry: 0, ambiguous: 0, suppressed: 0, staleAmbiguous: 0 };
+  return { sent: 0, failed: 0, retry: 0, ambiguous: 0, suppressed: 0, staleAmbiguous: 0, staleReleased: 0 };
 }
+
+const HANDED_OFF: Promise<void> = Promise.resolve();
 
 /** Longest a bulk batch waits for pending alerts before each chunk. */
 const ALERT_YIELD_MAX_MS = 60_000;
@@ -148,7 +157,7 @@ function stopsTheBatch(err: SmtpLikeError): boolean {
 }
 
 export function createBatchSender(deps: BatchSenderDeps) {
-  const { db, clock, log, metrics, mailer, tokens, publication, bucket, config } = deps;
+  const { db, clock, log, metrics, mailer, tokens, publication, bucket, handoffs, config } = deps;
   const domain = sendingDomain(config.MAIL_FROM, publication.sender.email);
   const lockMs = config.JOB_LOCK_DURATION_MS;
   const cacheSize = deps.cacheSize ?? 32;
@@ -263,14 +272,32 @@ export function createBatchSender(deps: BatchSenderDeps) {
     const counts = emptyCounts();
     const ctx = { editionId, batch, attempt: jobAttempt.attempt };
 
-    const stale = await markStaleClaims(db, editionId, batch, lockMs, clock.now());
-    if (stale.length > 0) {
-      counts.staleAmbiguous = stale.length;
-      metrics.mailsFailed.inc({ kind, outcome: 'ambiguous' }, stale.length);
-      log.warn(
-        { ...ctx, rows: stale, alert: 'delivery_ambiguous' },
-        `${stale.length} row(s) found still sending after their claim expired: marked ambiguous, not resent`,
-      );
+    // Rows an earlier attempt left `sending` (it crashed or stalled past its claim): its hand-off
+    // log says which it never gave to SMTP; those are pending again, the rest ambiguous.
+    for (const staleToken of await staleClaimTokens(db, editionId, batch, lockMs)) {
+      const record = await handoffs.take(staleToken);
+      const upTo = record.trusted ? record.upTo : null;
+      const stale = await settleStaleClaim(db, editionId, batch, lockMs, staleToken, upTo, clock.now());
+      counts.staleReleased += stale.released.length;
+      if (stale.released.length > 0)
+        log.info(
+          { ...ctx, claim: staleToken, rows: stale.released },
+          `${stale.released.length} row(s) of an expired claim were never handed to SMTP: pending again`,
+        );
+      if (stale.ambiguous.length > 0) {
+        counts.staleAmbiguous += stale.ambiguous.length;
+        metrics.mailsFailed.inc({ kind, outcome: 'ambiguous' }, stale.ambiguous.length);
+        log.warn(
+          {
+            ...ctx,
+            claim: staleToken,
+            rows: stale.ambiguous,
+            handoffLog: record.trusted ? 'trusted' : record.why,
+            alert: 'delivery_ambiguous',
+          },
+          `${stale.ambiguous.length} row(s) found still sending after their claim expired${record.trusted ? ', handed to SMTP before the attempt stopped' : ''}: marked ambiguous, not resent`,
+        );
+      }
     }
     if (edition.state === 'planned') {
       await db.query(
@@ -280,6 +307,7 @@ export function createBatchSender(deps: BatchSenderDeps) {
     }
 
     const token = randomUUID();
+    await handoffs.open(token);
     const held = new Map<number, ClaimedRow>();
     const queue: ClaimedRow[] = [];
     const buffered: RowOutcome[] = [];
@@ -288,6 +316,22 @@ export function createBatchSender(deps: BatchSenderDeps) {
     let lastRetryError = '';
     let refilling: Promise<void> | undefined;
     let lastBeat = performance.now();
+    // The hand-off watermark (handoff-log.ts): rows up to `markedUpTo` may be handed to SMTP.
+    // A row above it raises it to the highest row a slot has taken (`takenUpTo`), so the rows
+    // the other slots hold go without a round trip of their own.
+    let takenUpTo = 0;
+    let markedUpTo = 0;
+    let marking: { upTo: number; done: Promise<void> } | undefined;
+    function handOff(id: number): Promise<void> {
+      if (id <= markedUpTo) return HANDED_OFF;
+      if (marking && id <= marking.upTo) return marking.done;
+      const upTo = Math.max(id, takenUpTo);
+      const done = handoffs.markUpTo(token, upTo).then(() => {
+        if (upTo > markedUpTo) markedUpTo = upTo;
+      });
+      marking = { upTo, done };
+      return done;
+    }
 
     async function flush(): Promise<void> {
       if (buffered.length === 0) return;
@@ -352,7 +396,10 @@ export function createBatchSender(deps: BatchSenderDeps) {
       for (;;) {
         if (stop) return undefined;
         const row = queue.shift();
-        if (row) return row;
+        if (row) {
+          if (row.id > takenUpTo) takenUpTo = row.id;
+          return row;
+        }
         if (exhausted) return undefined;
         refilling ??= refill().finally(() => {
           refilling = undefined;
@@ -385,6 +432,8 @@ export function createBatchSender(deps: BatchSenderDeps) {
           envelope: { from: edition.envelopeFrom, to: [row.recipient] },
           raw: message.raw,
           messageId: message.messageId,
+          // the body leaves only once the hand-off log covers the row
+          handOff: () => handOff(row.id),
         });
         counts.sent++;
         metrics.mailsSent.inc({ kind });
@@ -476,6 +525,10 @@ export function createBatchSender(deps: BatchSenderDeps) {
       lastRetryError ||= 'claimed rows left unattempted';
       counts.retry += leftover;
     }
+    // every row of this claim has its outcome: the log is not needed (its TTL would remove it)
+    await handoffs
+      .discard(token)
+      .catch((err) => log.warn({ ...ctx, err: (err as Error).message }, 'could not drop the hand-off log'));
 
     const summary = { ...ctx, kind, ...counts };
     if (stop?.why === 'pause') {

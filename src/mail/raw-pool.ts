@@ -47,7 +47,12 @@ export interface PoolError extends SMTPConnection.SMTPError {
 }
 
 export interface RawPool {
-  send(envelope: RawEnvelope, raw: Buffer): Promise<RawSendResult>;
+  /**
+   * `handOff`, when given, runs once a connection is ready for the message; the body waits for
+   * it (the envelope does not), and when it rejects the message is abandoned before any byte of
+   * it left, with that error (`messageUnsent`).
+   */
+  send(envelope: RawEnvelope, raw: Buffer, handOff?: () => Promise<void>): Promise<RawSendResult>;
   /** connections open or being opened (for tests) */
   size(): number;
   /** closes idle connections at once and busy ones when their message is done; rejects waiters */
@@ -72,15 +77,44 @@ interface Waiter {
 /**
  * The message as `SMTPConnection#send` takes a stream. send() pipes it into the DATA stream only
  * once the server has answered DATA with 354, so `started` says whether the message can have left.
+ * With a hand-off promise the body waits for it (it runs while the envelope travels); when it
+ * rejects, send() is told through the stream's `error` event and no byte of the body is written.
  */
 class MessageBody {
   started = false;
-  constructor(private readonly raw: Buffer) {}
+  private onError?: (err: Error) => void;
+  constructor(
+    private readonly raw: Buffer,
+    private readonly handedOff?: Promise<void>,
+  ) {}
+  private destroyed = false;
+  // the little of a stream's surface SMTPConnection uses: an error listener, swapped and the
+  // stream destroyed when the connection is torn down mid-message
+  on(event: string, listener: (err: Error) => void): this {
+    if (event === 'error') this.onError = listener;
+    return this;
+  }
+  removeListener(event: string, listener: (err: Error) => void): this {
+    if (event === 'error' && this.onError === listener) this.onError = undefined;
+    return this;
+  }
+  destroy(): void {
+    this.destroyed = true;
+  }
   pipe(dest: Writable): Writable {
+    if (!this.handedOff) this.write(dest);
+    else
+      this.handedOff.then(
+        () => this.write(dest),
+        (err: unknown) => this.onError?.(err instanceof Error ? err : new Error(String(err))),
+      );
+    return dest;
+  }
+  private write(dest: Writable): void {
+    if (this.destroyed || dest.destroyed || dest.writableEnded) return;
     this.started = true;
     dest.write(this.raw);
     dest.end();
-    return dest;
   }
 }
 
@@ -248,12 +282,15 @@ export function createRawPool(opts: RawPoolOptions): RawPool {
   }
 
   return {
-    async send(envelope, raw) {
+    async send(envelope, raw, handOff) {
       // a reused connection the server dropped in between gets one more try on a fresh one
       for (let attempt = 0; ; attempt++) {
         const slot = await acquire();
         const reused = slot.messages > 0;
-        const body = new MessageBody(raw);
+        const handedOff = handOff?.();
+        // consumed by the body, or never (the envelope failed first): not an unhandled rejection
+        handedOff?.catch(() => {});
+        const body = new MessageBody(raw, handedOff);
         try {
           const info = await sendOn(slot, envelope, body);
           slot.messages++;

@@ -17,6 +17,11 @@ export interface RawMessage {
   raw: Buffer;
   /** The Message-ID inside `raw`, reported back as the sent message's id */
   messageId: string;
+  /**
+   * Runs when a connection is ready for the message (the delivery ledger's hand-off log); the body
+   * is held until it resolves, and the message is abandoned unsent if it rejects.
+   */
+  handOff?: () => Promise<void>;
 }
 
 /** The small interface delivery code needs (listmonk's Messenger): send one message. */
@@ -90,9 +95,9 @@ export function createMailer(config: Config): Mailer {
     async send(message) {
       return sent(await transport.sendMail(dkim ? { ...message, dkim } : message));
     },
-    async sendRaw({ envelope, raw, messageId }) {
+    async sendRaw({ envelope, raw, messageId, handOff }) {
       const signedRaw = signer ? await signer.sign(raw) : raw;
-      const info = await pool.send(envelope, signedRaw);
+      const info = await pool.send(envelope, signedRaw, handOff);
       return { messageId, ...info };
     },
     close: () => {

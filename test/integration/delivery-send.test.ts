@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createHandoffLog, HandoffLogClosedError } from '../../src/delivery/handoff-log.js';
 import { batchSenderFor } from '../../workers/send-worker.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
 import {
@@ -263,6 +265,72 @@ describe('bulk delivery', () => {
     expect(received([leaver.email])).toHaveLength(0);
     expect(rows.filter((r) => r.state === 'sent')).toHaveLength(2);
     expect((await editionRow(ctx, ed.editionId)).final_counts).toMatchObject({ sent: 2, suppressed: 1 });
+  });
+
+  it('after a crash, resends the rows its hand-off log shows never left, and only those', async () => {
+    const ed = await seedEdition(ctx, { readers: 6, batchSize: 6 });
+    const rows = await ledger(ctx, ed.editionId);
+    const handoffs = createHandoffLog(ctx.container.redis, ctx.container.config.QUEUE_PREFIX);
+    // a worker claimed the whole chunk, handed the first two rows to SMTP and was killed
+    const crashed = randomUUID();
+    await handoffs.open(crashed);
+    await handoffs.markUpTo(crashed, Number(rows[1]!.id));
+    await ctx.db.query(
+      `UPDATE deliveries SET state = 'sending', claim_token = $2, claimed_at = now() - interval '1 hour', attempts = 1
+        WHERE edition_id = $1`,
+      [ed.editionId, crashed],
+    );
+
+    const result = await batchSenderFor(ctx.container).sendBatch(ed.editionId, 0, {
+      attempt: 2,
+      maxAttempts: 3,
+    });
+    expect(result).toMatchObject({
+      status: 'done',
+      counts: { sent: 4, staleAmbiguous: 2, staleReleased: 4 },
+    });
+    const after = await ledger(ctx, ed.editionId);
+    expect(after.map((r) => r.state)).toEqual(['ambiguous', 'ambiguous', 'sent', 'sent', 'sent', 'sent']);
+    const handedOff = rows.slice(0, 2).map((r) => r.recipient);
+    const neverLeft = rows.slice(2).map((r) => r.recipient);
+    expect(received(handedOff)).toHaveLength(0);
+    expect([...copiesByRecipient(received(neverLeft)).values()]).toEqual([1, 1, 1, 1]);
+    // the log was taken: had the old attempt only stalled, it could not hand off another row
+    await expect(handoffs.markUpTo(crashed, Number(rows[5]!.id))).rejects.toBeInstanceOf(
+      HandoffLogClosedError,
+    );
+    expect(await handoffs.take(crashed)).toEqual({ trusted: false, why: 'missing' });
+  });
+
+  it('trusts no hand-off log written before Redis restarted: every row of the crashed claim is ambiguous', async () => {
+    const ed = await seedEdition(ctx, { readers: 3, batchSize: 3 });
+    const handoffs = createHandoffLog(ctx.container.redis, ctx.container.config.QUEUE_PREFIX);
+    const crashed = randomUUID();
+    await handoffs.open(crashed);
+    // what a Redis restarted from its append-only file shows: the log, under another server run
+    await ctx.container.redis.hset(
+      `${ctx.container.config.QUEUE_PREFIX}:handoff:${crashed}`,
+      'open',
+      'f'.repeat(40),
+    );
+    await ctx.db.query(
+      `UPDATE deliveries SET state = 'sending', claim_token = $2, claimed_at = now() - interval '1 hour', attempts = 1
+        WHERE edition_id = $1`,
+      [ed.editionId, crashed],
+    );
+    const result = await batchSenderFor(ctx.container).sendBatch(ed.editionId, 0, {
+      attempt: 2,
+      maxAttempts: 3,
+    });
+    expect(result).toMatchObject({
+      status: 'done',
+      counts: { sent: 0, staleAmbiguous: 3, staleReleased: 0 },
+    });
+    expect((await ledger(ctx, ed.editionId)).map((r) => r.state)).toEqual([
+      'ambiguous',
+      'ambiguous',
+      'ambiguous',
+    ]);
   });
 
   it('turns rows of an expired claim ambiguous but leaves a live claim alone', async () => {

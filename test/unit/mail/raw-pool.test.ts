@@ -294,4 +294,42 @@ describe('raw SMTP pool', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(server.openNow()).toBe(0);
   });
+
+  it('holds the body until the hand-off hook resolves; a rejected hook abandons the message unsent', async () => {
+    const server = await startScripted(() => 'none');
+    cleanups.push(() => server.close());
+    const p = pool(server.url, 1);
+
+    // the hook resolves late: the envelope went ahead, the body waited for it
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const order: string[] = [];
+    const first = p.send(envelope('a@example.org'), message('a@example.org'), () =>
+      gate.then(() => {
+        order.push('handed off');
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.messages).toHaveLength(0);
+    release();
+    await first;
+    order.push('sent');
+    expect(order).toEqual(['handed off', 'sent']);
+    expect(server.messages.map((m) => m.to)).toEqual(['a@example.org']);
+
+    // the hook rejects: nothing of the body reaches the server, the error says unsent (a retry)
+    const refused = new Error('hand-off log taken by another attempt');
+    const err = (await p
+      .send(envelope('b@example.org'), message('b@example.org'), () => Promise.reject(refused))
+      .catch((e: unknown) => e)) as PoolError;
+    expect(err).toBe(refused);
+    expect(err.messageUnsent).toBe(true);
+    expect(classifySmtpError(err)).toBe('retry');
+    // the session the message was abandoned in is closed (the server had said 354), the pool goes on
+    await p.send(envelope('c@example.org'), message('c@example.org'), () => Promise.resolve());
+    expect(server.messages.map((m) => m.to)).toEqual(['a@example.org', 'c@example.org']);
+    expect(server.sessions()).toBe(2);
+  });
 });
