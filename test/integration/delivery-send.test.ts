@@ -308,10 +308,10 @@ describe('bulk delivery', () => {
     const crashed = randomUUID();
     await handoffs.open(crashed);
     // what a Redis restarted from its append-only file shows: the log, under another server run
-    await ctx.container.redis.hset(
+    // (nothing handed off, were it trusted)
+    await ctx.container.redis.set(
       `${ctx.container.config.QUEUE_PREFIX}:handoff:${crashed}`,
-      'open',
-      'f'.repeat(40),
+      `${'f'.repeat(40)}:0`,
     );
     await ctx.db.query(
       `UPDATE deliveries SET state = 'sending', claim_token = $2, claimed_at = now() - interval '1 hour', attempts = 1
