@@ -516,7 +516,11 @@ export function createBatchSender(deps: BatchSenderDeps) {
         failure ??= err;
       }
     }
-    if (failure) throw failure;
+    if (failure) {
+      // outcomes may be missing: the log stays in Redis for whichever attempt finds these rows
+      handoffs.forget(token);
+      throw failure;
+    }
     // Belt and braces: every attempted row has its outcome recorded by now, so a row still
     // `sending` under this claim was never attempted; it must not outlive the job.
     const leftover = await releaseClaim(db, editionId, batch, token, clock.now());

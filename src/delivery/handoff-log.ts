@@ -39,6 +39,8 @@ export interface HandoffLog {
   take(token: string): Promise<HandoffRecord>;
   /** The attempt recorded every outcome: its log is no longer needed. */
   discard(token: string): Promise<void>;
+  /** The attempt ended without recording every outcome: its log stays for the next attempt. */
+  forget(token: string): void;
 }
 
 export type HandoffRecord =
@@ -101,6 +103,9 @@ export function createHandoffLog(redis: Redis, prefix: string): HandoffLog {
     async discard(token) {
       opened.delete(token);
       await redis.del(key(token));
+    },
+    forget(token) {
+      opened.delete(token);
     },
   };
 }

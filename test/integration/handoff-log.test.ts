@@ -25,7 +25,7 @@ describe('hand-off log', () => {
     expect(await redis.exists(`${prefix}:handoff:${token}`)).toBe(0);
   });
 
-  it('an attempt that handed nothing off says so; a discarded or never-opened log is not trusted', async () => {
+  it('an attempt that handed nothing off says so; a discarded log is gone, a forgotten one kept', async () => {
     const quiet = randomUUID();
     await log.open(quiet);
     expect(await log.take(quiet)).toEqual({ trusted: true, upTo: 0 });
@@ -35,6 +35,14 @@ describe('hand-off log', () => {
     await log.markUpTo(done, 7);
     await log.discard(done);
     expect(await log.take(done)).toEqual({ trusted: false, why: 'missing' });
+
+    // an attempt that ended with outcomes unrecorded leaves its log for the next one
+    const failed = randomUUID();
+    await log.open(failed);
+    await log.markUpTo(failed, 9);
+    log.forget(failed);
+    await expect(log.markUpTo(failed, 10)).rejects.toBeInstanceOf(HandoffLogClosedError);
+    expect(await log.take(failed)).toEqual({ trusted: true, upTo: 9 });
 
     // a mark cannot create a log: an attempt whose log is gone stops handing off
     const never = randomUUID();
