@@ -56,7 +56,8 @@ const Env = Type.Object({
   DIGEST_ARRIVAL_GRACE_SECONDS: Type.Integer({ default: 600, minimum: 0 }),
   DELIVERY_RETENTION_DAYS: Type.Integer({ default: 90, minimum: 1 }),
   SEND_RATE_PER_SECOND: Type.Number({ default: 0, minimum: 0 }),
-  SEND_CONCURRENCY: Type.Integer({ default: 16, minimum: 1 }),
+  // messages composed and in flight per send job; each is a row a crash may leave ambiguous (handoff-log.ts)
+  SEND_CONCURRENCY: Type.Integer({ default: 8, minimum: 1 }),
   SEND_CLAIM_SIZE: Type.Integer({ default: 32, minimum: 1 }), // ledger rows taken per status-lock round trip
   DKIM_DOMAIN: Type.Optional(Type.String({ minLength: 1 })),
   DKIM_SELECTOR: Type.Optional(Type.String({ minLength: 1 })),
