@@ -85,21 +85,17 @@ export async function settleStaleClaim(
   at: Date,
 ): Promise<StaleClaimOutcome> {
   const { rows } = await q.query<{ id: string; state: 'pending' | 'ambiguous' }>(
-    `WITH settled AS (
-       SELECT id, coalesce(id > $5::bigint, false) AS release
-         FROM deliveries WHERE ${STALE} AND claim_token = $4
-     )
-     UPDATE deliveries d
-        SET state = CASE WHEN s.release THEN 'pending' ELSE 'ambiguous' END,
-            claim_token = CASE WHEN s.release THEN NULL ELSE d.claim_token END,
-            claimed_at = CASE WHEN s.release THEN NULL ELSE d.claimed_at END,
+    // id > NULL (no trusted log) is NULL: every CASE takes its ELSE, ambiguous
+    `UPDATE deliveries
+        SET state = CASE WHEN id > $5::bigint THEN 'pending' ELSE 'ambiguous' END,
+            claim_token = CASE WHEN id > $5::bigint THEN NULL ELSE claim_token END,
+            claimed_at = CASE WHEN id > $5::bigint THEN NULL ELSE claimed_at END,
             updated_at = $6,
-            error = CASE WHEN s.release
+            error = CASE WHEN id > $5::bigint
               THEN 'released: its attempt crashed or stalled before handing it to the SMTP server'
               ELSE 'still sending after its claim expired: the attempt crashed or stalled and the server may or may not have accepted the message' END
-       FROM settled s
-      WHERE d.id = s.id
-      RETURNING d.id, d.state`,
+      WHERE ${STALE} AND claim_token = $4
+      RETURNING id, state`,
     [editionId, batch, staleMs, token, handedOffUpTo, at],
   );
   const out: StaleClaimOutcome = { ambiguous: [], released: [] };
