@@ -267,6 +267,16 @@ describe('bulk delivery', () => {
     expect((await editionRow(ctx, ed.editionId)).final_counts).toMatchObject({ sent: 2, suppressed: 1 });
   });
 
+  /** What a worker killed mid-batch leaves: every row of the batch `sending` under its expired claim. */
+  const strandClaim = (editionId: string, token: string) =>
+    ctx.db.query(
+      `UPDATE deliveries SET state = 'sending', claim_token = $2, claimed_at = now() - interval '1 hour', attempts = 1
+        WHERE edition_id = $1`,
+      [editionId, token],
+    );
+  const sendAgain = (editionId: string) =>
+    batchSenderFor(ctx.container).sendBatch(editionId, 0, { attempt: 2, maxAttempts: 3 });
+
   it('after a crash, resends the rows its hand-off log shows never left, and only those', async () => {
     const ed = await seedEdition(ctx, { readers: 6, batchSize: 6 });
     const rows = await ledger(ctx, ed.editionId);
@@ -275,16 +285,9 @@ describe('bulk delivery', () => {
     const crashed = randomUUID();
     await handoffs.open(crashed);
     await handoffs.markUpTo(crashed, Number(rows[1]!.id));
-    await ctx.db.query(
-      `UPDATE deliveries SET state = 'sending', claim_token = $2, claimed_at = now() - interval '1 hour', attempts = 1
-        WHERE edition_id = $1`,
-      [ed.editionId, crashed],
-    );
+    await strandClaim(ed.editionId, crashed);
 
-    const result = await batchSenderFor(ctx.container).sendBatch(ed.editionId, 0, {
-      attempt: 2,
-      maxAttempts: 3,
-    });
+    const result = await sendAgain(ed.editionId);
     expect(result).toMatchObject({
       status: 'done',
       counts: { sent: 4, staleAmbiguous: 2, staleReleased: 4 },
@@ -313,15 +316,8 @@ describe('bulk delivery', () => {
       `${ctx.container.config.QUEUE_PREFIX}:handoff:${crashed}`,
       `${'f'.repeat(40)}:0`,
     );
-    await ctx.db.query(
-      `UPDATE deliveries SET state = 'sending', claim_token = $2, claimed_at = now() - interval '1 hour', attempts = 1
-        WHERE edition_id = $1`,
-      [ed.editionId, crashed],
-    );
-    const result = await batchSenderFor(ctx.container).sendBatch(ed.editionId, 0, {
-      attempt: 2,
-      maxAttempts: 3,
-    });
+    await strandClaim(ed.editionId, crashed);
+    const result = await sendAgain(ed.editionId);
     expect(result).toMatchObject({
       status: 'done',
       counts: { sent: 0, staleAmbiguous: 3, staleReleased: 0 },
