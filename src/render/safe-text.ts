@@ -28,9 +28,26 @@ const HTML_ESCAPES: Record<string, string> = {
 const CONTROL_CHARS =
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
-/** Removes control characters and normalises whitespace runs (CMS text often carries stray newlines). */
+/**
+ * Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) let text reorder what is
+ * shown around it ("invoice\u202Egnp.exe" reads as "invoiceexe.png") and a stray U+2069 closes the
+ * isolate Gazette wraps around a name. Content never needs them: the templates set direction.
+ * The Arabic letter mark (U+061C) is legitimate inside Arabic text, but at either end of a field it
+ * only serves to flip the direction of what Gazette puts next to it, so it is trimmed there.
+ */
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
+const EDGE_ALM = /^\u061c+|\u061c+$/g;
+
+export function stripBidiControls(value: string): string {
+  return value.replace(BIDI_CONTROLS, '').replace(EDGE_ALM, '');
+}
+
+/**
+ * Removes control characters and bidi controls and normalises whitespace runs (CMS text often
+ * carries stray newlines).
+ */
 export function cleanText(value: string): string {
-  return value.replace(CONTROL_CHARS, '').replace(/\s+/g, ' ').trim();
+  return stripBidiControls(value.replace(CONTROL_CHARS, '').replace(/\s+/g, ' ').trim()).trim();
 }
 
 export function escapeHtml(value: string): string {
