@@ -93,7 +93,12 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
       },
     },
   });
-  await fastify.register(swaggerUi, { routePrefix: '/docs' });
+  // the document maps every operator endpoint: in production only operators read it, unless opted out
+  const docsPublic = config.NODE_ENV !== 'production' || config.DOCS_PUBLIC;
+  await fastify.register(swaggerUi, {
+    routePrefix: '/docs',
+    ...(docsPublic ? {} : { uiHooks: { onRequest: requireAdmin(config.ADMIN_TOKEN) } }),
+  });
 
   await fastify.register(healthRoutes, { container });
   await fastify.register(digestRoutes, { container });
