@@ -1,5 +1,7 @@
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# a container is reached through its published port, never its loopback
+ENV HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./
 # patch-package applies patches/ after the install (postinstall): nodemailer's SMTP data stream

@@ -16,7 +16,7 @@ import { articleSeeds, REDIS_URL, TOPIC_PROFILES } from './seed.js';
 export const PUBLICATION_CONFIG = 'config/publication.sample.json';
 export const PUBLIC_URL = 'https://news.bench.example';
 export const SECRET_KEY = 'bench-secret-key-0123456789abcdef0123456789abcdef';
-export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 /** Standard Webhooks secret (whsec_ + base64) for the generic webhook */
 export const WEBHOOK_SECRET = `whsec_${Buffer.from('gazette-bench-webhook-secret-32b').toString('base64')}`;
 

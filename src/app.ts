@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyPluginAsync, LogController } from 'fastify';
 import helmet from 'helmet';
 import type { Container } from './container.js';
+import { installAdminAuth, requireAdmin } from './http/admin-auth.js';
 import { articleRoutes } from './http/article-routes.js';
 import { deliveryRoutes } from './http/delivery-routes.js';
 import { devMailboxRoutes } from './http/dev-mailbox-routes.js';
@@ -27,6 +28,8 @@ declare module 'fastify' {
 export const app: FastifyPluginAsync<{ container: Container }> = async (fastify, { container }) => {
   const { config, metrics } = container;
   installErrorHandler(fastify);
+  // before any route is registered: the onRoute hook only sees routes added after it
+  installAdminAuth(fastify, config.ADMIN_TOKEN);
 
   fastify.decorateRequest('logFields', undefined);
   fastify.addHook('onResponse', async (request, reply) => {
@@ -90,7 +93,12 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
       },
     },
   });
-  await fastify.register(swaggerUi, { routePrefix: '/docs' });
+  // the document maps every operator endpoint: in production only operators read it, unless opted out
+  const docsPublic = config.NODE_ENV !== 'production' || config.DOCS_PUBLIC;
+  await fastify.register(swaggerUi, {
+    routePrefix: '/docs',
+    ...(docsPublic ? {} : { uiHooks: { onRequest: requireAdmin(config.ADMIN_TOKEN) } }),
+  });
 
   await fastify.register(healthRoutes, { container });
   await fastify.register(digestRoutes, { container });
@@ -100,7 +108,7 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
     ingest: container.ingest,
     bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES,
   });
-  await fastify.register(articleRoutes, { db: container.db, adminToken: config.ADMIN_TOKEN });
+  await fastify.register(articleRoutes, { db: container.db });
   if (container.devMailbox) await fastify.register(devMailboxRoutes, { mailbox: container.devMailbox });
 };
 

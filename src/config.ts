@@ -14,7 +14,8 @@ const Env = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
   ),
-  HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
+  // unset: 127.0.0.1 in development and test (the dev mailbox and token stay local), 0.0.0.0 in production
+  HOST: Type.Optional(Type.String({ minLength: 1 })),
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
   PUBLIC_URL: Type.String({ default: 'http://localhost:3000', pattern: '^https?://[^\\s/]+' }),
   DATABASE_URL: Type.String({ default: 'postgres://localhost:5432/gazette', pattern: '^postgres(ql)?://' }),
@@ -30,6 +31,10 @@ const Env = Type.Object({
   SECRET_KEY: Type.Optional(Type.String({ minLength: 32 })),
   SECRET_KEY_PREVIOUS: Type.Optional(Type.String({ minLength: 32 })),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+  // Bearer token for /metrics; unset in production = /metrics answers 404
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+  // production serves /docs only with the admin token, unless this is true
+  DOCS_PUBLIC: Type.Boolean({ default: false }),
   DEFAULT_LANGUAGE: Type.Union([Type.Literal('ar'), Type.Literal('en')], { default: 'ar' }),
   PUBLICATION_CONFIG: Type.String({ default: 'config/publication.sample.json', minLength: 1 }),
   TRUST_PROXY: Type.String({ default: 'false' }),
@@ -72,7 +77,8 @@ const Env = Type.Object({
 
 export type RawEnv = Static<typeof Env>;
 
-export interface Config extends Omit<RawEnv, 'SECRET_KEY' | 'ADMIN_TOKEN' | 'TRUST_PROXY'> {
+export interface Config extends Omit<RawEnv, 'HOST' | 'SECRET_KEY' | 'ADMIN_TOKEN' | 'TRUST_PROXY'> {
+  HOST: string;
   SECRET_KEY: string;
   ADMIN_TOKEN: string;
   /** fastify's trustProxy option: false, true, a hop count, or addresses/CIDRs */
@@ -87,6 +93,21 @@ export class ConfigError extends Error {
 
 const DEV_SECRET = 'gazette-development-secret-key-not-for-production';
 const DEV_ADMIN_TOKEN = 'gazette-dev-admin-token';
+
+const STRONG_SECRET_HINT = 'at least 32 random characters, e.g. `openssl rand -base64 48`';
+
+/**
+ * Why a production secret is unsafe, or undefined. Length alone lets "xxxx…" or a padded dev value
+ * through, so the known development values and low-variety strings are refused too: 32 random
+ * base64 characters have about 26 distinct symbols, a string with fewer than 16 is not random.
+ */
+export function weakSecretReason(value: string): string | undefined {
+  if (value === DEV_SECRET || value === DEV_ADMIN_TOKEN || value.includes('gazette-dev'))
+    return 'is the development value printed in the source';
+  if (value.length < 32) return `is ${value.length} characters`;
+  if (new Set(value).size < 16) return `has only ${new Set(value).size} distinct characters`;
+  return undefined;
+}
 
 function firstError(schema: TSchema, value: unknown): string | undefined {
   const first = Value.Errors(schema, value).First();
@@ -114,6 +135,10 @@ function parseTrustProxy(raw: string): boolean | number | string[] {
     .filter(Boolean);
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
   const known = Object.keys(Env.properties);
   const input: Record<string, string> = {};
@@ -137,6 +162,24 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError(
       'environment variable ADMIN_TOKEN: required when NODE_ENV=production (at least 16 characters)',
     );
+  if (!['development', 'test'].includes(env.NODE_ENV)) {
+    const secrets = ['SECRET_KEY', 'SECRET_KEY_PREVIOUS', 'ADMIN_TOKEN', 'METRICS_TOKEN'] as const;
+    for (const name of secrets) {
+      const value = env[name];
+      const reason = value === undefined ? undefined : weakSecretReason(value);
+      if (reason)
+        throw new ConfigError(
+          `environment variable ${name}: unsafe for NODE_ENV=${env.NODE_ENV}: ${reason} (need ${STRONG_SECRET_HINT})`,
+        );
+    }
+  }
+  const host = env.HOST ?? (production ? '0.0.0.0' : '127.0.0.1');
+  if (!production && !env.ADMIN_TOKEN && !isLoopback(host))
+    warnings.push(
+      `HOST=${host} exposes the development ADMIN_TOKEN and /dev/mailbox beyond this machine: set ADMIN_TOKEN or HOST=127.0.0.1`,
+    );
+  if (production && !env.METRICS_TOKEN)
+    warnings.push('METRICS_TOKEN is not set: /metrics answers 404 (set it and scrape with a Bearer token)');
   if (production && !env.PUBLIC_URL.startsWith('https://')) {
     warnings.push(
       'PUBLIC_URL is not https: Gmail and Yahoo ignore one-click List-Unsubscribe over plain http',
@@ -158,6 +201,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 
   return {
     ...env,
+    HOST: host,
     PUBLIC_URL: env.PUBLIC_URL.replace(/\/+$/, ''),
     SECRET_KEY: env.SECRET_KEY ?? DEV_SECRET,
     ADMIN_TOKEN: env.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN,

@@ -1,9 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Container } from '../container.js';
 import { digestsFor } from '../digests/wiring.js';
-import { unauthorized } from '../errors.js';
-import { adminSecurity, requireAdmin } from './admin-auth.js';
+import { adminSecurity } from './admin-auth.js';
 import {
   ArchiveParams,
   DryRun,
@@ -18,37 +16,16 @@ import {
   TokenQuery,
 } from './digest-schemas.js';
 
-/**
- * Preview pages open in a browser, which cannot send a bearer header: there (and only there) the
- * admin token is also accepted as ?token=, compared in constant time.
- */
-function requireAdminOrQueryToken(adminToken: string) {
-  const header = requireAdmin(adminToken);
-  const expected = Buffer.from(adminToken);
-  return async (request: FastifyRequest): Promise<void> => {
-    const token = (request.query as { token?: unknown } | undefined)?.token;
-    if (typeof token === 'string' && token.length > 0) {
-      const given = Buffer.from(token);
-      if (given.length === expected.length && timingSafeEqual(given, expected)) return;
-      throw unauthorized('invalid token');
-    }
-    await header(request);
-  };
-}
-
 const HTML_HEADERS = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
 
 export const digestRoutes: FastifyPluginAsync<{ container: Container }> = async (app, { container }) => {
   const digests = digestsFor(container);
   const { operator } = digests;
-  const admin = requireAdmin(container.config.ADMIN_TOKEN);
-  const previewAuth = requireAdminOrQueryToken(container.config.ADMIN_TOKEN);
   const tags = ['digests'];
 
   app.post<{ Body: SendBody }>(
     '/api/v1/digests/send',
     {
-      preHandler: admin,
       schema: {
         tags,
         summary: 'Send a digest now',
@@ -70,7 +47,6 @@ export const digestRoutes: FastifyPluginAsync<{ container: Container }> = async 
   app.post<{ Body: TestBody }>(
     '/api/v1/digests/test',
     {
-      preHandler: admin,
       schema: {
         tags,
         summary: 'Send one real test copy to one address',
@@ -89,7 +65,8 @@ export const digestRoutes: FastifyPluginAsync<{ container: Container }> = async 
   app.get<{ Querystring: PreviewQuery }>(
     '/api/v1/digests/preview',
     {
-      preHandler: previewAuth,
+      // a browser cannot send a bearer header to a preview page: there the token may be ?token=
+      config: { adminQueryToken: true },
       schema: {
         tags,
         summary: 'Preview the digest a reader with these settings would get now (HTML)',
@@ -115,7 +92,6 @@ export const digestRoutes: FastifyPluginAsync<{ container: Container }> = async 
   app.get<{ Params: EditionParams }>(
     '/api/v1/editions/:id',
     {
-      preHandler: admin,
       schema: {
         tags,
         summary: 'An edition with its delivery counts',
@@ -130,7 +106,8 @@ export const digestRoutes: FastifyPluginAsync<{ container: Container }> = async 
   app.get<{ Params: EditionParams; Querystring: { token?: string } }>(
     '/api/v1/editions/:id/preview',
     {
-      preHandler: previewAuth,
+      // a browser cannot send a bearer header to a preview page: there the token may be ?token=
+      config: { adminQueryToken: true },
       schema: {
         tags,
         summary: 'The edition as stored, with a generic greeting (HTML)',
@@ -153,7 +130,6 @@ export const digestRoutes: FastifyPluginAsync<{ container: Container }> = async 
     app.post<{ Params: EditionParams }>(
       `/api/v1/editions/:id/${action}`,
       {
-        preHandler: admin,
         schema: { tags, summary, security: adminSecurity, params: EditionParams, response: { 200: Edition } },
       },
       async (request) => operator[action](request.params.id),
@@ -163,7 +139,6 @@ export const digestRoutes: FastifyPluginAsync<{ container: Container }> = async 
   app.post<{ Params: EditionParams }>(
     '/api/v1/editions/:id/resend-failed',
     {
-      preHandler: admin,
       schema: {
         tags,
         summary: 'Send the edition again to readers whose delivery failed',

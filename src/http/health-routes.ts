@@ -1,9 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Container } from '../container.js';
 import { checkEvictionPolicy } from '../redis.js';
+import { requireBearer } from './admin-auth.js';
 
 export const healthRoutes: FastifyPluginAsync<{ container: Container }> = async (app, { container }) => {
-  const { db, redis, metrics, log } = container;
+  const { db, redis, metrics, log, config } = container;
   let policyWarned = false;
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
@@ -30,8 +31,17 @@ export const healthRoutes: FastifyPluginAsync<{ container: Container }> = async 
     return { status: 'ready' };
   });
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  // production without METRICS_TOKEN has no /metrics at all (404) rather than a public one
+  if (config.NODE_ENV === 'production' && !config.METRICS_TOKEN) return;
+  const onRequest = config.METRICS_TOKEN
+    ? requireBearer(config.METRICS_TOKEN, '/metrics needs Authorization: Bearer <METRICS_TOKEN>')
+    : undefined;
+  app.get(
+    '/metrics',
+    { schema: { hide: true }, ...(onRequest ? { onRequest } : {}) },
+    async (_request, reply) => {
+      reply.header('content-type', metrics.registry.contentType);
+      return metrics.registry.metrics();
+    },
+  );
 };

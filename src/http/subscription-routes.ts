@@ -20,7 +20,7 @@ import {
 import type { SubscriberRow } from '../subscriptions/subscriber-store.js';
 import type { RequestMeta } from '../subscriptions/subscription-service.js';
 import type { Preferences, RawFields } from '../subscriptions/validate.js';
-import { adminSecurity, requireAdmin } from './admin-auth.js';
+import { adminSecurity } from './admin-auth.js';
 import { registerMultipartLite } from './multipart-lite.js';
 import { fmtHtml, formatDuration, ltr, messagePage } from './pages/layout.js';
 import { fmt, pageStrings } from './pages/strings.js';
@@ -526,12 +526,9 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
 
   // ---- operators ----------------------------------------------------------------------------
 
-  const admin = requireAdmin(config.ADMIN_TOKEN);
-
   app.get(
     '/api/v1/subscribers',
     {
-      onRequest: admin,
       schema: {
         tags: ['operators'],
         summary: 'List subscribers',
@@ -547,7 +544,6 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
   app.get(
     '/api/v1/subscribers/:id',
     {
-      onRequest: admin,
       schema: {
         tags: ['operators'],
         summary: 'One subscriber with the consent history and recent deliveries',
@@ -566,7 +562,6 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
       preValidation: async (request) => {
         request.body ??= {};
       },
-      onRequest: admin,
       schema: {
         tags: ['operators'],
         summary: 'Block an address: no mail of any kind is sent to it again',

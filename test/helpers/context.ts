@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import type { DestinationStream } from 'pino';
 import { buildApp } from '../../src/app.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
@@ -20,6 +21,8 @@ export interface TestContextOptions {
   workers?: boolean;
   smtp?: SinkHooks;
   now?: string;
+  /** where the logger writes (default stdout); tests that read log lines pass a stream */
+  logDestination?: DestinationStream;
 }
 
 /**
@@ -49,7 +52,7 @@ export async function createTestContext(opts: TestContextOptions = {}) {
     ...opts.env,
   });
   const publication = loadPublication(config.PUBLICATION_CONFIG);
-  const log = createLogger(config);
+  const log = createLogger(config, opts.logDestination);
   const container = await createContainer({ config, publication, clock, log });
   const app = await buildApp(container);
   await app.ready();

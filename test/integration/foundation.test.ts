@@ -85,8 +85,8 @@ describe('config', () => {
     const config = loadConfig({
       NODE_ENV: 'production',
       SMTP_URL: 'smtp://relay.example:587',
-      SECRET_KEY: 'x'.repeat(40),
-      ADMIN_TOKEN: 'y'.repeat(20),
+      SECRET_KEY: 'kq3V0xN8pZ1rT6yB2mW9cL4hF7sJ5dG0aE',
+      ADMIN_TOKEN: 'Yt7Qm2Lw9Xc4Vb8Nz1Kp6Rs3Hd5Fg0JaU',
       TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
     });
     expect(config.TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1']);

@@ -55,6 +55,17 @@ describe('the gazette process', () => {
     });
     expect(await prod.exited).toBe(1);
     expect(prod.output()).toMatch(/SMTP_URL: required when NODE_ENV=production/);
+    // the development values printed in the source never start a production process
+    const devKey = run(['api'], {
+      NODE_ENV: 'production',
+      SMTP_URL: 'smtp://127.0.0.1:1',
+      SECRET_KEY: 'gazette-development-secret-key-not-for-production',
+      ADMIN_TOKEN: 'Vb8Nz1Kp6Rs3Hd5Fg0JaUYt7Qm2Lw9Xc4eT1',
+    });
+    expect(await devKey.exited).toBe(1);
+    expect(devKey.output().trim()).toMatch(
+      /^gazette: environment variable SECRET_KEY: unsafe for NODE_ENV=production: is the development value/,
+    );
     const pub = run(['all'], { PUBLICATION_CONFIG: '/nonexistent/publication.json' });
     expect(await pub.exited).toBe(1);
     expect(pub.output()).toMatch(/PUBLICATION_CONFIG: cannot read \/nonexistent\/publication.json/);

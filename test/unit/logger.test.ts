@@ -13,6 +13,15 @@ describe('request logs', () => {
     );
   });
 
+  it('redacts by the route pattern, by token links, and by decoded query names', () => {
+    expect(redactUrl('/x/abc/def', '/x/:id/:resetToken')).toBe('/x/abc/[redacted]');
+    expect(redactUrl('/preferences/abc?lang=ar')).toBe('/preferences/[redacted]?lang=ar');
+    expect(redactUrl('/hook?%54oKeN=s1&a=1')).toBe('/hook?%54oKeN=[redacted]&a=1');
+    expect(redactUrl('/hook?my+secret=s1')).toBe('/hook?my+secret=[redacted]');
+    // a name the query parser cannot decode either: nothing of it is kept
+    expect(redactUrl('/hook?%E0%A4%A=s1&a=1')).toBe('/hook?[redacted]&a=1');
+  });
+
   it('never writes a ?token= of a request through Fastify', async () => {
     const lines: string[] = [];
     const sink = new Writable({

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+
+// what `openssl rand -base64 48` gives: the shape of a key the README tells operators to make
+const STRONG_KEY = 'n0Qe3xR9Lk2vTz7bWm4pYc8sHf1dGj6uAo5iKq0tZr3wEy7x';
+const STRONG_ADMIN = 'Vb8Nz1Kp6Rs3Hd5Fg0JaUYt7Qm2Lw9Xc4eT1';
+const production = {
+  NODE_ENV: 'production',
+  SMTP_URL: 'smtp://relay.example:587',
+  PUBLIC_URL: 'https://news.example',
+  SECRET_KEY: STRONG_KEY,
+  ADMIN_TOKEN: STRONG_ADMIN,
+};
+
+describe('secrets outside development', () => {
+  it('starts with strong secrets', () => {
+    expect(loadConfig(production).SECRET_KEY).toBe(STRONG_KEY);
+  });
+
+  it.each([
+    ['SECRET_KEY', 'gazette-development-secret-key-not-for-production', /development value/],
+    ['ADMIN_TOKEN', 'gazette-dev-admin-token', /development value/],
+    ['ADMIN_TOKEN', 'gazette-dev-admin-token-padded-to-be-long-enough', /development value/],
+    ['SECRET_KEY', 'x'.repeat(40), /only 1 distinct characters/],
+    ['SECRET_KEY', 'abababababababababababababababababab', /only 2 distinct/],
+    ['ADMIN_TOKEN', 'Yt7Qm2Lw9Xc4Vb8Nz1Kp', /is 20 characters/],
+    ['SECRET_KEY_PREVIOUS', 'gazette-development-secret-key-not-for-production', /development value/],
+    ['METRICS_TOKEN', 'metrics-token-1234', /is 18 characters/],
+  ])('refuses %s=%s in production with one line naming it', (name, value, reason) => {
+    const run = () => loadConfig({ ...production, [name]: value });
+    expect(run).toThrow(new RegExp(`^environment variable ${name}: unsafe for NODE_ENV=production: `));
+    expect(run).toThrow(reason);
+    expect(run).toThrow(/openssl rand -base64 48/);
+    expect(() => run()).not.toThrow(/\n/);
+  });
+
+  it('keeps the development defaults in development and test', () => {
+    expect(loadConfig({}).ADMIN_TOKEN).toBe('gazette-dev-admin-token');
+    expect(loadConfig({ NODE_ENV: 'test', SECRET_KEY: 'x'.repeat(40) }).SECRET_KEY).toBe('x'.repeat(40));
+  });
+});
+
+describe('listening address', () => {
+  it('binds 127.0.0.1 in development unless HOST is set', () => {
+    expect(loadConfig({}).HOST).toBe('127.0.0.1');
+    expect(loadConfig({ NODE_ENV: 'development' }).HOST).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '0.0.0.0' }).HOST).toBe('0.0.0.0');
+  });
+
+  it('warns when a development instance with the default admin token listens beyond loopback', () => {
+    expect(loadConfig({ HOST: '0.0.0.0' }).warnings.join('\n')).toMatch(/HOST=0\.0\.0\.0 exposes/);
+    expect(loadConfig({}).warnings.join('\n')).not.toMatch(/exposes/);
+  });
+
+  it('binds every interface in production (containers), or HOST', () => {
+    expect(loadConfig(production).HOST).toBe('0.0.0.0');
+    expect(loadConfig({ ...production, HOST: '10.0.0.5' }).HOST).toBe('10.0.0.5');
+  });
+});
