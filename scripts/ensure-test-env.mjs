@@ -1,12 +1,12 @@
-// Runs before `npm test`: the integration tests need PostgreSQL and Redis answering on loopback and
-// Debian's Chromium for the browser tests. Start or install what is missing where we can (root on
-// Debian, as in CI and on a fresh development machine); otherwise say exactly what to do.
+// Runs before `npm test` and `npm run test:integration`: the integration tests need PostgreSQL and
+// Redis answering on loopback and Debian's Chromium for the browser tests. Services installed but
+// stopped are started; packages are never installed from here (installing system packages is the
+// machine's business: .ci/run does it in CI), only named with the command that installs them.
 import { execSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 
 const sh = (cmd) => execSync(cmd, { stdio: 'inherit' });
-const isRoot = process.getuid?.() === 0;
 
 function answers(port) {
   return new Promise((resolve) => {
@@ -44,13 +44,11 @@ try {
     sh('redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no');
     await waitFor(6379, 'Redis');
   }
-  if (!existsSync('/usr/bin/chromium')) {
-    if (!isRoot) throw new Error('Chromium is missing: sudo apt-get install -y chromium fonts-noto-core');
-    console.log('installing Debian chromium and fonts-noto-core for the browser tests');
-    sh(
-      'DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-core',
+  if (!existsSync('/usr/bin/chromium'))
+    throw new Error(
+      'Chromium is missing (browser tests); install it and the Arabic fonts with:\n' +
+        '  sudo apt-get install -y --no-install-recommends chromium fonts-noto-core',
     );
-  }
 } catch (err) {
   console.error(`test environment: ${err.message}`);
   process.exit(1);

@@ -1,8 +1,8 @@
 import { type Processor, UnrecoverableError } from 'bullmq';
 import type { Container } from '../src/container.js';
 import { digestsFor } from '../src/digests/wiring.js';
-import type { WorkerSpec } from './registry.js';
 import { alertsWorker, batchProcessor, dispatchByName } from './send-worker.js';
+import type { WorkerSpec } from './worker-spec.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

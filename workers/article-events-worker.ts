@@ -1,5 +1,5 @@
 import type { Container } from '../src/container.js';
-import type { WorkerSpec } from './registry.js';
+import type { WorkerSpec } from './worker-spec.js';
 
 /** Applies stored CMS events and repairs what a crash left (sweep). */
 export const articleEventsWorker: WorkerSpec = {

@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import { digestsFor } from '../src/digests/wiring.js';
-import type { WorkerSpec } from './registry.js';
+import type { WorkerSpec } from './worker-spec.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -2,8 +2,8 @@ import { type Processor, UnrecoverableError } from 'bullmq';
 import type { Container } from '../src/container.js';
 import { digestsFor } from '../src/digests/wiring.js';
 import { jobId } from '../src/queues/definitions.js';
-import type { WorkerSpec } from './registry.js';
 import type { SchedulerSetup } from './schedulers.js';
+import type { WorkerSpec } from './worker-spec.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAINTENANCE_EVERY_MS = 5 * 60_000;

@@ -1,5 +1,5 @@
 import type { Container } from '../src/container.js';
-import type { WorkerSpec } from './registry.js';
+import type { WorkerSpec } from './worker-spec.js';
 
 export const feedsWorker: WorkerSpec = {
   queue: 'feeds',

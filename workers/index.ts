@@ -2,7 +2,8 @@ import { Worker } from 'bullmq';
 import type { Container } from '../src/container.js';
 import { QUEUE_NAMES, type QueueName } from '../src/queues/definitions.js';
 import { createRedis } from '../src/redis.js';
-import { schedulerSetups, type WorkerSpec, workerSpecs } from './registry.js';
+import { schedulerSetups, workerSpecs } from './registry.js';
+import type { WorkerSpec } from './worker-spec.js';
 
 export interface RunningWorkers {
   workers: Worker[];

@@ -1,6 +1,3 @@
-import type { Processor } from 'bullmq';
-import type { Container } from '../src/container.js';
-import type { QueueName } from '../src/queues/definitions.js';
 import { alertsWithFanoutWorker } from './alerts-fanout-worker.js';
 import { articleEventsWorker } from './article-events-worker.js';
 import { articleLifecycleWorker } from './article-lifecycle-worker.js';
@@ -9,12 +6,7 @@ import { feedsWorker } from './feeds-worker.js';
 import { articleSweepScheduler, feedSchedulers, type SchedulerSetup } from './schedulers.js';
 import { sendWorker } from './send-worker.js';
 import { transactionalWorker } from './transactional-worker.js';
-
-export interface WorkerSpec {
-  queue: QueueName;
-  concurrency: (container: Container) => number;
-  processor: (container: Container) => Processor;
-}
+import type { WorkerSpec } from './worker-spec.js';
 
 /** Each queue's thin worker registers here; workers/index.ts starts the ones WORKER_QUEUES selects. */
 export const workerSpecs: WorkerSpec[] = [

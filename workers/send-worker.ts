@@ -3,7 +3,7 @@ import type { Container } from '../src/container.js';
 import { type BatchResult, type BatchSender, createBatchSender } from '../src/delivery/batch-sender.js';
 import { createHandoffLog } from '../src/delivery/handoff-log.js';
 import { createSendingPause } from '../src/delivery/sending-pause.js';
-import type { WorkerSpec } from './registry.js';
+import type { WorkerSpec } from './worker-spec.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

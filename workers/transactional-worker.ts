@@ -2,7 +2,7 @@ import { type Processor, UnrecoverableError } from 'bullmq';
 import type { Container } from '../src/container.js';
 import { createTransactionalSender } from '../src/delivery/transactional-sender.js';
 import type { Payload } from '../src/queues/definitions.js';
-import type { WorkerSpec } from './registry.js';
+import type { WorkerSpec } from './worker-spec.js';
 
 /** Confirmation and welcome mail: one ledger row per job. */
 export function transactionalProcessor(container: Container): Processor {
