@@ -108,6 +108,8 @@ export function gazetteEnv(args: {
     SMTP_POOL_SIZE: String(args.connections),
     SECRET_KEY,
     ADMIN_TOKEN,
+    // production refuses to boot without it (console sessions)
+    SESSION_SECRET: 'Bn4Kq8Wz2Lp6Xv1Rt9Hs3Jd7Mf5Gc0Ya',
     PUBLICATION_CONFIG,
     WEBHOOK_SECRET_GENERIC: WEBHOOK_SECRET,
     ...(args.dkim

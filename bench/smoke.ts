@@ -2,7 +2,10 @@
  * npm run bench:smoke [-- --readers 2000]
  *
  * The gazette lane on a small audience with the worker killed (SIGKILL) once mid-send and
- * started again. Exits 1 when exactly-once breaks, counted at the sink:
+ * started again, then Redis wiped (FLUSHALL) under the restarted worker, mid-send: the worker must
+ * notice, re-create its schedulers and re-enqueue the pending batches itself, without a restart.
+ * The smoke runs its own redis-server on a free port (no persistence), so the wipe touches nothing
+ * else. Exits 1 when exactly-once breaks, counted at the sink:
  *  - a Message-ID or a reader's digest arrives twice;
  *  - a ledger row says `sent` but its reader got nothing;
  *  - a message arrives for a reader without a ledger row;
@@ -11,18 +14,24 @@
  * are the claimed rows the restarted worker found were never handed to SMTP (hand-off log) and sent.
  * Timing is reported, never asserted. Runs in CI: small, and patient on a 2-core machine.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
-import { deleteRedisPrefix, gazetteEnv, round, uniqueId } from './common.js';
+import { Redis } from 'ioredis';
+import { gazetteEnv, round, uniqueId } from './common.js';
 import { type GazetteProcess, sleep, spawnGazette, startRemoteSink } from './procs.js';
-import { createBenchDatabase, makeDue, REDIS_URL, readerEmail, seedArticles, seedReaders } from './seed.js';
+import { createBenchDatabase, makeDue, readerEmail, seedArticles, seedReaders } from './seed.js';
 import { runWire, toDataPayload } from './wire-client.js';
 
 const { values } = parseArgs({
   options: {
     readers: { type: 'string', default: '2000' },
     'kill-at': { type: 'string', default: '0.3' },
+    // share of the readers at the sink when the smoke's Redis is wiped under the restarted worker
+    'wipe-at': { type: 'string', default: '0.6' },
     timeout: { type: 'string', default: '150' },
     'log-level': { type: 'string', default: 'info' },
     // self-check: after the run, deliver one extra digest to a reader; the smoke must then fail
@@ -31,6 +40,7 @@ const { values } = parseArgs({
 });
 const readers = Number(values.readers);
 const killAt = Number(values['kill-at']);
+const wipeAt = Number(values['wipe-at']);
 const deadline = Date.now() + Number(values.timeout) * 1000;
 const t0 = Date.now();
 const log = (m: string) => console.log(`[smoke +${round((Date.now() - t0) / 1000)}s] ${m}`);
@@ -39,8 +49,17 @@ const id = uniqueId();
 const prefix = `gzb-smoke-${id}`;
 const sink = await startRemoteSink({ track: true });
 const bench = await createBenchDatabase('smoke');
+const redis = await startOwnRedis();
+const REDIS_URL = redis.url;
 const problems: string[] = [];
 let worker: GazetteProcess | undefined;
+const wipe = {
+  atDigests: 0,
+  openRows: 0,
+  ambiguousAtWipe: 0,
+  lastAfterS: null as number | null,
+  recoveredInS: null as number | null,
+};
 
 try {
   await seedReaders(bench.db, readers);
@@ -52,11 +71,16 @@ try {
     logLevel: String(values['log-level']),
     connections: 5,
     extra: {
+      REDIS_URL,
+      // the wipe is noticed within a second (production default: 10 s)
+      REDIS_CHECK_INTERVAL_MS: '1000',
       PLANNER_INTERVAL_SECONDS: '1',
       IMMEDIATE_WINDOW_SECONDS: '3600',
       // a killed worker's jobs are found stalled, and its claims expire, within seconds
       JOB_LOCK_DURATION_MS: '5000',
       JOB_STALLED_INTERVAL_MS: '2000',
+      // and a batch whose job went with the wipe while it waited for such a claim gets one again
+      MAINTENANCE_INTERVAL_SECONDS: '15',
       // small batches, so the kill lands with many batches planned, some sending, some waiting
       DELIVERY_BATCH_SIZE: '100',
     },
@@ -92,6 +116,24 @@ try {
   worker = await spawnGazette({ mode: 'worker', label: `smoke-worker-2-${id}`, env });
   log(`worker restarted, pid ${worker.pid}`);
 
+  // Redis loses everything under the restarted worker while rows are still owed (pending or
+  // sending): schedulers, queued and active jobs, hand-off logs. No restart follows.
+  const wipeCount = Math.max(atKill + 1, Math.floor(readers * wipeAt));
+  await sink.waitFor(wipeCount, { kind: 'digest', idleMs: 60_000 });
+  const { rows: open } = await bench.db.query<{ n: number; ambiguous: number }>(
+    `SELECT count(*) FILTER (WHERE state IN ('pending', 'sending'))::int AS n,
+            count(*) FILTER (WHERE state = 'ambiguous')::int AS ambiguous
+       FROM deliveries WHERE kind = 'digest'`,
+  );
+  const wipedAt = Date.now();
+  await redis.flushAll();
+  wipe.atDigests = (await sink.stats()).kinds.digest?.count ?? 0;
+  wipe.openRows = open[0]!.n;
+  wipe.ambiguousAtWipe = open[0]!.ambiguous;
+  log(
+    `redis wiped (FLUSHALL) with ${wipe.atDigests} digests accepted, ${wipe.openRows} row(s) pending or sending`,
+  );
+
   // finished when planning is done and no row is left pending or sending
   let states: Record<string, number> = {};
   for (;;) {
@@ -120,6 +162,11 @@ try {
     await sleep(250);
   }
   await sleep(500);
+  wipe.recoveredInS = await recoveryDelay(worker.logFile, wipedAt);
+  const lastAt = (await sink.stats()).kinds.digest?.lastAt;
+  if (lastAt && lastAt > wipedAt) wipe.lastAfterS = (lastAt - wipedAt) / 1000;
+  if (wipe.recoveredInS === null)
+    problems.push(`the worker never logged a redis recovery after the wipe; see ${worker.logFile}`);
   if (values['inject-duplicate']) {
     const raw = Buffer.from(
       'From: <newsletter@almadar.example>\r\nTo: <reader-2@bench.example>\r\nSubject: injected\r\n' +
@@ -166,7 +213,9 @@ try {
   const d = stats.kinds.digest;
   const seconds = d?.lastAt ? (d.lastAt - due) / 1000 : null;
   console.log('');
-  console.log(`smoke: ${readers} readers, worker SIGKILLed at ${atKill} digests and restarted`);
+  console.log(
+    `smoke: ${readers} readers, worker SIGKILLed at ${atKill} digests and restarted, Redis wiped at ${wipe.atDigests}`,
+  );
   console.log(`  ledger:            ${JSON.stringify(states)}`);
   console.log(`  accepted at sink:  ${d?.count ?? 0} digests (${received.size} distinct readers)`);
   console.log(
@@ -179,6 +228,9 @@ try {
     `  timing (reported, not asserted): first message ${d?.firstAt ? round((d.firstAt - due) / 1000, 2) : '-'} s, last ${seconds === null ? '-' : round(seconds, 2)} s after due, ${seconds ? round((d?.count ?? 0) / seconds) : '-'} msg/s including the restart`,
   );
   console.log(
+    `  redis wipe:        ${wipe.openRows} row(s) owed at the FLUSHALL; recovery logged ${wipe.recoveredInS === null ? '-' : round(wipe.recoveredInS, 2)} s after it, last digest at the sink ${wipe.lastAfterS === null ? '-' : round(wipe.lastAfterS, 2)} s after it (no restart); ${ambiguous.length - wipe.ambiguousAtWipe} row(s) turned ambiguous after the wipe (claims whose hand-off log went with Redis)`,
+  );
+  console.log(
     `  worker peak RSS:   ${round(rssFirst)} MB before the kill, ${round(worker.peakRssMb())} MB after`,
   );
   console.log(`  total:             ${round((Date.now() - t0) / 1000)} s`);
@@ -188,7 +240,80 @@ try {
   await worker?.stop().catch(() => {});
   await sink.close();
   await bench.drop().catch(() => {});
-  await deleteRedisPrefix(prefix).catch(() => {});
+  await redis.stop();
+}
+
+/** Seconds from the wipe to the worker's "redis recovery" log line, or null if it never recovered. */
+async function recoveryDelay(logFile: string, wipedAt: number): Promise<number | null> {
+  const text = await readFile(logFile, 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    if (!line.includes('redis recovery: schedulers re-created')) continue;
+    try {
+      const t = (JSON.parse(line) as { time?: number }).time ?? 0;
+      if (t >= wipedAt) return (t - wipedAt) / 1000;
+    } catch {
+      // not a JSON line
+    }
+  }
+  return null;
+}
+
+/** A redis-server of the smoke's own on a free port, without persistence: it may be wiped. */
+async function startOwnRedis(): Promise<{ url: string; flushAll(): Promise<void>; stop(): Promise<void> }> {
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxmemory-policy',
+      'noeviction',
+    ],
+    { stdio: 'ignore', cwd: tmpdir() },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      if ((await probe.ping()) === 'PONG') break;
+    } catch (err) {
+      if (i > 100) throw new Error(`redis-server on port ${port} did not start: ${(err as Error).message}`);
+      await sleep(50);
+    } finally {
+      probe.disconnect();
+    }
+  }
+  return {
+    url,
+    async flushAll() {
+      const admin = new Redis(url);
+      try {
+        await admin.flushall();
+      } finally {
+        admin.disconnect();
+      }
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
 
 /** Rows the restarted worker released from the killed one's claims (its log lines say which). */
@@ -216,6 +341,38 @@ async function diagnose(db: typeof bench.db, queuePrefix: string, logFile: strin
   out.push(
     `  pending rows by edition: ${rows.map((r) => `${r.edition_id}:[${r.batches.join(',')}]`).join(' ')}`,
   );
+  // rows left sending: whose claim, since when (database clock), and what the workers said of it
+  const { rows: claims } = await db.query<{
+    claim_token: string;
+    edition_id: string;
+    batch_no: number;
+    n: number;
+    age_s: number;
+  }>(
+    `SELECT claim_token, edition_id, batch_no, count(*)::int AS n,
+            round(extract(epoch FROM now() - max(claimed_at)))::int AS age_s
+       FROM deliveries WHERE kind = 'digest' AND state = 'sending'
+      GROUP BY claim_token, edition_id, batch_no LIMIT 10`,
+  );
+  const logs = await Promise.all(
+    [logFile.replace('smoke-worker-2-', 'smoke-worker-1-'), logFile].map((f) =>
+      readFile(f, 'utf8').catch(() => ''),
+    ),
+  );
+  for (const c of claims) {
+    out.push(
+      `  sending: ${c.n} row(s) of ${c.edition_id}:${c.batch_no} under claim ${c.claim_token}, renewed ${c.age_s} s ago`,
+    );
+    for (const [i, text] of logs.entries())
+      for (const l of text
+        .split('\n')
+        .filter(
+          (l) =>
+            l.includes(c.claim_token) || (l.includes(`"batch":${c.batch_no},`) && l.includes(c.edition_id)),
+        )
+        .slice(-6))
+        out.push(`    worker ${i + 1}: ${l.slice(0, 300)}`);
+  }
   const queue = new Queue('send', { connection: { url: REDIS_URL }, prefix: queuePrefix });
   try {
     out.push(`  send queue: ${JSON.stringify(await queue.getJobCounts())}`);

@@ -1,5 +1,6 @@
 // Runs before `npm test` and `npm run test:integration`: the integration tests need PostgreSQL and
-// Redis answering on loopback and Debian's Chromium for the browser tests. Services installed but
+// Redis answering on loopback, Debian's Chromium for the browser tests and SpamAssassin for the
+// deliverability test. Services installed but
 // stopped are started; packages are never installed from here (installing system packages is the
 // machine's business: .ci/run does it in CI), only named with the command that installs them.
 import { execSync } from 'node:child_process';
@@ -48,6 +49,11 @@ try {
     throw new Error(
       'Chromium is missing (browser tests); install it and the Arabic fonts with:\n' +
         '  sudo apt-get install -y --no-install-recommends chromium fonts-noto-core',
+    );
+  if (!existsSync('/usr/bin/spamassassin'))
+    throw new Error(
+      'SpamAssassin is missing (the deliverability test runs its local rules); install it with:\n' +
+        '  sudo apt-get install -y --no-install-recommends spamassassin',
     );
 } catch (err) {
   console.error(`test environment: ${err.message}`);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Language } from '../src/publication.js';
 import { personalize, renderEdition, renderTransactional } from '../src/render/index.js';
+import { nextDigestText } from '../src/render/next-digest.js';
 import {
   arabicArticles,
   englishArticles,
@@ -19,6 +20,8 @@ import {
 
 const OUT_DIR = join(process.cwd(), 'samples');
 const WIDTHS = [375, 800] as const;
+/** Dark-mode screenshots of these (prefers-color-scheme: dark). */
+const DARK = ['digest-ar', 'digest-en', 'alert-ar'];
 
 const publication = samplePublication();
 const readerValues = (language: Language) => ({
@@ -43,6 +46,32 @@ async function renderAll(): Promise<Map<string, string>> {
     const common = { language, publication, date: SAMPLE_DATE, editionId: `sample-${language}` };
     const digest = await renderEdition({ ...common, template: 'digest', articles, frequency: 'daily' });
     files.set(`digest-${language}`, personalize(digest, readerValues(language)).html);
+    if (language === 'ar') {
+      // A headline that opens with a Latin brand must still read right to left.
+      const latinFirst = [
+        { ...articles[0]!, title: 'Apple Pay متاحة في سوريا بدءاً من كانون الثاني المقبل.' },
+        ...articles.slice(1),
+      ];
+      const latin = await renderEdition({
+        ...common,
+        template: 'digest',
+        articles: latinFirst,
+        frequency: 'daily',
+      });
+      files.set('digest-ar-latin-first', personalize(latin, readerValues(language)).html);
+      // A full daily: fifteen items, to see the length and the size budget at work.
+      const full = Array.from({ length: 15 }, (_, i) => ({
+        ...articles[i % articles.length]!,
+        id: `full-${i}`,
+      }));
+      const daily = await renderEdition({
+        ...common,
+        template: 'digest',
+        articles: full,
+        frequency: 'daily',
+      });
+      files.set('digest-ar-full', personalize(daily, readerValues(language)).html);
+    }
     const alert = await renderEdition({
       ...common,
       template: 'alert',
@@ -65,6 +94,20 @@ async function renderAll(): Promise<Map<string, string>> {
       name: links.greeting_name,
       preferencesUrl: links.preferences_url,
       unsubscribeUrl: links.unsubscribe_url,
+      choices: {
+        topics: publication.topics.slice(0, 2).map((t) => t.id),
+        alerts: true,
+        nextDigest: nextDigestText(
+          publication,
+          language,
+          {
+            frequency: 'daily',
+            timezone: publication.timezone,
+            sendHour: publication.digest.defaultSendHour,
+          },
+          SAMPLE_DATE,
+        ),
+      },
     });
     files.set(`welcome-${language}`, welcome.html);
   }
@@ -97,12 +140,18 @@ async function main(): Promise<void> {
         await page.goto(`file://${join(OUT_DIR, `${name}.html`)}`);
         await page.screenshot({ path: join(OUT_DIR, `${name}-${width}.png`), fullPage: true });
       }
+      await page.emulateMedia({ colorScheme: 'dark' });
+      for (const name of DARK) {
+        await page.goto(`file://${join(OUT_DIR, `${name}.html`)}`);
+        await page.screenshot({ path: join(OUT_DIR, `${name}-dark-${width}.png`), fullPage: true });
+      }
       await page.close();
     }
   } finally {
     await browser.close();
   }
-  console.log(`wrote ${files.size} samples and ${files.size * WIDTHS.length} screenshots to ${OUT_DIR}`);
+  const shots = (files.size + DARK.length) * WIDTHS.length;
+  console.log(`wrote ${files.size} samples and ${shots} screenshots to ${OUT_DIR}`);
 }
 
 await main();

@@ -1,21 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyPluginAsync, LogController } from 'fastify';
 import helmet from 'helmet';
 import type { Container } from './container.js';
+import { GazetteError } from './errors.js';
 import { installAdminAuth, requireAdmin } from './http/admin-auth.js';
+import { archiveRoutes } from './http/archive-routes.js';
 import { articleRoutes } from './http/article-routes.js';
+import { bounceRoutes } from './http/bounce-routes.js';
+import { consoleRoutes } from './http/console/index.js';
 import { deliveryRoutes } from './http/delivery-routes.js';
 import { devMailboxRoutes } from './http/dev-mailbox-routes.js';
 import { digestRoutes } from './http/digest-routes.js';
 import { installErrorHandler } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
+import { homeRoutes } from './http/home-routes.js';
+import { importRoutes } from './http/import-routes.js';
+import { operatorRoutes } from './http/operator-routes.js';
+import { preferenceRoutes } from './http/preference-routes.js';
+import { readerAdminRoutes } from './http/reader-admin-routes.js';
+import { readerRoutes } from './http/reader-routes.js';
+import { subscriberAdminRoutes } from './http/subscriber-admin-routes.js';
 import { subscriptionRoutes } from './http/subscription-routes.js';
 import { webhookRoutes } from './http/webhook-routes.js';
+import { jsonDepthError, unstorableStringError } from './security/json-guard.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,6 +34,9 @@ declare module 'fastify' {
     logFields?: Record<string, unknown>;
   }
 }
+
+const validationProblem = (p: { field: string; message: string }) =>
+  new GazetteError('GZ_VALIDATION', p.message, 400, p.field);
 
 /** The whole HTTP app as a plugin: server.ts listens, tests use inject. */
 export const app: FastifyPluginAsync<{ container: Container }> = async (fastify, { container }) => {
@@ -72,13 +86,24 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
   fastify.addHook('onRequest', (request, reply, done) => {
     securityHeaders(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined));
   });
-  await fastify.register(formbody);
-  await fastify.register(rateLimit, {
-    global: false,
-    redis: container.redis,
-    nameSpace: `${config.QUEUE_PREFIX}-ratelimit-`,
-    skipOnError: true,
+  // JSON nested deep enough to overflow a recursive walk is refused before it is parsed; NUL and
+  // lone surrogates (PostgreSQL stores neither) are refused after, naming the field, instead of
+  // failing as a 500 in the database (see security/json-guard.ts). Forms keep their own checks,
+  // which re-render the page with the error.
+  fastify.removeContentTypeParser('application/json');
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const deep = jsonDepthError(body as string);
+    if (deep) return done(validationProblem(deep), undefined);
+    parseJson(request, body as string, (err, value) => {
+      if (err) return done(err, undefined);
+      // fields named as the schema validation names them ("name", not "body.name")
+      const bad = unstorableStringError(value, '');
+      if (bad) return done(validationProblem(bad), undefined);
+      done(null, value);
+    });
   });
+  await fastify.register(formbody);
   await fastify.register(swagger, {
     openapi: {
       info: {
@@ -101,14 +126,29 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
   });
 
   await fastify.register(healthRoutes, { container });
+  await fastify.register(homeRoutes);
   await fastify.register(digestRoutes, { container });
+  await fastify.register(archiveRoutes, { container });
   await fastify.register(deliveryRoutes, { container });
   await fastify.register(subscriptionRoutes, { container });
+  await fastify.register(readerRoutes, { container });
+  await fastify.register(preferenceRoutes, { container });
+  await fastify.register(subscriberAdminRoutes, { container });
+  await fastify.register(readerAdminRoutes, { container });
+  await fastify.register(operatorRoutes, { container });
+  await fastify.register(importRoutes, { container });
   await fastify.register(webhookRoutes, {
     ingest: container.ingest,
     bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES,
   });
-  await fastify.register(articleRoutes, { db: container.db });
+  await fastify.register(bounceRoutes, {
+    bounces: container.bounces,
+    clock: container.clock,
+    sns: container.sns,
+    config,
+  });
+  await fastify.register(articleRoutes, { db: container.db, ingest: container.ingest });
+  await fastify.register(consoleRoutes, { container });
   if (container.devMailbox) await fastify.register(devMailboxRoutes, { mailbox: container.devMailbox });
 };
 

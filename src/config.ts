@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
@@ -31,6 +32,15 @@ const Env = Type.Object({
   SECRET_KEY: Type.Optional(Type.String({ minLength: 32 })),
   SECRET_KEY_PREVIOUS: Type.Optional(Type.String({ minLength: 32 })),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+  // The operator console (/admin): signed session cookies, the first operator, sign-in lock-out
+  SESSION_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  SESSION_IDLE_MINUTES: Type.Integer({ default: 60, minimum: 1 }),
+  SESSION_MAX_HOURS: Type.Integer({ default: 12, minimum: 1 }),
+  ADMIN_EMAIL: Type.Optional(Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$' })),
+  ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 12 })),
+  SIGNIN_MAX_FAILURES: Type.Integer({ default: 5, minimum: 1 }),
+  SIGNIN_WINDOW_MINUTES: Type.Integer({ default: 15, minimum: 1 }),
+  SIGNIN_LOCK_MINUTES: Type.Integer({ default: 15, minimum: 1 }),
   // Bearer token for /metrics; unset in production = /metrics answers 404
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   // production serves /docs only with the admin token, unless this is true
@@ -44,6 +54,19 @@ const Env = Type.Object({
   FORM_MIN_SUBMIT_SECONDS: Type.Number({ default: 2, minimum: 0 }),
   RATE_LIMIT_MAX: Type.Integer({ default: 20, minimum: 1 }),
   RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ default: 60, minimum: 1 }),
+  // subscription bombing: budgets per normalized mailbox and per recipient domain (form and API together)
+  SUBSCRIBE_MAILBOX_MAX: Type.Integer({ default: 3, minimum: 1 }),
+  SUBSCRIBE_MAILBOX_WINDOW_SECONDS: Type.Integer({ default: 24 * 3600, minimum: 1 }),
+  SUBSCRIBE_DOMAIN_MAX: Type.Integer({ default: 500, minimum: 1 }),
+  SUBSCRIBE_DOMAIN_WINDOW_SECONDS: Type.Integer({ default: 3600, minimum: 1 }),
+  // self-hosted proof-of-work (ALTCHA) on subscription requests
+  ALTCHA_MODE: Type.Union([Type.Literal('off'), Type.Literal('high-volume'), Type.Literal('always')], {
+    default: 'high-volume',
+  }),
+  ALTCHA_VOLUME_THRESHOLD: Type.Integer({ default: 200, minimum: 0 }),
+  ALTCHA_VOLUME_WINDOW_SECONDS: Type.Integer({ default: 600, minimum: 1 }),
+  ALTCHA_MAX_NUMBER: Type.Integer({ default: 50_000, minimum: 1000, maximum: 10_000_000 }),
+  ALTCHA_CHALLENGE_TTL_SECONDS: Type.Integer({ default: 3600, minimum: 30 }),
   // Webhooks and feeds
   WEBHOOK_SECRET_GENERIC: Type.Optional(Type.String({ minLength: 1 })),
   WEBHOOK_SECRET_WORDPRESS: Type.Optional(Type.String({ minLength: 1 })),
@@ -52,9 +75,13 @@ const Env = Type.Object({
   WEBHOOK_BODY_LIMIT_BYTES: Type.Integer({ default: 1024 * 1024, minimum: 1024 }),
   WEBHOOK_TOLERANCE_SECONDS: Type.Integer({ default: 300, minimum: 1 }),
   FEED_POLL_INTERVAL_SECONDS: Type.Integer({ default: 300, minimum: 1 }),
+  // feed and WordPress fetches: body cap, and hosts allowed on private addresses (comma-separated)
+  FETCH_MAX_BYTES: Type.Integer({ default: 10 * 1024 * 1024, minimum: 1024 }),
+  FETCH_ALLOWED_HOSTS: Type.String({ default: '' }),
   // Digests and delivery
   IMMEDIATE_WINDOW_SECONDS: Type.Integer({ default: 120, minimum: 1 }),
   PLANNER_INTERVAL_SECONDS: Type.Integer({ default: 60, minimum: 1 }),
+  MAINTENANCE_INTERVAL_SECONDS: Type.Integer({ default: 60, minimum: 1 }),
   DIGEST_MAX_AGE_SECONDS: Type.Integer({ default: 6 * 3600, minimum: 60 }),
   DELIVERY_BATCH_SIZE: Type.Integer({ default: 500, minimum: 1 }),
   PLANNER_CHUNK_SIZE: Type.Integer({ default: 5000, minimum: 1 }),
@@ -64,23 +91,48 @@ const Env = Type.Object({
   // messages composed and in flight per send job; each is a row a crash may leave ambiguous (handoff-log.ts)
   SEND_CONCURRENCY: Type.Integer({ default: 8, minimum: 1 }),
   SEND_CLAIM_SIZE: Type.Integer({ default: 32, minimum: 1 }), // ledger rows taken per status-lock round trip
+  // while sending is paused because the SMTP relay could not be reached: how often to probe it
+  RELAY_PROBE_INTERVAL_MS: Type.Integer({ default: 15_000, minimum: 50 }),
   DKIM_DOMAIN: Type.Optional(Type.String({ minLength: 1 })),
   DKIM_SELECTOR: Type.Optional(Type.String({ minLength: 1 })),
   DKIM_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),
   DKIM_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  // Bounces and complaints (README "Bounces and complaints")
+  BOUNCE_SOFT_LIMIT: Type.Integer({ default: 3, minimum: 1 }),
+  BOUNCE_SOFT_WINDOW_DAYS: Type.Integer({ default: 15, minimum: 1 }),
+  // relay webhooks: each unset = its /api/v1/bounces/<relay> endpoint answers 404
+  BOUNCE_POSTMARK_CREDENTIALS: Type.Optional(Type.String({ pattern: '^[^:\\s]+:\\S{16,}$' })),
+  BOUNCE_MAILGUN_SIGNING_KEY: Type.Optional(Type.String({ minLength: 16 })),
+  BOUNCE_SENDGRID_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 32 })),
+  // Amazon SES through SNS: the topic ARNs (comma-separated) whose notifications are accepted
+  BOUNCE_SES_TOPIC_ARNS: Type.Optional(Type.String({ pattern: '^arn:aws[a-z-]*:sns:' })),
+  BOUNCE_WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: '^(whsec_)?[A-Za-z0-9+/]{16,}={0,2}$' })),
+  // inbound DSN/ARF mail: unset = no listener
+  BOUNCE_DOMAIN: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$' })),
+  BOUNCE_SMTP_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  BOUNCE_SMTP_HOST: Type.Optional(Type.String({ minLength: 1 })),
+  BOUNCE_SMTP_MAX_BYTES: Type.Integer({ default: 1024 * 1024, minimum: 10 * 1024 }),
+  // List import: upload cap, and how many confirmation mails an import may create per minute
+  IMPORT_MAX_BYTES: Type.Integer({ default: 512 * 1024 * 1024, minimum: 1024 }),
+  IMPORT_CONFIRMATIONS_PER_MINUTE: Type.Integer({ default: 600, minimum: 1 }),
   // Worker tuning
   WORKER_QUEUES: Type.String({ default: 'all' }),
   JOB_LOCK_DURATION_MS: Type.Integer({ default: 30_000, minimum: 100 }),
   JOB_STALLED_INTERVAL_MS: Type.Integer({ default: 30_000, minimum: 100 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100 }),
+  // how often every process checks that Redis still holds its data (queues/redis-watch.ts)
+  REDIS_CHECK_INTERVAL_MS: Type.Integer({ default: 10_000, minimum: 100 }),
 });
 
 export type RawEnv = Static<typeof Env>;
 
-export interface Config extends Omit<RawEnv, 'HOST' | 'SECRET_KEY' | 'ADMIN_TOKEN' | 'TRUST_PROXY'> {
+export interface Config
+  extends Omit<RawEnv, 'HOST' | 'SECRET_KEY' | 'ADMIN_TOKEN' | 'SESSION_SECRET' | 'TRUST_PROXY'> {
   HOST: string;
   SECRET_KEY: string;
   ADMIN_TOKEN: string;
+  /** encrypts and signs the console's session cookie */
+  SESSION_SECRET: string;
   /** fastify's trustProxy option: false, true, a hop count, or addresses/CIDRs */
   TRUST_PROXY: boolean | number | string[];
   /** non-fatal remarks to log once at boot */
@@ -93,6 +145,7 @@ export class ConfigError extends Error {
 
 const DEV_SECRET = 'gazette-development-secret-key-not-for-production';
 const DEV_ADMIN_TOKEN = 'gazette-dev-admin-token';
+const DEV_SESSION_SECRET = 'gazette-development-session-secret-not-for-production';
 
 const STRONG_SECRET_HINT = 'at least 32 random characters, e.g. `openssl rand -base64 48`';
 
@@ -102,7 +155,12 @@ const STRONG_SECRET_HINT = 'at least 32 random characters, e.g. `openssl rand -b
  * base64 characters have about 26 distinct symbols, a string with fewer than 16 is not random.
  */
 export function weakSecretReason(value: string): string | undefined {
-  if (value === DEV_SECRET || value === DEV_ADMIN_TOKEN || value.includes('gazette-dev'))
+  if (
+    value === DEV_SECRET ||
+    value === DEV_ADMIN_TOKEN ||
+    value === DEV_SESSION_SECRET ||
+    value.includes('gazette-dev')
+  )
     return 'is the development value printed in the source';
   if (value.length < 32) return `is ${value.length} characters`;
   if (new Set(value).size < 16) return `has only ${new Set(value).size} distinct characters`;
@@ -163,7 +221,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       'environment variable ADMIN_TOKEN: required when NODE_ENV=production (at least 16 characters)',
     );
   if (!['development', 'test'].includes(env.NODE_ENV)) {
-    const secrets = ['SECRET_KEY', 'SECRET_KEY_PREVIOUS', 'ADMIN_TOKEN', 'METRICS_TOKEN'] as const;
+    const secrets = [
+      'SECRET_KEY',
+      'SECRET_KEY_PREVIOUS',
+      'ADMIN_TOKEN',
+      'METRICS_TOKEN',
+      'SESSION_SECRET',
+    ] as const;
     for (const name of secrets) {
       const value = env[name];
       const reason = value === undefined ? undefined : weakSecretReason(value);
@@ -173,6 +237,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         );
     }
   }
+  if (production && !env.SESSION_SECRET)
+    throw new ConfigError(
+      'environment variable SESSION_SECRET: required when NODE_ENV=production (at least 32 characters); it protects the console sessions',
+    );
   const host = env.HOST ?? (production ? '0.0.0.0' : '127.0.0.1');
   if (!production && !env.ADMIN_TOKEN && !isLoopback(host))
     warnings.push(
@@ -188,6 +256,38 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (!env.SECRET_KEY) warnings.push('SECRET_KEY is not set: using the built-in development key');
   if (!env.ADMIN_TOKEN)
     warnings.push(`ADMIN_TOKEN is not set: using the development token "${DEV_ADMIN_TOKEN}"`);
+  // the relays' keys are checked here, so a wrong one stops the boot with its name
+  const whsec = env.BOUNCE_WEBHOOK_SECRET?.replace(/^whsec_/, '');
+  if (
+    whsec &&
+    Buffer.from(whsec, 'base64').toString('base64').replace(/=+$/, '') !== whsec.replace(/=+$/, '')
+  )
+    throw new ConfigError('environment variable BOUNCE_WEBHOOK_SECRET: not base64 after whsec_');
+  if (env.BOUNCE_SENDGRID_PUBLIC_KEY) {
+    const key = env.BOUNCE_SENDGRID_PUBLIC_KEY.trim();
+    try {
+      if (key.startsWith('-----BEGIN')) createPublicKey(key);
+      else createPublicKey({ key: Buffer.from(key, 'base64'), format: 'der', type: 'spki' });
+    } catch (err) {
+      throw new ConfigError(
+        `environment variable BOUNCE_SENDGRID_PUBLIC_KEY: not a public key (${(err as Error).message})`,
+      );
+    }
+  }
+  if (env.BOUNCE_SMTP_PORT !== undefined && !env.BOUNCE_DOMAIN)
+    throw new ConfigError(
+      'environment variable BOUNCE_SMTP_PORT: needs BOUNCE_DOMAIN (the domain it accepts mail for)',
+    );
+  if (production && !env.BOUNCE_DOMAIN)
+    warnings.push(
+      'BOUNCE_DOMAIN is not set: bounces that arrive as mail go to the From mailbox and are never processed (README "Bounces and complaints")',
+    );
+  if (!env.SESSION_SECRET)
+    warnings.push('SESSION_SECRET is not set: console sessions use the built-in development key');
+  if ((env.ADMIN_EMAIL === undefined) !== (env.ADMIN_PASSWORD === undefined))
+    throw new ConfigError(
+      'environment variable ADMIN_EMAIL: ADMIN_EMAIL and ADMIN_PASSWORD make the first operator together; set both or neither',
+    );
   const dkimSet = [
     env.DKIM_DOMAIN,
     env.DKIM_SELECTOR,
@@ -205,6 +305,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     PUBLIC_URL: env.PUBLIC_URL.replace(/\/+$/, ''),
     SECRET_KEY: env.SECRET_KEY ?? DEV_SECRET,
     ADMIN_TOKEN: env.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN,
+    SESSION_SECRET: env.SESSION_SECRET ?? DEV_SESSION_SECRET,
     TRUST_PROXY: parseTrustProxy(env.TRUST_PROXY),
     warnings,
   };

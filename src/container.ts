@@ -1,22 +1,50 @@
 import type { Redis } from 'ioredis';
 import { createFeedPoller, type FeedPoller } from './articles/feed-poller.js';
 import { createIngestService, type IngestService } from './articles/ingest-service.js';
+import { createNormalizePool } from './articles/normalize-pool.js';
+import { allowedFetchHosts } from './articles/safe-fetch.js';
+import { type BounceListener, createBounceListener } from './bounces/inbound-smtp.js';
+import { type BouncePolicy, createBouncePolicy } from './bounces/policy.js';
+import type { SnsClient } from './bounces/ses-sns.js';
+import { createSnsClient } from './bounces/sns-client.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { migrate } from './db/migrate.js';
 import { createPool, type Db, ensureDatabase } from './db/pool.js';
+import { type BatchSender, createBatchSender } from './delivery/batch-sender.js';
+import { createHandoffLog } from './delivery/handoff-log.js';
+import { createRelayWatch, type RelayWatch } from './delivery/relay-watch.js';
+import { createSendingPause, type SendingPause } from './delivery/sending-pause.js';
 import { createTokenBucket, sendRateKey, type TokenBucket } from './delivery/token-bucket.js';
+import { createTransactionalSender, type TransactionalSender } from './delivery/transactional-sender.js';
+import { createDigests, type Digests } from './digests/index.js';
+import { createImportService, type ImportService } from './imports/import-service.js';
 import { createLogger, type Logger } from './logger.js';
 import { DevMailbox } from './mail/dev-mailbox.js';
 import { createMailer, type Mailer } from './mail/transport.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { createOperators, type Operators } from './operators/operator-service.js';
+import { createOverview, type OverviewService } from './overview/overview-service.js';
 import type { Publication } from './publication.js';
 import { createQueues, jobId, type Queues } from './queues/definitions.js';
+import { createDigestEnqueuer } from './queues/digest-enqueuer.js';
+import { createOwedWork, type OwedWork } from './queues/owed-work.js';
 import { createRedis, waitForRedis } from './redis.js';
+import { renderEdition } from './render/index.js';
 import { createTokens, type Tokens } from './security/tokens.js';
+import { createSubscribeBudgets, type SubscribeBudgets } from './subscriptions/budgets.js';
+import { createProofOfWork, type ProofOfWork } from './subscriptions/proof-of-work.js';
+import { createReaderAdmin, type ReaderAdmin } from './subscriptions/reader-admin.js';
+import { createReaderData, type ReaderData } from './subscriptions/reader-data.js';
 import { createSubscriptionService, type SubscriptionService } from './subscriptions/subscription-service.js';
+import { type AddressHasher, createAddressHasher } from './subscriptions/suppression-store.js';
 
-/** The composition root: everything the API and the workers use is built here, once. */
+/**
+ * The composition root: everything the API and the workers use is built here, once.
+ *
+ * Longer than 350 lines: it is the one place that wires every service (listmonk's habit); split, the
+ * order of construction and of closing would be spread over several files.
+ */
 export interface Container {
   config: Config;
   publication: Publication;
@@ -31,10 +59,41 @@ export interface Container {
   /** the global messages-per-second budget shared by every sender in every worker process */
   sendBucket: TokenBucket;
   subscriptions: SubscriptionService;
+  /** operator actions on one reader: lift suppression, resend confirmation, confirm by hand, search */
+  readerAdmin: ReaderAdmin;
+  /** console operators: sign-in, lock-out, creation */
+  operators: Operators;
+  /** the dashboard's figures (GET /api/v1/overview) */
+  overview: OverviewService;
+  /** keyed hashes of addresses for the suppression list of erased readers */
+  hasher: AddressHasher;
+  /** CSV list import: staging, the background job, the paced confirmations, the report */
+  imports: ImportService;
+  /** a reader's data export and erasure */
+  readerData: ReaderData;
+  /** subscription budgets per client, mailbox and domain (Redis, shared by every API process) */
+  subscribeBudgets: SubscribeBudgets;
+  /** ALTCHA proof-of-work on subscription requests (ALTCHA_MODE) */
+  proofOfWork: ProofOfWork;
   /** only outside production when SMTP_URL is unset, and only where the API runs */
   devMailbox?: DevMailbox;
   ingest: IngestService;
   feedPoller: FeedPoller;
+  digests: Digests;
+  /** one per process: the workers of `send` and `alerts` share its edition cache */
+  batchSender: BatchSender;
+  transactionalSender: TransactionalSender;
+  /** the admin API reads and resumes the same pause the senders set */
+  sendingPause: SendingPause;
+  /** what PostgreSQL says is owed to the queues: the sweeps and the recovery after Redis lost its data */
+  owedWork: OwedWork;
+  relayWatch: RelayWatch;
+  /** stores every bounce and complaint report and decides whether it suppresses the reader */
+  bounces: BouncePolicy;
+  /** the inbound SMTP listener for DSN/ARF mail, where BOUNCE_SMTP_PORT is set and the API runs */
+  bounceListener?: BounceListener;
+  /** fetches SNS signing certificates and confirms SNS subscriptions (Amazon SES notifications) */
+  sns: SnsClient;
   close(): Promise<void>;
 }
 
@@ -45,6 +104,8 @@ export interface ContainerOptions {
   log?: Logger;
   /** start the development mailbox when SMTP_URL is unset (the API process does) */
   withDevMailbox?: boolean;
+  /** start the bounce listener when BOUNCE_SMTP_PORT is set (the API process does) */
+  withBounceListener?: boolean;
   /** apply migrations at start (default true) */
   migrate?: boolean;
 }
@@ -63,22 +124,34 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   await waitForRedis(redis);
   const queues = createQueues(redis, config.QUEUE_PREFIX);
+  const operators = createOperators({ db, clock, config });
+  if (await operators.ensureFirst(config.ADMIN_EMAIL, config.ADMIN_PASSWORD))
+    log.info({ email: config.ADMIN_EMAIL }, 'first operator created from ADMIN_EMAIL; sign in at /admin');
   const metrics = createMetrics();
   metrics.watchQueues(queues);
 
   let devMailbox: DevMailbox | undefined;
   if (opts.withDevMailbox && !config.SMTP_URL && config.NODE_ENV !== 'production') {
-    devMailbox = new DevMailbox();
+    devMailbox = new DevMailbox(db);
     await devMailbox.listen(config.DEV_SMTP_PORT);
     log.info({ port: config.DEV_SMTP_PORT }, 'development mailbox listening; open /dev/mailbox');
   }
   const mailer = createMailer(config);
 
+  const fetchPolicy = {
+    maxBytes: config.FETCH_MAX_BYTES,
+    allowedHosts: allowedFetchHosts(config.FETCH_ALLOWED_HOSTS, [
+      publication.sources.wordpress?.siteUrl,
+      ...publication.feeds.map((f) => f.url),
+    ]),
+  };
+  const normalizePool = createNormalizePool(publication);
   const ingest = createIngestService({
     db,
     publication,
     clock,
     queues,
+    normalizePool,
     secrets: {
       generic: config.WEBHOOK_SECRET_GENERIC,
       wordpress: config.WEBHOOK_SECRET_WORDPRESS,
@@ -86,7 +159,9 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
       strapi: config.WEBHOOK_SECRET_STRAPI,
     },
     toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS,
+    fetchPolicy,
   });
+  metrics.watchHeldArticles(() => ingest.heldCount());
   const feedPoller = createFeedPoller({
     db,
     publication,
@@ -94,6 +169,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     ingest,
     userAgent: `Gazette/0.1 (+${config.PUBLIC_URL})`,
     defaultIntervalSeconds: config.FEED_POLL_INTERVAL_SECONDS,
+    fetchPolicy,
   });
   const sendBucket = createTokenBucket({
     redis,
@@ -101,6 +177,18 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     ratePerSecond: config.SEND_RATE_PER_SECOND,
   });
   const tokens = createTokens({ secretKey: config.SECRET_KEY, previousKey: config.SECRET_KEY_PREVIOUS });
+  const subscribeBudgets = createSubscribeBudgets({ redis, clock, config, log });
+  const proofOfWork = createProofOfWork({ redis, clock, config, budgets: subscribeBudgets });
+  const enqueueTransactional = (deliveryId: number) =>
+    queues
+      .enqueue('transactional', 'send', { deliveryId }, { jobId: jobId('delivery', deliveryId) })
+      .catch((err) =>
+        log.warn(
+          { deliveryId, err: (err as Error).message },
+          'transactional mail stored but not enqueued (redis unreachable): the sweep enqueues it',
+        ),
+      );
+  const hasher = createAddressHasher(config.SECRET_KEY, config.SECRET_KEY_PREVIOUS);
   const subscriptions = createSubscriptionService({
     db,
     clock,
@@ -108,8 +196,121 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     publication,
     tokens,
     log,
-    enqueueDelivery: (deliveryId) =>
-      queues.enqueue('transactional', 'send', { deliveryId }, { jobId: jobId('delivery', deliveryId) }),
+    hasher,
+    budgets: subscribeBudgets,
+    // The row is stored before this runs: with Redis away the request still succeeds and the
+    // transactional sweep (or the recovery once Redis answers) enqueues the mail.
+    enqueueDelivery: (deliveryId) => enqueueTransactional(deliveryId),
+  });
+  const readerAdmin = createReaderAdmin({ db, clock, enqueueDelivery: enqueueTransactional });
+  const imports = createImportService({
+    db,
+    clock,
+    log: log.child({ component: 'imports' }),
+    publication,
+    config,
+    hasher,
+    jobs: {
+      run: (importId) =>
+        queues.enqueue('imports', 'run', { importId }, { jobId: jobId('import', importId, 'run') }),
+      mail: (importId, round, delayMs) =>
+        queues.enqueue(
+          'imports',
+          'mail',
+          { importId, round },
+          { jobId: jobId('import', importId, 'mail', round), delay: delayMs },
+        ),
+      // behind every confirmation of a signup (BullMQ runs jobs without a priority first)
+      confirmations: (ids) =>
+        queues.enqueueBulk(
+          'transactional',
+          ids.map((deliveryId) => ({
+            name: 'send' as const,
+            data: { deliveryId },
+            opts: { jobId: jobId('delivery', deliveryId), priority: 10 },
+          })),
+        ),
+    },
+  });
+  const readerData = createReaderData({
+    db,
+    clock,
+    log,
+    hasher,
+    jobs: {
+      async removeDeliveryJobs(ids) {
+        const queue = queues.get('transactional');
+        let removed = 0;
+        for (const id of ids) {
+          const job = await queue.getJob(jobId('delivery', id));
+          // an active job is locked by its worker; it finds no reader and cancels its row
+          if (job && !(await job.isActive())) {
+            await job.remove();
+            removed++;
+          }
+        }
+        return removed;
+      },
+    },
+  });
+  const digestEnqueuer = createDigestEnqueuer(queues, () => clock.now());
+  const digests = createDigests({
+    db,
+    clock,
+    log: log.child({ component: 'digests' }),
+    publication,
+    config,
+    enqueuer: digestEnqueuer,
+    render: renderEdition,
+    onExpired: (n) => metrics.digestSlotsExpired.inc(n),
+  });
+  const sendingPause = createSendingPause({
+    redis,
+    queues,
+    metrics,
+    log,
+    clock,
+    queuePrefix: config.QUEUE_PREFIX,
+  });
+  const relayWatch = createRelayWatch({
+    pause: sendingPause,
+    probe: () => mailer.probe(),
+    log,
+    intervalMs: config.RELAY_PROBE_INTERVAL_MS,
+  });
+  const bounces = createBouncePolicy({ db, clock, log, metrics, config });
+  let bounceListener: BounceListener | undefined;
+  if (opts.withBounceListener && config.BOUNCE_SMTP_PORT !== undefined) {
+    bounceListener = createBounceListener({ config, log: log.child({ component: 'bounces' }), bounces });
+    const port = await bounceListener.listen(config.BOUNCE_SMTP_PORT);
+    log.info({ port, domain: config.BOUNCE_DOMAIN }, 'bounce listener accepting DSN and ARF mail');
+  }
+  const batchSender = createBatchSender({
+    db,
+    clock,
+    log,
+    metrics,
+    mailer,
+    tokens,
+    publication,
+    config,
+    bucket: sendBucket,
+    handoffs: createHandoffLog(redis, config.QUEUE_PREFIX),
+    pause: sendingPause,
+    bounces,
+    alertsPending: alertsPendingProbe(queues),
+  });
+  const transactionalSender = createTransactionalSender({
+    db,
+    clock,
+    config,
+    publication,
+    tokens,
+    mailer,
+    metrics,
+    log,
+    sendBucket,
+    bounces,
   });
 
   return {
@@ -125,15 +326,64 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     tokens,
     sendBucket,
     subscriptions,
+    readerAdmin,
+    operators,
+    overview: createOverview({
+      db,
+      clock,
+      config,
+      publication,
+      queues,
+      sendingPause,
+      lastEditions: () => digests.operator.list({ offset: 0, limit: 5 }),
+    }),
+    hasher,
+    imports,
+    readerData,
+    subscribeBudgets,
+    proofOfWork,
     devMailbox,
     ingest,
     feedPoller,
+    digests,
+    batchSender,
+    transactionalSender,
+    sendingPause,
+    owedWork: createOwedWork({ db, clock, queues, ingest, enqueuer: digestEnqueuer }),
+    relayWatch,
+    bounces,
+    bounceListener,
+    sns: createSnsClient(),
     async close() {
+      await normalizePool.close();
+      await bounceListener?.close();
       mailer.close();
       await queues.close();
       await devMailbox?.close();
       redis.disconnect();
       await db.end();
     },
+  };
+}
+
+/** Reads the alerts queue's depth at most every 100 ms, however many batches ask. */
+function alertsPendingProbe(queues: Queues): () => Promise<boolean> {
+  const alerts = queues.get('alerts');
+  let checkedAt = 0;
+  let pending = false;
+  let inflight: Promise<boolean> | undefined;
+  return async () => {
+    if (performance.now() - checkedAt < 100) return pending;
+    inflight ??= alerts
+      .getJobCounts('active', 'waiting', 'prioritized')
+      .then((c) => (c.active ?? 0) + (c.waiting ?? 0) + (c.prioritized ?? 0) > 0)
+      .catch(() => false) // never hold digests back because Redis answered badly
+      .then((p) => {
+        pending = p;
+        checkedAt = performance.now();
+        inflight = undefined;
+        return p;
+      });
+    return inflight;
   };
 }

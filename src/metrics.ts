@@ -31,6 +31,34 @@ export function createMetrics() {
       help: '1 while sending is paused because the SMTP server refused on policy or authentication grounds',
       registers: [registry],
     }),
+    bounces: new client.Counter({
+      name: 'gazette_bounces_total',
+      help: 'Bounce and complaint reports received, by class (hard, soft, block, complaint, auto-reply, unknown) and source (smtp, postmark, mailgun, sendgrid, standard, inbound)',
+      labelNames: ['class', 'source'] as const,
+      registers: [registry],
+    }),
+    bounceSuppressions: new client.Counter({
+      name: 'gazette_bounce_suppressions_total',
+      help: 'Readers suppressed by the bounce policy, by the class that decided',
+      labelNames: ['class'] as const,
+      registers: [registry],
+    }),
+    digestSlotsExpired: new client.Counter({
+      name: 'gazette_digest_slots_expired_total',
+      help: 'Reader digest slots skipped because they could not start within DIGEST_MAX_AGE_SECONDS',
+      registers: [registry],
+    }),
+    /** held articles are counted in PostgreSQL when /metrics is scraped */
+    watchHeldArticles(count: () => Promise<number>) {
+      new client.Gauge({
+        name: 'gazette_articles_held',
+        help: 'Articles (or changes to them) held because the publication file cannot make them articles yet',
+        registers: [registry],
+        async collect() {
+          this.set(await count());
+        },
+      });
+    },
     /** queue depths are read from Redis when /metrics is scraped */
     watchQueues(queues: Queues) {
       new client.Gauge({

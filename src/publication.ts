@@ -17,6 +17,24 @@ const Source = Type.Object({
   tokenHeader: Type.Optional(Type.String({ minLength: 1 })),
 });
 
+/** Placeholders a Strapi URL template may use (normalize/strapi.ts fills them). */
+export const STRAPI_URL_PLACEHOLDERS = ['slug', 'id', 'documentId', 'locale', 'model'] as const;
+
+const StrapiSource = Type.Composite([
+  Source,
+  Type.Object({
+    /**
+     * The article URL for entries without a url field, e.g. "https://example.com/{locale}/news/{slug}";
+     * placeholders {slug} {id} {documentId} {locale} {model}.
+     */
+    urlTemplate: Type.Optional(Type.String({ pattern: '^https?://', minLength: 8 })),
+    /** Models (`model` like "article", or `uid` like "api::article.article") that are articles. */
+    models: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    /** Models that are never articles (pages, categories): their events are ignored, not held. */
+    ignoredModels: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+  }),
+]);
+
 const Feed = Type.Object({
   id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }),
   type: Type.Union([Type.Literal('rss'), Type.Literal('atom'), Type.Literal('wordpress')]),
@@ -64,9 +82,20 @@ export const PublicationSchema = Type.Object({
       generic: Type.Optional(Source),
       wordpress: Type.Optional(Source),
       ghost: Type.Optional(Source),
-      strapi: Type.Optional(Source),
+      strapi: Type.Optional(StrapiSource),
     },
     { default: {} },
+  ),
+  /**
+   * Language codes a CMS or feed declares (full tag or primary subtag, any case) -> Gazette language,
+   * for codes that are not ar-* or en-* (e.g. "ku": "ar"). A declared code mapped nowhere holds the event.
+   */
+  languageMap: Type.Record(
+    Type.String({ minLength: 1 }),
+    Type.Union([Type.Literal('ar'), Type.Literal('en')]),
+    {
+      default: {},
+    },
   ),
   feeds: Type.Array(Feed, { default: [] }),
   digest: Type.Object(
@@ -90,6 +119,21 @@ export function parsePublication(input: unknown, label = 'PUBLICATION_CONFIG'): 
   for (const [name, topic] of Object.entries(pub.categoryMap)) {
     if (!topicIds.has(topic))
       throw new ConfigError(`${label} field categoryMap.${name}: unknown topic "${topic}"`);
+  }
+  const strapi = pub.sources.strapi;
+  if (strapi?.urlTemplate) {
+    const field = `${label} field sources.strapi.urlTemplate`;
+    for (const [, name] of strapi.urlTemplate.matchAll(/\{([^}]*)\}/g)) {
+      if (!(STRAPI_URL_PLACEHOLDERS as readonly string[]).includes(name ?? '')) {
+        throw new ConfigError(
+          `${field}: unknown placeholder {${name}} (known: ${STRAPI_URL_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')})`,
+        );
+      }
+    }
+    const probe = strapi.urlTemplate.replace(/\{[^}]*\}/g, 'x');
+    if (!/^https?:\/\/[^/?#\s]+/.test(probe) || /\s/.test(probe)) {
+      throw new ConfigError(`${field}: must be an absolute http(s) URL with a host`);
+    }
   }
   for (const tz of [
     pub.timezone,

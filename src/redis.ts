@@ -36,6 +36,29 @@ export async function checkEvictionPolicy(redis: Redis): Promise<RedisPolicyChec
   return { ok: true };
 }
 
+/**
+ * Whether Redis keeps its data over a restart (append-only file or RDB snapshots). Without either,
+ * a restart empties every queue and scheduler; Gazette puts the work back from PostgreSQL
+ * (queues/redis-watch.ts), but the operator should know. A warning, never a failure.
+ */
+export async function checkPersistence(redis: Redis): Promise<string | undefined> {
+  let appendonly: unknown;
+  let save: unknown;
+  try {
+    [appendonly, save] = await Promise.all([
+      redis.call('CONFIG', 'GET', 'appendonly'),
+      redis.call('CONFIG', 'GET', 'save'),
+    ]);
+  } catch (err) {
+    return `redis persistence unknown (cannot read CONFIG: ${(err as Error).message}); enable appendonly so a restart keeps queued jobs`;
+  }
+  const aof = Array.isArray(appendonly) ? String(appendonly[1] ?? '') : '';
+  const rdb = Array.isArray(save) ? String(save[1] ?? '') : '';
+  if (aof !== 'yes' && rdb.trim() === '')
+    return 'redis has no persistence (appendonly no, save ""): a restart loses every queued job and scheduler until Gazette re-enqueues them from PostgreSQL; set appendonly yes';
+  return undefined;
+}
+
 /** Waits for the first connection, so a producer that fails fast does not fail its first command. */
 export async function waitForRedis(redis: Redis, timeoutMs = 10_000): Promise<void> {
   if (redis.status === 'ready') return;

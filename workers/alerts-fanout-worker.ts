@@ -1,18 +1,14 @@
-import { type Processor, UnrecoverableError } from 'bullmq';
+import type { Processor } from 'bullmq';
 import type { Container } from '../src/container.js';
-import { digestsFor } from '../src/digests/wiring.js';
+import { parsePayload } from '../src/queues/definitions.js';
 import { alertsWorker, batchProcessor, dispatchByName } from './send-worker.js';
 import type { WorkerSpec } from './worker-spec.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** `alerts` `fanout`: one breaking article to every alert reader of its language. */
 export function alertFanoutProcessor(container: Container): Processor {
-  const { alerts } = digestsFor(container);
+  const { alerts } = container.digests;
   return async (job) => {
-    const articleId = (job.data as { articleId?: unknown } | null)?.articleId;
-    if (typeof articleId !== 'string' || !UUID.test(articleId))
-      throw new UnrecoverableError(`bad payload: articleId ${JSON.stringify(articleId)}`);
+    const { articleId } = parsePayload('alerts', 'fanout', job.data);
     return alerts.fanout(articleId);
   };
 }

@@ -1,4 +1,6 @@
+import { UnrecoverableError } from 'bullmq';
 import type { Container } from '../src/container.js';
+import { parsePayload } from '../src/queues/definitions.js';
 import type { WorkerSpec } from './worker-spec.js';
 
 /** Applies stored CMS events and repairs what a crash left (sweep). */
@@ -8,8 +10,12 @@ export const articleEventsWorker: WorkerSpec = {
   processor: (container: Container) => async (job) => {
     const ingest = container.ingest;
     if (job.name === 'sweep') return { requeued: await ingest.sweep() };
-    const eventId = Number((job.data as { eventId?: unknown }).eventId);
-    if (!Number.isInteger(eventId)) throw new Error(`job ${job.id}: eventId missing`);
+    if (job.name === 'reprocess') {
+      const result = await ingest.reprocessHeld();
+      container.log.info({ jobId: job.id, ...result }, 'held article events applied again');
+      return result;
+    }
+    const { eventId } = parsePayload('article-events', 'process', job.data);
     const result = await ingest.process(eventId);
     container.log.info(
       {
@@ -19,8 +25,10 @@ export const articleEventsWorker: WorkerSpec = {
         lifecycle: result?.lifecycle,
         skipped: result?.skipped,
       },
-      'article event applied',
+      result?.failed ? 'article event failed permanently' : 'article event applied',
     );
+    // recorded on the event row (GET /api/v1/article-events); retrying cannot change it
+    if (result?.failed) throw new UnrecoverableError(result.failed);
     return result;
   },
 };

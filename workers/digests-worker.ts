@@ -1,23 +1,11 @@
 import { type Processor, UnrecoverableError } from 'bullmq';
 import type { Container } from '../src/container.js';
-import { digestsFor } from '../src/digests/wiring.js';
-import { jobId } from '../src/queues/definitions.js';
+import { jobId, parsePayload } from '../src/queues/definitions.js';
 import type { SchedulerSetup } from './schedulers.js';
 import type { WorkerSpec } from './worker-spec.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MAINTENANCE_EVERY_MS = 5 * 60_000;
-
-function uuidField(data: unknown, field: string): string {
-  const v = (data as Record<string, unknown> | null)?.[field];
-  if (typeof v !== 'string' || !UUID.test(v))
-    throw new UnrecoverableError(`bad payload: ${field} ${JSON.stringify(v)}`);
-  return v;
-}
-
 function processor(container: Container): Processor {
-  const digests = digestsFor(container);
-  const { log } = container;
+  const { digests, log } = container;
   return async (job) => {
     switch (job.name) {
       case 'plan':
@@ -27,7 +15,7 @@ function processor(container: Container): Processor {
         return { readers: r.readers, editions: r.editions.length, rows: r.rows, expired: r.expired };
       }
       case 'build-edition': {
-        const editionId = uuidField(job.data, 'editionId');
+        const { editionId } = parsePayload('digests', 'build-edition', job.data);
         const r = await digests.operator.buildRun(editionId);
         log.info({ jobId: job.id, editionId, rows: r.rows }, 'operator run fanned out');
         return r;
@@ -57,10 +45,10 @@ export const digestSchedulers: SchedulerSetup = async ({ queues, config }) => {
   );
   await queue.upsertJobScheduler(
     'digests-maintenance',
-    { every: MAINTENANCE_EVERY_MS },
+    { every: config.MAINTENANCE_INTERVAL_SECONDS * 1000 },
     { name: 'maintenance', data: {} },
   );
   // and once now: a worker starting after a crash repairs the batches the crash left without a
-  // job at once, not at the next tick (up to MAINTENANCE_EVERY_MS later)
+  // job at once, not at the next tick (up to MAINTENANCE_INTERVAL_SECONDS later)
   await queues.enqueue('digests', 'maintenance', {}, { jobId: jobId('maintenance-start', Date.now()) });
 };

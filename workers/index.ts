@@ -29,14 +29,42 @@ export async function setupSchedulers(container: Container): Promise<void> {
   for (const setup of schedulerSetups) await setup(container);
 }
 
+/**
+ * After Redis lost its data (src/queues/redis-watch.ts): the schedulers again (the digest setup
+ * also queues one maintenance run now), and the owed work PostgreSQL knows of, at once and without
+ * the sweeps' age limit: batches with open rows and no live job, unapplied CMS events, the latest
+ * lifecycle job of recently applied ones, unsent confirmation and welcome mails, the jobs of open list imports. Idempotent: every process runs it, and the job ids and the rows'
+ * status locks absorb the repeats.
+ */
+export async function recoverOwedWork(container: Container): Promise<{
+  batches: number;
+  articleEvents: number;
+  lifecycle: number;
+  transactional: number;
+  imports: number;
+}> {
+  await setupSchedulers(container);
+  const batches = await container.owedWork.batches();
+  const articleEvents = await container.owedWork.articleEvents(0);
+  const lifecycle = await container.owedWork.lifecycle();
+  const transactional = await container.owedWork.transactional(0);
+  const imports = await container.imports.requeueOpen();
+  return { batches, articleEvents, lifecycle, transactional, imports };
+}
+
 /** Starts one BullMQ Worker per selected queue; close() stops taking work and waits for active jobs. */
 export function startWorkers(container: Container, specs: WorkerSpec[] = workerSpecs): RunningWorkers {
   const { config, log } = container;
   const selected = new Set(selectQueues(config.WORKER_QUEUES));
   const connection = createRedis(config.REDIS_URL, 'worker');
   const workers: Worker[] = [];
+  const started: WorkerSpec[] = [];
+  const stops: Array<() => void> = [];
   for (const spec of specs) {
     if (!selected.has(spec.queue)) continue;
+    started.push(spec);
+    const stop = spec.start?.(container);
+    if (stop) stops.push(stop);
     const worker = new Worker(spec.queue, spec.processor(container), {
       connection,
       prefix: config.QUEUE_PREFIX,
@@ -58,6 +86,9 @@ export function startWorkers(container: Container, specs: WorkerSpec[] = workerS
   return {
     workers,
     async close() {
+      // active jobs are told first, so closing (which waits for them) is bounded
+      for (const spec of started) spec.drain?.(container);
+      for (const stop of stops) stop();
       await Promise.all(workers.map((w) => w.close()));
       connection.disconnect();
     },

@@ -3,7 +3,15 @@ import { articleEventsWorker } from './article-events-worker.js';
 import { articleLifecycleWorker } from './article-lifecycle-worker.js';
 import { digestSchedulers, digestsWorker } from './digests-worker.js';
 import { feedsWorker } from './feeds-worker.js';
-import { articleSweepScheduler, feedSchedulers, type SchedulerSetup } from './schedulers.js';
+import { importsWorker } from './imports-worker.js';
+import {
+  articleSweepScheduler,
+  feedSchedulers,
+  heldReprocessAtBoot,
+  importsSweepScheduler,
+  type SchedulerSetup,
+  transactionalSweepScheduler,
+} from './schedulers.js';
 import { sendWorker } from './send-worker.js';
 import { transactionalWorker } from './transactional-worker.js';
 import type { WorkerSpec } from './worker-spec.js';
@@ -17,7 +25,15 @@ export const workerSpecs: WorkerSpec[] = [
   alertsWithFanoutWorker,
   digestsWorker,
   articleLifecycleWorker,
+  importsWorker,
 ];
 
 /** Job schedulers (repeatable work shared by every worker process), set up when workers start. */
-export const schedulerSetups: SchedulerSetup[] = [feedSchedulers, articleSweepScheduler, digestSchedulers];
+export const schedulerSetups: SchedulerSetup[] = [
+  feedSchedulers,
+  articleSweepScheduler,
+  transactionalSweepScheduler,
+  importsSweepScheduler,
+  digestSchedulers,
+  heldReprocessAtBoot,
+];

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Container } from '../src/container.js';
+import { jobId } from '../src/queues/definitions.js';
 
 export type SchedulerSetup = (container: Container) => Promise<void>;
 
@@ -20,4 +22,34 @@ export const articleSweepScheduler: SchedulerSetup = async ({ queues }) => {
   await queues
     .get('article-events')
     .upsertJobScheduler('article-events-sweep', { every: 60_000 }, { name: 'sweep', data: {} });
+};
+
+/**
+ * Re-enqueues confirmation and welcome mails stored while Redis was unreachable (the subscribe
+ * answered 202 once the row was stored) or lost with Redis.
+ */
+export const transactionalSweepScheduler: SchedulerSetup = async ({ queues }) => {
+  await queues
+    .get('transactional')
+    .upsertJobScheduler('transactional-sweep', { every: 60_000 }, { name: 'sweep', data: {} });
+};
+
+/**
+ * Requeues the job of every open list import whose job is gone (its enqueue failed while Redis was
+ * unreachable, or Redis lost it); the job ids make a requeue of a live job a no-op.
+ */
+export const importsSweepScheduler: SchedulerSetup = async ({ queues }) => {
+  await queues
+    .get('imports')
+    .upsertJobScheduler('imports-sweep', { every: 60_000 }, { name: 'sweep', data: {} });
+};
+
+/**
+ * Held events (stored because the configuration could not make them articles) are applied again
+ * when a worker starts, which is when a changed publication file takes effect. One job per
+ * publication file content, so several workers starting together run it once.
+ */
+export const heldReprocessAtBoot: SchedulerSetup = async ({ queues, publication }) => {
+  const version = createHash('sha256').update(JSON.stringify(publication)).digest('hex').slice(0, 16);
+  await queues.enqueue('article-events', 'reprocess', {}, { jobId: jobId('held-reprocess', version) });
 };

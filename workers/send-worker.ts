@@ -1,61 +1,8 @@
 import { DelayedError, type Job, type Processor, UnrecoverableError } from 'bullmq';
 import type { Container } from '../src/container.js';
-import { type BatchResult, type BatchSender, createBatchSender } from '../src/delivery/batch-sender.js';
-import { createHandoffLog } from '../src/delivery/handoff-log.js';
-import { createSendingPause } from '../src/delivery/sending-pause.js';
+import type { BatchResult } from '../src/delivery/batch-sender.js';
+import { parsePayload } from '../src/queues/definitions.js';
 import type { WorkerSpec } from './worker-spec.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** One batch sender per container: the workers of `send` and `alerts` share its edition cache. */
-const senders = new WeakMap<Container, BatchSender>();
-
-export function batchSenderFor(container: Container): BatchSender {
-  let sender = senders.get(container);
-  if (!sender) {
-    const { config } = container;
-    sender = createBatchSender({
-      ...container,
-      bucket: container.sendBucket,
-      handoffs: createHandoffLog(container.redis, config.QUEUE_PREFIX),
-      pause: createSendingPause({ ...container, queuePrefix: config.QUEUE_PREFIX }),
-      alertsPending: alertsPendingProbe(container),
-    });
-    senders.set(container, sender);
-  }
-  return sender;
-}
-
-/** Reads the alerts queue's depth at most every 100 ms, however many batches ask. */
-function alertsPendingProbe(container: Container): () => Promise<boolean> {
-  const alerts = container.queues.get('alerts');
-  let checkedAt = 0;
-  let pending = false;
-  let inflight: Promise<boolean> | undefined;
-  return async () => {
-    if (performance.now() - checkedAt < 100) return pending;
-    inflight ??= alerts
-      .getJobCounts('active', 'waiting', 'prioritized')
-      .then((c) => (c.active ?? 0) + (c.waiting ?? 0) + (c.prioritized ?? 0) > 0)
-      .catch(() => false) // never hold digests back because Redis answered badly
-      .then((p) => {
-        pending = p;
-        checkedAt = performance.now();
-        inflight = undefined;
-        return p;
-      });
-    return inflight;
-  };
-}
-
-function validPayload(data: unknown): { editionId: string; batch: number } {
-  const { editionId, batch } = (data ?? {}) as { editionId?: unknown; batch?: unknown };
-  if (typeof editionId !== 'string' || !UUID.test(editionId))
-    throw new UnrecoverableError(`bad payload: editionId ${JSON.stringify(editionId)}`);
-  if (typeof batch !== 'number' || !Number.isSafeInteger(batch) || batch < 0)
-    throw new UnrecoverableError(`bad payload: batch ${JSON.stringify(batch)}`);
-  return { editionId, batch };
-}
 
 /** Maps a batch outcome to BullMQ: return, throw to retry, delay without spending an attempt. */
 async function toBullmq(job: Job, token: string | undefined, result: BatchResult): Promise<unknown> {
@@ -64,15 +11,19 @@ async function toBullmq(job: Job, token: string | undefined, result: BatchResult
       return { ...result.counts, editionSent: result.edition !== null };
     case 'skipped':
       return { skipped: result.reason };
+    case 'expired':
+      return { ...result.counts, expired: result.failedRows };
     case 'retry':
       throw new Error(result.error);
     case 'gave-up':
       throw new UnrecoverableError(`gave up: ${result.error}`);
     case 'paused':
-    case 'busy': {
-      // The queue is paused (the job waits in it until resume) or another live attempt holds
-      // rows: look again later. Neither is a failure of this job, so no attempt is spent.
-      const delay = result.status === 'busy' ? result.retryInMs : 1000;
+    case 'busy':
+    case 'interrupted': {
+      // The queue is paused (the job waits in it until resume), another live attempt holds rows,
+      // or this worker is shutting down (the next worker takes the job at once): look again
+      // later. None is a failure of this job, so no attempt is spent.
+      const delay = result.status === 'busy' ? result.retryInMs : result.status === 'paused' ? 1000 : 0;
       await job.moveToDelayed(Date.now() + delay, token);
       throw new DelayedError();
     }
@@ -80,10 +31,12 @@ async function toBullmq(job: Job, token: string | undefined, result: BatchResult
 }
 
 export function batchProcessor(container: Container): Processor {
-  const sender = batchSenderFor(container);
-  const { log } = container;
+  const { batchSender: sender, log } = container;
   return async (job, token) => {
-    const { editionId, batch } = validPayload(job.data);
+    const { editionId, batch } =
+      job.queueName === 'alerts'
+        ? parsePayload('alerts', 'send', job.data)
+        : parsePayload('send', 'batch', job.data);
     const attempt = {
       attempt: job.attemptsMade + 1,
       maxAttempts: job.opts.attempts ?? 1,
@@ -111,8 +64,24 @@ export function dispatchByName(handlers: Record<string, (c: Container) => Proces
   };
 }
 
+/**
+ * On shutdown the batches in progress stop claiming and hand back what they have not sent, within
+ * SHUTDOWN_TIMEOUT_MS (send-attempt.ts splits it between SMTP replies, outcome writes and closing),
+ * so the process exits before the timeout kills it.
+ */
+function drainSends(container: Container): void {
+  container.batchSender.drain(container.config.SHUTDOWN_TIMEOUT_MS);
+}
+
+/** While the relay is unreachable, probe it and resume sending once it answers (relay-watch.ts). */
+function watchRelay(container: Container): () => void {
+  return container.relayWatch.start();
+}
+
 export const sendWorker: WorkerSpec = {
   queue: 'send',
+  drain: drainSends,
+  start: watchRelay,
   // each job keeps SEND_CONCURRENCY messages in flight; two jobs keep the SMTP pool busy across
   // the short gaps between chunks
   concurrency: () => 2,
@@ -122,6 +91,8 @@ export const sendWorker: WorkerSpec = {
 /** `alerts`: add the planner's fanout handler here (`fanout: alertFanoutProcessor`). */
 export const alertsWorker: WorkerSpec = {
   queue: 'alerts',
+  drain: drainSends,
+  start: watchRelay,
   concurrency: () => 2,
   processor: dispatchByName({ send: batchProcessor }),
 };

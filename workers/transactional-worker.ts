@@ -1,16 +1,14 @@
 import { type Processor, UnrecoverableError } from 'bullmq';
 import type { Container } from '../src/container.js';
-import { createTransactionalSender } from '../src/delivery/transactional-sender.js';
-import type { Payload } from '../src/queues/definitions.js';
+import { parsePayload } from '../src/queues/definitions.js';
 import type { WorkerSpec } from './worker-spec.js';
 
 /** Confirmation and welcome mail: one ledger row per job. */
 export function transactionalProcessor(container: Container): Processor {
-  const sender = createTransactionalSender(container);
+  const sender = container.transactionalSender;
   return async (job) => {
-    const { deliveryId } = job.data as Payload<'transactional', 'send'>;
-    if (!Number.isSafeInteger(deliveryId) || deliveryId <= 0)
-      throw new UnrecoverableError(`bad payload: deliveryId ${String(deliveryId)}`);
+    if (job.name === 'sweep') return { requeued: await container.owedWork.transactional() };
+    const { deliveryId } = parsePayload('transactional', 'send', job.data);
     const result = await sender.send(deliveryId);
     switch (result.outcome) {
       case 'done':

@@ -10,4 +10,8 @@ export interface WorkerSpec {
   queue: QueueName;
   concurrency: (container: Container) => number;
   processor: (container: Container) => Processor;
+  /** On shutdown, before the Worker closes: make its active jobs end soon (see send-worker.ts). */
+  drain?: (container: Container) => void;
+  /** Background work of the queue's process while its Worker runs; returns how to stop it. */
+  start?: (container: Container) => () => void;
 }

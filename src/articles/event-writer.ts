@@ -6,7 +6,7 @@
  * or fails as a whole (a statement is atomic); when a shared write fails, each delivery of it is
  * written again on its own, so one bad delivery cannot fail the others.
  */
-import type { Db } from '../db/pool.js';
+import type { Db, Queryable } from '../db/pool.js';
 import { jobId, type Queues } from '../queues/definitions.js';
 import type { ArticleEvent } from './types.js';
 
@@ -17,6 +17,8 @@ export interface StoredEvent {
   externalId: string;
   /** the same (provider, event key) was stored before, by an earlier delivery or one in this write */
   duplicate: boolean;
+  /** stored held, for this reason: only the configuration keeps it from being applied */
+  held?: string;
 }
 
 export interface EventWrite {
@@ -37,6 +39,19 @@ const MAX_EVENTS_PER_WRITE = 500;
 /** Two statements at a time: one commits while the next batch forms and travels. */
 const MAX_WRITES_IN_FLIGHT = 2;
 const keyOf = (provider: string, eventKey: string) => `${provider}\u0000${eventKey}`;
+
+/** The CMS removed the article: its held events must not bring it back when applied later. */
+export async function supersedeHeldEvents(
+  db: Queryable,
+  provider: string,
+  externalId: string,
+): Promise<void> {
+  await db.query(
+    `UPDATE article_events SET held_reason = NULL, error = 'superseded: the CMS removed the article first'
+      WHERE held_reason IS NOT NULL AND provider = $1 AND external_id = $2`,
+    [provider, externalId],
+  );
+}
 
 export function createEventWriter(deps: { db: Db; queues: Pick<Queues, 'enqueueBulk'> }) {
   const { db, queues } = deps;
@@ -183,4 +198,26 @@ export function createEventWriter(deps: { db: Db; queues: Pick<Queues, 'enqueueB
       });
     },
   };
+}
+
+/**
+ * An event that can never be applied: processed (the sweep leaves it), failed, with the reason the
+ * operator reads in GET /api/v1/article-events. A row already applied is left as it is.
+ */
+export async function markEventFailed(db: Db, eventId: number, reason: string, at: Date): Promise<void> {
+  await db.query(
+    `UPDATE article_events SET processed_at = $2, failed_at = $2, last_attempt_at = $2, error = $3,
+            attempts = attempts + 1
+      WHERE id = $1 AND processed_at IS NULL`,
+    [eventId, at, reason.slice(0, 1000)],
+  );
+}
+
+/** A transient failure (5xx, timeout, network): counted and kept as the last error; the job retries. */
+export async function noteEventAttempt(db: Db, eventId: number, reason: string, at: Date): Promise<void> {
+  await db.query(
+    `UPDATE article_events SET last_attempt_at = $2, error = $3, attempts = attempts + 1
+      WHERE id = $1 AND processed_at IS NULL`,
+    [eventId, at, reason.slice(0, 1000)],
+  );
 }

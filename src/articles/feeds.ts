@@ -1,13 +1,13 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { decode } from 'html-entities';
 import type { Publication } from '../publication.js';
-import { buildArticle, dateField, languageOf, type SourceContext } from './normalize/common.js';
+import { buildArticle, type DeclaredLanguage, dateField, type SourceContext } from './normalize/common.js';
 import { isObject, type Json } from './normalize/fields.js';
 import { restPostEvent } from './normalize/wordpress.js';
-import { type ArticleLanguage, type NormalizedArticle, PayloadError } from './types.js';
+import { type ArticleLanguage, HeldError, type NormalizedArticle, PayloadError } from './types.js';
 
 /**
- * Polled sources: RSS 2.0, Atom 1.0 and a WordPress REST list (`/wp-json/wp/v2/posts?_embed`).
+ * Polled sources: RSS 2.0, RSS 1.0 (RDF), Atom 1.0 and a WordPress REST list (`/wp-json/wp/v2/posts?_embed`).
  * The XML parser never expands entities itself (no DOCTYPE entity bombs, no external entities): text
  * is decoded here with the five XML entities and character references only.
  */
@@ -30,6 +30,7 @@ const ALWAYS_ARRAY = new Set([
   'link',
   'author',
   'dc:creator',
+  'dc:subject',
   'media:content',
   'media:thumbnail',
   'enclosure',
@@ -72,14 +73,22 @@ export function parseFeed(
   // Trust the document over the configured type: publishers switch formats without telling anyone.
   if (isObject(doc.rss)) return parseRss(doc.rss, feed, publication, onSkip);
   if (isObject(doc.feed)) return parseAtom(doc.feed, feed, publication, onSkip);
-  throw new PayloadError('feed: neither an RSS 2.0 <rss> nor an Atom <feed> document');
+  if (isObject(doc['rdf:RDF'])) return parseRdf(doc['rdf:RDF'], feed, publication, onSkip);
+  throw new PayloadError('feed: neither an RSS 2.0 <rss>, an RSS 1.0 <rdf:RDF> nor an Atom <feed> document');
 }
 
-function feedContext(feed: FeedSource, publication: Publication, declaredLanguage?: string, base?: string) {
+/** The first declared language among an item's and its feed's, with where it was found. */
+function declared(...candidates: Array<[string | undefined, string]>): DeclaredLanguage | undefined {
+  for (const [value, field] of candidates) if (value?.trim()) return { value, field };
+  return undefined;
+}
+
+/** A feed's configured `language` is its default: used when neither the feed nor the letters say. */
+function feedContext(feed: FeedSource, publication: Publication, base?: string) {
   const ctx: SourceContext = {
     provider: 'feed',
     sourceKey: `feed:${feed.id}`,
-    language: feed.language ?? languageOf(declaredLanguage, 'ar'),
+    language: feed.language ?? 'ar',
     timezone: feed.timezone ?? publication.timezone,
     siteUrl: base ?? feed.url,
     publication,
@@ -94,8 +103,9 @@ function eachItem<T>(items: unknown[], onSkip: SkipHandler, read: (item: Json, i
       if (!isObject(item)) throw new PayloadError(`item ${index}: not an element`);
       out.push(read(item, index));
     } catch (err) {
-      if (!(err instanceof PayloadError)) throw err;
-      onSkip(err.message, index);
+      // Held items stay in the feed: the next poll after the configuration is fixed takes them.
+      if (!(err instanceof PayloadError || err instanceof HeldError)) throw err;
+      onSkip(err instanceof HeldError ? `held: ${err.message}` : err.message, index);
     }
   });
   return out;
@@ -139,7 +149,8 @@ function list(node: unknown): unknown[] {
 function parseRss(rss: Json, feed: FeedSource, publication: Publication, onSkip: SkipHandler) {
   const channel = isObject(rss.channel) ? rss.channel : undefined;
   if (!channel) throw new PayloadError('feed: <rss> has no <channel>');
-  const ctx = feedContext(feed, publication, text(channel.language), feedLink(channel.link, feed.url));
+  const ctx = feedContext(feed, publication, feedLink(channel.link, feed.url));
+  const channelLanguage = text(channel.language) ?? text(channel['dc:language']);
   return eachItem(list(channel.item), onSkip, (item, index) => {
     const link = text(item.link);
     const guid = text(item.guid);
@@ -162,11 +173,23 @@ function parseRss(rss: Json, feed: FeedSource, publication: Publication, onSkip:
         imageAlt: image?.alt ?? null,
         author: text(item['dc:creator']) ?? rssAuthor(text(item.author)),
         categories: list(item.category).flatMap((c) => text(c) ?? []),
-        language: feed.language,
+        language: declared(
+          [attr(item, 'xml:lang'), `item ${index} xml:lang`],
+          [text(item['dc:language']), `item ${index} dc:language`],
+          [channelLanguage, 'channel language'],
+          [attr(rss, 'xml:lang'), 'rss xml:lang'],
+        ),
         publishedAt,
         modifiedAt:
           dateField(text(item['atom:updated']), `item ${index} atom:updated`, ctx.timezone) ?? publishedAt,
         status: 'published',
+        fields: {
+          excerpt: `item ${index} description`,
+          body: `item ${index} ${content ? 'content:encoded' : 'description'}`,
+          author: `item ${index} author`,
+          imageUrl: `item ${index} image`,
+          imageAlt: `item ${index} media:description`,
+        },
       },
       ctx,
     );
@@ -184,8 +207,14 @@ function feedLink(link: unknown, fallback: string): string {
 /** RSS `<author>` is "email (Name)"; only the name is for readers. */
 function rssAuthor(value: string | undefined): string | null {
   if (!value) return null;
-  const named = /\(([^)]+)\)\s*$/.exec(value);
-  if (named) return named[1]!.trim();
+  // "(Name)" at the end: the "(" after the last ")" but one. A scan, not /\(([^)]+)\)\s*$/, which
+  // retried from every "(" to the end.
+  const text = value.trimEnd();
+  if (text.endsWith(')')) {
+    const close = text.length - 1;
+    const open = text.indexOf('(', text.lastIndexOf(')', close - 1) + 1);
+    if (open !== -1 && open < close - 1) return text.slice(open + 1, close).trim();
+  }
   return value.includes('@') ? null : value;
 }
 
@@ -214,11 +243,64 @@ function rssImage(item: Json): { url: string; alt?: string } | undefined {
   return { url, alt: description };
 }
 
+// ---------------------------------------------------------------- RSS 1.0 (RDF)
+
+/**
+ * RSS 1.0: `<rdf:RDF>` holds the `<channel>` and, beside it rather than inside, the `<item>`s, each
+ * named by `rdf:about`; dates, authors, subjects and language come from Dublin Core (`dc:date`,
+ * `dc:creator`, `dc:subject`, `dc:language`), the full text from `content:encoded`.
+ */
+function parseRdf(rdf: Json, feed: FeedSource, publication: Publication, onSkip: SkipHandler) {
+  const channel = isObject(rdf.channel) ? rdf.channel : {};
+  const ctx = feedContext(feed, publication, feedLink(channel.link, feed.url));
+  const channelLanguage = text(channel['dc:language']);
+  return eachItem(list(rdf.item), onSkip, (item, index) => {
+    const about = attr(item, 'rdf:about');
+    const link = text(item.link) ?? about;
+    if (!link) throw new PayloadError(`item ${index}: neither <link> nor rdf:about`);
+    const description = text(item.description);
+    const publishedAt = dateField(text(item['dc:date']), `item ${index} dc:date`, ctx.timezone);
+    const image = rssImage(item);
+    return buildArticle(
+      {
+        externalId: about ?? link,
+        url: link,
+        urlField: `item ${index} link`,
+        title: text(item.title) ?? '',
+        titleField: `item ${index} title`,
+        excerptHtml: description,
+        bodyHtml: text(item['content:encoded']) ?? description ?? '',
+        imageUrl: image?.url ?? null,
+        imageAlt: image?.alt ?? null,
+        author: text(item['dc:creator']) ?? null,
+        categories: list(item['dc:subject']).flatMap((c) => text(c) ?? []),
+        language: declared(
+          [attr(item, 'xml:lang'), `item ${index} xml:lang`],
+          [text(item['dc:language']), `item ${index} dc:language`],
+          [channelLanguage, 'channel dc:language'],
+          [attr(rdf, 'xml:lang'), 'rdf:RDF xml:lang'],
+        ),
+        publishedAt,
+        modifiedAt: publishedAt,
+        status: 'published',
+        fields: {
+          excerpt: `item ${index} description`,
+          body: `item ${index} ${item['content:encoded'] === undefined ? 'description' : 'content:encoded'}`,
+          author: `item ${index} dc:creator`,
+          imageUrl: `item ${index} image`,
+          imageAlt: `item ${index} media:description`,
+        },
+      },
+      ctx,
+    );
+  });
+}
+
 // ---------------------------------------------------------------- Atom 1.0
 
 function parseAtom(root: Json, feed: FeedSource, publication: Publication, onSkip: SkipHandler) {
   const feedLang = attr(root, 'xml:lang');
-  const ctx = feedContext(feed, publication, feedLang, atomLink(root.link) ?? feed.url);
+  const ctx = feedContext(feed, publication, atomLink(root.link) ?? feed.url);
   const feedAuthor = atomAuthor(root.author);
   return eachItem(list(root.entry), onSkip, (entry, index) => {
     const id = text(entry.id);
@@ -240,10 +322,15 @@ function parseAtom(root: Json, feed: FeedSource, publication: Publication, onSki
         author: atomAuthor(entry.author) ?? feedAuthor,
         categories,
         matchTerms: terms,
-        language: feed.language ?? attr(entry, 'xml:lang'),
+        language: declared([attr(entry, 'xml:lang'), `entry ${index} xml:lang`], [feedLang, 'feed xml:lang']),
         publishedAt: published,
         modifiedAt: updated ?? published,
         status: 'published',
+        fields: {
+          excerpt: `entry ${index} summary`,
+          body: `entry ${index} ${entry.content === undefined ? 'summary' : 'content'}`,
+          author: `entry ${index} author`,
+        },
       },
       ctx,
     );
@@ -274,12 +361,26 @@ function atomText(node: unknown): string | undefined {
   if (typeof raw !== 'string' || raw.trim() === '') return undefined;
   const type = attr(first, 'type') ?? 'text';
   if (type === 'xhtml') return raw;
-  const value = raw
-    .split(/(<!\[CDATA\[[\s\S]*?\]\]>)/)
-    .map((part) => (part.startsWith('<![CDATA[') ? part.slice(9, -3) : xmlDecode(part)))
-    .join('');
+  const value = decodeWithCdata(raw);
   if (type === 'html') return value;
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Character data decoded, CDATA sections kept verbatim, in one forward scan (the pattern
+ * /(<!\[CDATA\[[\s\S]*?\]\]>)/ searched for "]]>" again from every "<![CDATA["). A section
+ * never closed is character data, as it was.
+ */
+function decodeWithCdata(raw: string): string {
+  let out = '';
+  let from = 0;
+  for (;;) {
+    const start = raw.indexOf('<![CDATA[', from);
+    const end = start === -1 ? -1 : raw.indexOf(']]>', start + 9);
+    if (end === -1) return out + xmlDecode(raw.slice(from));
+    out += xmlDecode(raw.slice(from, start)) + raw.slice(start + 9, end);
+    from = end + 3;
+  }
 }
 
 // ---------------------------------------------------------------- WordPress REST list
@@ -297,7 +398,7 @@ function parseWordPressList(
     throw new PayloadError('feed: not JSON (expected a wp/v2/posts list)');
   }
   if (!Array.isArray(posts)) throw new PayloadError('feed: expected a JSON array of wp/v2 posts');
-  const ctx = feedContext(feed, publication, undefined, new URL(feed.url).origin);
+  const ctx = feedContext(feed, publication, new URL(feed.url).origin);
   return eachItem(posts, onSkip, (post) => {
     const event = restPostEvent(post, ctx, { allowFetch: false });
     if (!event.article) throw new PayloadError(`post ${event.externalId}: no article`);

@@ -1,6 +1,14 @@
+import type { Language } from '../publication.js';
+
 export type Provider = 'generic' | 'wordpress' | 'ghost' | 'strapi' | 'feed';
 export type ArticleStatus = 'published' | 'draft' | 'scheduled' | 'unpublished' | 'deleted';
-export type ArticleLanguage = 'ar' | 'en';
+/** the publication's languages (src/publication.ts) */
+export type ArticleLanguage = Language;
+/**
+ * Where an article's language came from: the CMS or feed declared it, the letters of its title and
+ * text decided, or neither did and the source's configured default applied.
+ */
+export type LanguageOrigin = 'cms' | 'script' | 'source-default';
 
 export interface NormalizedArticle {
   source: Provider;
@@ -23,10 +31,15 @@ export interface NormalizedArticle {
   /** Gazette topic ids, from categories and tags through `publication.categoryMap`. */
   topics: string[];
   language: ArticleLanguage;
+  languageOrigin: LanguageOrigin;
   publishedAt: Date | null;
   modifiedAt: Date | null;
   status: ArticleStatus;
   breaking: boolean;
+  /** The editor chose it as a lead story (Ghost `featured`, WordPress `sticky`, generic `featured`). */
+  featured: boolean;
+  /** The editor's rank (generic `priority`; higher leads), 0 when the CMS says nothing. */
+  priority: number;
 }
 
 /**
@@ -63,4 +76,23 @@ export class PayloadError extends Error {
 export class SignatureError extends Error {
   readonly code = 'GZ_BAD_SIGNATURE';
   override name = 'SignatureError';
+}
+
+/**
+ * A well-formed, authentic event that cannot become an article because of Gazette's configuration
+ * (no URL template, a model not listed, a language neither mapped nor Arabic/English). It is stored
+ * raw and held, and applied again when the configuration changes, instead of being refused.
+ */
+export class HeldError extends Error {
+  readonly code = 'GZ_HELD';
+  override name = 'HeldError';
+  constructor(
+    message: string,
+    /** The article it would have been, when the payload says (the held placeholder's key). */
+    readonly externalId?: string,
+    /** Its title, when known, so an operator can recognise it in the article list. */
+    readonly title?: string,
+  ) {
+    super(message);
+  }
 }

@@ -37,7 +37,7 @@ export interface HandoffLog {
   markUpTo(token: string, deliveryId: number): Promise<void>;
   /** Takes the attempt's log away (its later marks fail) and says what it held. */
   take(token: string): Promise<HandoffRecord>;
-  /** The attempt recorded every outcome: its log is no longer needed. */
+  /** The attempt recorded every outcome: its log is no longer needed (dropped later if Redis is away now). */
   discard(token: string): Promise<void>;
   /** The attempt ended without recording every outcome: its log stays for the next attempt. */
   forget(token: string): void;
@@ -70,9 +70,21 @@ export function createHandoffLog(redis: Redis, prefix: string): HandoffLog {
   const key = (token: string) => `${prefix}:handoff:${token}`;
   // per attempt of this process: the run id its log was opened under, and the highest mark sent
   const opened = new Map<string, { runId: string; upTo: number }>();
+  // logs whose attempt finished but could not drop them (Redis unreachable at that moment): the
+  // next attempt of this process drops them, instead of leaving them for LOG_TTL_MS
+  const undropped = new Set<string>();
 
   return {
     async open(token) {
+      if (undropped.size > 0) {
+        const tokens = [...undropped];
+        await redis.del(...tokens.map(key)).then(
+          () => {
+            for (const t of tokens) undropped.delete(t);
+          },
+          () => {},
+        );
+      }
       // without a run id the log is still kept (and fences a stalled attempt) but never trusted
       const id = (await runId(redis)) ?? 'unknown';
       await redis.set(key(token), `${id}:0`, 'PX', LOG_TTL_MS);
@@ -102,10 +114,58 @@ export function createHandoffLog(redis: Redis, prefix: string): HandoffLog {
     },
     async discard(token) {
       opened.delete(token);
-      await redis.del(key(token));
+      try {
+        await redis.del(key(token));
+      } catch (err) {
+        undropped.add(token);
+        throw err;
+      }
     },
     forget(token) {
       opened.delete(token);
     },
   };
+}
+
+const COVERED: Promise<void> = Promise.resolve();
+
+/**
+ * One attempt's side of its log: rows up to `markedUpTo` may be handed to SMTP. A row above it
+ * raises the mark to the highest row a sending slot has taken (`takenUpTo`), so the rows the other
+ * slots hold go without a round trip of their own.
+ */
+export class HandoffWatermark {
+  private takenUpTo = 0;
+  private markedUpTo = 0;
+  private marking: { upTo: number; done: Promise<void> } | undefined;
+  /** another attempt took the log away (this one stalled past its claim): nothing more may go */
+  fenced = false;
+
+  constructor(
+    private readonly log: HandoffLog,
+    private readonly token: string,
+  ) {}
+
+  /** A sending slot took this row. */
+  taken(id: number): void {
+    if (id > this.takenUpTo) this.takenUpTo = id;
+  }
+
+  /** Resolves once the log covers the row: only then may its body leave. */
+  cover(id: number): Promise<void> {
+    if (id <= this.markedUpTo) return COVERED;
+    if (this.marking && id <= this.marking.upTo) return this.marking.done;
+    const upTo = Math.max(id, this.takenUpTo);
+    const done = this.log.markUpTo(this.token, upTo).then(
+      () => {
+        if (upTo > this.markedUpTo) this.markedUpTo = upTo;
+      },
+      (err: unknown) => {
+        if (err instanceof HandoffLogClosedError) this.fenced = true;
+        throw err;
+      },
+    );
+    this.marking = { upTo, done };
+    return done;
+  }
 }

@@ -1,8 +1,9 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
+import { sealCountsForPruning } from '../digests/edition-state-store.js';
 import type { Logger } from '../logger.js';
-import { EDITION_COUNT_COLUMNS } from './batch-ledger.js';
+import { deletePrunedRows } from './delivery-store.js';
 
 /**
  * Ledger retention: per-reader delivery rows of editions are kept DELIVERY_RETENTION_DAYS, then
@@ -52,25 +53,7 @@ export async function pruneDeliveryLedger(
   const cutoff = new Date(now.getTime() - config.DELIVERY_RETENTION_DAYS * 24 * 3600 * 1000);
 
   // 1. seal: complete counts of every edition about to lose rows, stored once
-  const sealed = await db.query<{ id: string }>(
-    `WITH old AS (
-       SELECT DISTINCT d.edition_id FROM deliveries d
-         JOIN editions e ON e.id = d.edition_id
-        WHERE d.edition_id IS NOT NULL AND d.created_at < $1 AND e.ledger_pruned_at IS NULL
-        LIMIT $3
-     ), c AS (
-       SELECT d.edition_id, ${EDITION_COUNT_COLUMNS} FROM deliveries d JOIN old USING (edition_id) GROUP BY d.edition_id
-     )
-     UPDATE editions e
-        SET ledger_pruned_at = $2, updated_at = $2,
-            final_counts = jsonb_build_object('total', c.total, 'sent', c.sent, 'failed', c.failed,
-              'ambiguous', c.ambiguous, 'suppressed', c.suppressed, 'cancelled', c.cancelled,
-              'pending', c.pending, 'sending', c.sending)
-       FROM c
-      WHERE e.id = c.edition_id AND c.pending = 0 AND c.sending = 0
-      RETURNING e.id`,
-    [cutoff, now, maxEditions],
-  );
+  const sealed = await sealCountsForPruning(db, cutoff, now, maxEditions);
   const stuck = await db.query<{ edition_id: string }>(
     `SELECT DISTINCT d.edition_id FROM deliveries d JOIN editions e ON e.id = d.edition_id
       WHERE d.created_at < $1 AND e.ledger_pruned_at IS NULL AND d.state IN ('pending', 'sending')
@@ -89,25 +72,19 @@ export async function pruneDeliveryLedger(
   let rowsDeleted = 0;
   let complete = false;
   for (let i = 0; i < maxChunks; i++) {
-    const res = await db.query(
-      `DELETE FROM deliveries WHERE id IN (
-         SELECT d.id FROM deliveries d JOIN editions e ON e.id = d.edition_id
-          WHERE d.created_at < $1 AND e.ledger_pruned_at IS NOT NULL
-          LIMIT $2)`,
-      [cutoff, chunkSize],
-    );
-    rowsDeleted += res.rowCount ?? 0;
-    if ((res.rowCount ?? 0) < chunkSize) {
+    const deleted = await deletePrunedRows(db, cutoff, chunkSize);
+    rowsDeleted += deleted;
+    if (deleted < chunkSize) {
       complete = true;
       break;
     }
   }
   const result = {
     cutoff,
-    editionsSealed: sealed.rowCount ?? 0,
+    editionsSealed: sealed,
     stuckEditions,
     rowsDeleted,
-    complete: complete && (sealed.rowCount ?? 0) < maxEditions,
+    complete: complete && sealed < maxEditions,
   };
   log.info({ ...result, stuckEditions: stuckEditions.length }, 'delivery ledger pruned');
   return result;

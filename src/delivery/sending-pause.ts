@@ -10,6 +10,10 @@ import type { Queues } from '../queues/definitions.js';
  * refusals hurts the sender's reputation. The bulk queues (`send`, `alerts`) are paused globally
  * in BullMQ, so no worker anywhere takes another batch, and the reason is kept in Redis for the
  * admin API until an operator resumes.
+ *
+ * A relay that cannot be reached (refused, timed out, reset before DATA) pauses the same way, but
+ * marked `relay`: it is nobody's fault and needs nobody, so relay-watch.ts probes the relay and
+ * resumes once it answers. An operator can still resume earlier.
  */
 export const PAUSED_QUEUES = ['send', 'alerts'] as const;
 
@@ -18,6 +22,8 @@ export interface PauseReason {
   editionId?: string;
   batch?: number;
   error?: string;
+  /** the relay could not be reached: resumed by the relay probe once it answers */
+  relay?: boolean;
 }
 
 export interface SendingStatus {
@@ -43,6 +49,10 @@ export interface SendingPause {
   pause(reason: PauseReason): Promise<boolean>;
   resume(): Promise<SendingStatus>;
   status(): Promise<SendingStatus>;
+  /** True while sending is paused because the relay could not be reached. */
+  relayPaused(): Promise<boolean>;
+  /** Resumes only a pause for an unreachable relay (never a policy or operator pause); true if it did. */
+  resumeAfterRelay(): Promise<boolean>;
 }
 
 export function sendingPauseKey(queuePrefix: string): string {
@@ -75,6 +85,16 @@ export function createSendingPause(deps: SendingPauseDeps): SendingPause {
     };
   }
 
+  async function stored(): Promise<(PauseReason & { since: string }) | undefined> {
+    const raw = await redis.get(key);
+    return raw ? (JSON.parse(raw) as PauseReason & { since: string }) : undefined;
+  }
+
+  async function resumeQueues(): Promise<void> {
+    await Promise.all(PAUSED_QUEUES.map((q) => queues.get(q).resume()));
+    await redis.del(key);
+  }
+
   return {
     async pause(reason) {
       const since = clock.now().toISOString();
@@ -92,11 +112,24 @@ export function createSendingPause(deps: SendingPauseDeps): SendingPause {
       return first;
     },
     async resume() {
-      await Promise.all(PAUSED_QUEUES.map((q) => queues.get(q).resume()));
-      await redis.del(key);
+      await resumeQueues();
       log.info({ alert: 'sending_resumed' }, 'sending resumed');
       return status();
     },
     status,
+    async relayPaused() {
+      return (await stored())?.relay === true;
+    },
+    async resumeAfterRelay() {
+      const info = await stored();
+      if (info?.relay !== true) return false;
+      await resumeQueues();
+      metrics.sendingPaused.set(0);
+      log.info(
+        { alert: 'sending_resumed', since: info.since, error: info.error },
+        'sending resumed: the SMTP relay answers again',
+      );
+      return true;
+    },
   };
 }

@@ -1,15 +1,24 @@
 import type { SendMailOptions } from 'nodemailer';
+import { classifySmtpRefusal, enhancedStatus } from '../bounces/classify.js';
+import type { BouncePolicy } from '../bounces/policy.js';
+import { verpAddress } from '../bounces/verp.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
 import type { Logger } from '../logger.js';
 import { buildListHeaders } from '../mail/list-headers.js';
-import { messageIdFor, sendingDomain } from '../mail/message-id.js';
+import { messageIdFor, senderFor, sendingDomain } from '../mail/message-id.js';
 import { classifySmtpError, describeSmtpError, type SmtpLikeError } from '../mail/smtp-errors.js';
 import type { Mailer } from '../mail/transport.js';
 import type { Metrics } from '../metrics.js';
 import type { Publication } from '../publication.js';
 import { renderTransactional } from '../render/index.js';
+import { nextDigestText } from '../render/next-digest.js';
+import {
+  confirmUrl as confirmLink,
+  preferencesUrl as preferencesLink,
+  unsubscribeUrl as unsubscribeLink,
+} from '../render/reader-links.js';
 import type { Tokens } from '../security/tokens.js';
 import { findById } from '../subscriptions/subscriber-store.js';
 import {
@@ -21,7 +30,7 @@ import {
   markRetry,
   markSent,
   markSuppressed,
-} from './ledger.js';
+} from './delivery-store.js';
 import type { TokenBucket } from './token-bucket.js';
 
 /**
@@ -42,7 +51,12 @@ export interface TransactionalSenderDeps {
   clock: Clock;
   config: Pick<
     Config,
-    'PUBLIC_URL' | 'SECRET_KEY' | 'MAIL_FROM' | 'LIST_UNSUBSCRIBE_MAILTO' | 'CONFIRM_TOKEN_TTL_SECONDS'
+    | 'PUBLIC_URL'
+    | 'SECRET_KEY'
+    | 'MAIL_FROM'
+    | 'LIST_UNSUBSCRIBE_MAILTO'
+    | 'CONFIRM_TOKEN_TTL_SECONDS'
+    | 'BOUNCE_DOMAIN'
   >;
   publication: Publication;
   tokens: Tokens;
@@ -50,10 +64,12 @@ export interface TransactionalSenderDeps {
   metrics: Metrics;
   log: Logger;
   sendBucket: TokenBucket;
+  /** a refusal of the reader is a bounce like any other (bounces/policy.ts) */
+  bounces: Pick<BouncePolicy, 'record'>;
 }
 
 export function createTransactionalSender(deps: TransactionalSenderDeps) {
-  const { db, clock, config, publication, tokens, mailer, metrics, log, sendBucket } = deps;
+  const { db, clock, config, publication, tokens, mailer, metrics, log, sendBucket, bounces } = deps;
   const domain = sendingDomain(config.MAIL_FROM, publication.sender.email);
 
   /** Builds the message, or says why this delivery must not be sent. */
@@ -66,10 +82,7 @@ export function createTransactionalSender(deps: TransactionalSenderDeps) {
     if (sub.status === 'suppressed' || sub.status === 'unsubscribed')
       return { suppress: `subscriber ${sub.status}` };
     const language = sub.language;
-    const from = config.MAIL_FROM ?? {
-      name: publication.sender.name[language],
-      address: publication.sender.email,
-    };
+    const from = senderFor(config.MAIL_FROM, publication.sender, language);
     const base: SendMailOptions = {
       from,
       to: sub.email,
@@ -77,6 +90,10 @@ export function createTransactionalSender(deps: TransactionalSenderDeps) {
       messageId: messageIdFor(d.id, config.SECRET_KEY, domain),
       date: clock.now(),
       headers: { 'Auto-Submitted': 'auto-generated' },
+      // with a bounce domain, the envelope sender names this row (VERP): its bounce finds it
+      ...(config.BOUNCE_DOMAIN
+        ? { envelope: { from: verpAddress(d.id, config.SECRET_KEY, config.BOUNCE_DOMAIN), to: sub.email } }
+        : {}),
     };
 
     if (d.kind === 'confirmation') {
@@ -89,27 +106,43 @@ export function createTransactionalSender(deps: TransactionalSenderDeps) {
       );
       if (expiresAt.getTime() <= clock.now().getTime())
         return { cancel: 'confirmation link expired before sending' };
-      const confirmUrl = `${config.PUBLIC_URL}/confirm/${tokens.confirm({ subscriberId: sub.id, nonce, expiresAt })}`;
+      const confirmUrl = confirmLink(
+        config.PUBLIC_URL,
+        tokens.confirm({ subscriberId: sub.id, nonce, expiresAt }),
+      );
       const rendered = await renderTransactional('confirmation', {
         language,
         publication,
-        name: sub.name ?? undefined,
         confirmUrl,
         expiresAt,
       });
       return { message: { ...base, ...rendered } };
     }
 
-    if (d.kind === 'welcome') {
+    if (d.kind === 'welcome' || d.kind === 'already_subscribed') {
       if (sub.status !== 'confirmed') return { cancel: `subscriber is ${sub.status}` };
-      const unsubscribeUrl = `${config.PUBLIC_URL}/unsubscribe/${tokens.unsubscribe(sub.id)}`;
-      const preferencesUrl = `${config.PUBLIC_URL}/preferences/${tokens.preferences(sub.id)}`;
-      const rendered = await renderTransactional('welcome', {
+      const unsubscribeUrl = unsubscribeLink(config.PUBLIC_URL, tokens.unsubscribe(sub.id));
+      const preferencesUrl = preferencesLink(config.PUBLIC_URL, tokens.preferences(sub.id));
+      const rendered = await renderTransactional(d.kind === 'welcome' ? 'welcome' : 'already-subscribed', {
         language,
         publication,
         name: sub.name ?? undefined,
         preferencesUrl,
         unsubscribeUrl,
+        ...(d.kind === 'welcome'
+          ? {
+              choices: {
+                topics: sub.topics,
+                alerts: sub.alerts,
+                nextDigest: nextDigestText(
+                  publication,
+                  language,
+                  { frequency: sub.frequency, timezone: sub.timezone, sendHour: sub.send_hour },
+                  clock.now(),
+                ),
+              },
+            }
+          : {}),
       });
       return {
         message: {
@@ -123,6 +156,30 @@ export function createTransactionalSender(deps: TransactionalSenderDeps) {
       };
     }
     return { cancel: `${d.kind} is not a transactional kind` };
+  }
+
+  /**
+   * The row's outcome is decided already; a policy failure is logged and changes nothing of it. A
+   * refusal that pauses sending is recorded only when it is about the sender (block).
+   */
+  async function bounced(d: ClaimedDelivery, err: SmtpLikeError, pausing: boolean): Promise<void> {
+    const verdict = classifySmtpRefusal(err);
+    if (!verdict || (pausing && verdict.class !== 'block')) return;
+    const text = err.response ?? err.message ?? null;
+    await bounces
+      .record({
+        source: 'smtp',
+        eventId: `delivery-${d.id}-attempt-${d.attempts}`,
+        class: verdict.class,
+        rule: verdict.rule,
+        deliveryId: d.id,
+        recipient: d.recipient,
+        status: enhancedStatus(text) ?? null,
+        diagnostic: text,
+      })
+      .catch((e) =>
+        log.warn({ deliveryId: d.id, err: (e as Error).message }, 'could not record the refusal as a bounce'),
+      );
   }
 
   return {
@@ -170,6 +227,7 @@ export function createTransactionalSender(deps: TransactionalSenderDeps) {
           case 'recipient':
             await markFailed(db, d, description, at);
             log.warn({ deliveryId: d.id, kind: d.kind, error: description }, 'recipient refused');
+            await bounced(d, e, false);
             return { outcome: 'failed', error: description };
           case 'ambiguous':
             await markAmbiguous(db, d, description, at);
@@ -180,6 +238,7 @@ export function createTransactionalSender(deps: TransactionalSenderDeps) {
             return { outcome: 'done', state: 'ambiguous' };
           case 'pause':
             await markRetry(db, d, description, at);
+            await bounced(d, e, true);
             metrics.sendingPaused.set(1);
             log.error(
               { alert: true, deliveryId: d.id, error: description },

@@ -7,7 +7,8 @@
 import { withTransaction } from '../db/pool.js';
 import type { Language } from '../publication.js';
 import { RECEIVED_STATES } from './audience.js';
-import { acceptsReaders, addRecipients, lockEdition, renderStoredEdition } from './edition-store.js';
+import { advanceFanout } from './edition-state-store.js';
+import { fillEdition } from './edition-store.js';
 import type { DigestDeps } from './types.js';
 
 export interface FanoutResult {
@@ -34,8 +35,12 @@ export function createAlertFanout(deps: DigestDeps) {
       let batches: number[] = [];
       let editionId = '';
       const more = await withTransaction(db, async (client) => {
-        const edition = await lockEdition(
+        let readers: { id: string; received: boolean }[] = [];
+        let cursor: string | null = null;
+        const limit = config.PLANNER_CHUNK_SIZE;
+        const filled = await fillEdition(
           client,
+          deps,
           {
             kind: 'alert',
             key: `alert-${articleId}`,
@@ -48,49 +53,43 @@ export function createAlertFanout(deps: DigestDeps) {
             createdBy: 'alerts',
           },
           now,
+          async (edition) => {
+            const { rows: state } = await client.query<{
+              fanout_cursor: string | null;
+              fanout_done_at: Date | null;
+            }>('SELECT fanout_cursor, fanout_done_at FROM editions WHERE id = $1', [edition.id]);
+            if (state[0]!.fanout_done_at) return null;
+            cursor = state[0]!.fanout_cursor;
+            // readers of the language with alerts on, past the cursor; the id column is the keyset
+            ({ rows: readers } = await client.query<{ id: string; received: boolean }>(
+              `WITH rel AS MATERIALIZED (
+                 SELECT id FROM editions
+                 WHERE kind IN ('digest', 'alert') AND id <> $4 AND article_ids @> ARRAY[$3::uuid])
+               SELECT s.id, EXISTS (
+                        SELECT 1 FROM deliveries d
+                        WHERE d.edition_id IN (SELECT id FROM rel) AND d.subscriber_id = s.id
+                          AND d.state = ANY($5::text[])) AS received
+               FROM subscribers s
+               WHERE s.status = 'confirmed' AND s.alerts AND s.language = $1 AND ($2::uuid IS NULL OR s.id > $2)
+               ORDER BY s.id LIMIT $6`,
+              [article.language, cursor, articleId, edition.id, RECEIVED_STATES, limit],
+            ));
+            return readers.filter((r) => !r.received).map((r) => r.id);
+          },
         );
-        editionId = edition.id;
-        if (edition.created) {
-          const outcome = await renderStoredEdition(client, deps, edition.id);
-          if (!outcome.ok) {
-            log.warn({ articleId, editionId, reason: outcome.reason }, 'alert not rendered; cancelled');
-            return false;
-          }
+        editionId = filled.edition.id;
+        if (filled.status === 'not-rendered') {
+          log.warn({ articleId, editionId, reason: filled.reason }, 'alert not rendered; cancelled');
+          return false;
         }
-        const { rows: state } = await client.query<{
-          fanout_cursor: string | null;
-          fanout_done_at: Date | null;
-        }>('SELECT fanout_cursor, fanout_done_at FROM editions WHERE id = $1', [edition.id]);
-        if (state[0]!.fanout_done_at || !acceptsReaders(edition.state)) return false;
-        const cursor = state[0]!.fanout_cursor;
-        const limit = config.PLANNER_CHUNK_SIZE;
-        // readers of the language with alerts on, past the cursor; the id column is the keyset
-        const { rows: readers } = await client.query<{ id: string; received: boolean }>(
-          `WITH rel AS MATERIALIZED (
-             SELECT id FROM editions
-             WHERE kind IN ('digest', 'alert') AND id <> $4 AND article_ids @> ARRAY[$3::uuid])
-           SELECT s.id, EXISTS (
-                    SELECT 1 FROM deliveries d
-                    WHERE d.edition_id IN (SELECT id FROM rel) AND d.subscriber_id = s.id
-                      AND d.state = ANY($5::text[])) AS received
-           FROM subscribers s
-           WHERE s.status = 'confirmed' AND s.alerts AND s.language = $1 AND ($2::uuid IS NULL OR s.id > $2)
-           ORDER BY s.id LIMIT $6`,
-          [article.language, cursor, articleId, edition.id, RECEIVED_STATES, limit],
-        );
-        const targets = readers.filter((r) => !r.received).map((r) => r.id);
-        const persisted = await addRecipients(client, edition, targets, config.DELIVERY_BATCH_SIZE, now);
+        if (filled.status !== 'filled') return false;
+        const { persisted } = filled;
         batches = persisted.batches;
         result.rows += persisted.rows;
         result.batches += persisted.batches.length;
         const last = readers.at(-1)?.id ?? cursor;
         const done = readers.length < limit;
-        await client.query(
-          `UPDATE editions SET fanout_cursor = $2, fanout_done_at = CASE WHEN $3 THEN $4::timestamptz END,
-                  updated_at = $4
-           WHERE id = $1`,
-          [edition.id, last, done, now],
-        );
+        await advanceFanout(client, filled.edition.id, last, done, now);
         return !done;
       });
       result.editionId = editionId || result.editionId;

@@ -5,7 +5,7 @@
  */
 import type { Queryable } from '../db/pool.js';
 import type { Language } from '../publication.js';
-import type { Frequency } from '../render/index.js';
+import type { Frequency } from '../subscriptions/schemas.js';
 
 /** Ledger states that mean "this reader has (or is about to have) the article". */
 export const RECEIVED_STATES = ['pending', 'sending', 'sent', 'ambiguous'] as const;
@@ -14,7 +14,7 @@ export interface AudienceGroup {
   language: Language;
   frequency: Frequency;
   dueAt: Date;
-  /** in priority order (breaking first, then newest), capped at the frequency's maximum */
+  /** in priority order (featured, editor's priority, breaking, then newest), capped at the frequency's maximum */
   articleIds: string[];
   /** the reader had more articles than the cap: the edition links to the site */
   hasMore: boolean;
@@ -50,7 +50,7 @@ const READERS_WINDOW = `
   FROM subscribers s WHERE s.id = ANY($1::uuid[]) AND s.status = 'confirmed'`;
 
 const CANDIDATES_WINDOW = `
-  SELECT a.id, a.language, a.topics, a.breaking, a.first_published_at,
+  SELECT a.id, a.language, a.topics, a.breaking, a.featured, a.priority, a.first_published_at,
          coalesce(a.published_at, a.first_published_at) AS sort_at
   FROM articles a
   WHERE a.status = 'published' AND a.first_published_at <= $2
@@ -63,7 +63,7 @@ const READERS_FIXED = `
   FROM subscribers s WHERE s.id = ANY($1::uuid[]) AND s.status = 'confirmed'`;
 
 const CANDIDATES_FIXED = `
-  SELECT a.id, a.language, a.topics, a.breaking, a.first_published_at,
+  SELECT a.id, a.language, a.topics, a.breaking, a.featured, a.priority, a.first_published_at,
          coalesce(a.published_at, a.first_published_at) AS sort_at
   FROM articles a
   WHERE a.id = ANY($7::uuid[]) AND a.status = 'published' AND a.first_published_at <= $2`;
@@ -94,7 +94,8 @@ alerting AS MATERIALIZED (
 prof AS MATERIALIZED (
   SELECT p.language, p.topics, p.frequency, p.due_at, p.since, p.alerts,
          coalesce((
-           SELECT array_agg(c.id ORDER BY c.breaking DESC, c.sort_at DESC, c.id) FROM c
+           -- the editor's lead story first (featured, then priority), then breaking, then newest
+           SELECT array_agg(c.id ORDER BY c.featured DESC, c.priority DESC, c.breaking DESC, c.sort_at DESC, c.id) FROM c
            WHERE c.language = p.language AND c.first_published_at > p.since
              -- a reader with no topics follows everything; an article with no topic reaches only them
              AND (p.topics = '{}' OR c.topics && p.topics)

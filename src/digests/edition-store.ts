@@ -2,13 +2,17 @@
  * Editions and their ledger rows. An edition is found or created by its key (unique), rendered
  * once by whichever transaction created it, and receives readers in persisted batches. Callers
  * hold the edition row lock (ensureEdition takes it) while adding readers, so batch numbers are
- * allocated without gaps or overlaps even when two planners feed the same edition.
+ * allocated without gaps or overlaps even when two planners feed the same edition. The editions
+ * table's other state changes are in edition-state-store.ts; the two files are its one owner.
  */
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/pool.js';
+import { cancelPendingRows, insertEditionRows } from '../delivery/delivery-store.js';
 import type { Language } from '../publication.js';
-import { type EditionTemplate, type Frequency, type RenderArticle, RenderError } from '../render/index.js';
-import type { DigestDeps, EditionKind, EditionState, Lane } from './types.js';
+import { type EditionTemplate, type RenderArticle, RenderError } from '../render/index.js';
+import { archiveUrl } from '../render/reader-links.js';
+import type { Frequency } from '../subscriptions/schemas.js';
+import type { DigestDeps, EditionKind, EditionState, Lane, LockedEdition } from './types.js';
 
 export interface EditionSpec {
   kind: EditionKind;
@@ -24,14 +28,6 @@ export interface EditionSpec {
   runId?: string | null;
 }
 
-export interface LockedEdition {
-  id: string;
-  kind: EditionKind;
-  state: EditionState;
-  batchCount: number;
-  created: boolean;
-}
-
 export function articleSetHash(articleIds: string[], hasMore: boolean): string {
   return createHash('sha256')
     .update(`${articleIds.join(',')}${hasMore ? '+' : ''}`)
@@ -41,10 +37,6 @@ export function articleSetHash(articleIds: string[], hasMore: boolean): string {
 
 export function laneFor(kind: EditionKind): Lane {
   return kind === 'digest' ? 'send' : 'alerts';
-}
-
-export function archiveUrl(publicUrl: string, editionId: string): string {
-  return `${publicUrl}/archive/${editionId}`;
 }
 
 /** Inserts the edition if its key is new, then locks it. Waits for a concurrent creator to commit. */
@@ -199,10 +191,7 @@ export async function cancelEdition(q: Queryable, editionId: string, now: Date):
      WHERE id = $1 AND state IN ('planned', 'sending', 'paused')`,
     [editionId, now],
   );
-  await q.query(
-    `UPDATE deliveries SET state = 'cancelled', updated_at = $2 WHERE edition_id = $1 AND state = 'pending'`,
-    [editionId, now],
-  );
+  await cancelPendingRows(q, [editionId], now);
 }
 
 export interface Persisted {
@@ -212,8 +201,8 @@ export interface Persisted {
 
 /**
  * Adds one ledger row per reader (still confirmed) in persisted batches continuing the edition's
- * numbering, in one multi-row INSERT ... SELECT. The caller holds the edition lock. The first
- * persisted batch moves the edition to 'sending'; a paused edition stays paused (rows wait).
+ * numbering (insertEditionRows in the deliveries store). The caller holds the edition lock. The
+ * first persisted batch moves the edition to 'sending'; a paused edition stays paused (rows wait).
  */
 export async function addRecipients(
   q: Queryable,
@@ -221,25 +210,17 @@ export async function addRecipients(
   subscriberIds: string[],
   batchSize: number,
   now: Date,
-  extraFilter = '',
 ): Promise<Persisted> {
-  if (subscriberIds.length === 0) return { rows: 0, batches: [] };
-  const { rows } = await q.query<{ last: number | null; n: number; batches: number[] | null }>(
-    `WITH ins AS (
-       INSERT INTO deliveries (kind, dedupe_key, subscriber_id, recipient, state, edition_id, batch_no,
-                               created_at, updated_at)
-       SELECT $2, $1::text || '-' || s.id, s.id, s.email, 'pending', $1::uuid,
-              $3 + (row_number() OVER (ORDER BY s.id) - 1) / $4, $5, $5
-       FROM subscribers s WHERE s.id = ANY($6::uuid[]) AND s.status = 'confirmed' ${extraFilter}
-       ON CONFLICT DO NOTHING
-       RETURNING batch_no
-     )
-     SELECT max(batch_no) AS last, count(*) AS n, array_agg(DISTINCT batch_no) AS batches FROM ins`,
-    [edition.id, edition.kind, edition.batchCount, batchSize, now, subscriberIds],
-  );
-  const r = rows[0]!;
-  if (!r.n || r.last === null) return { rows: 0, batches: [] };
-  const batchCount = Math.max(edition.batchCount, r.last + 1);
+  const r = await insertEditionRows(q, {
+    editionId: edition.id,
+    kind: edition.kind,
+    firstBatch: edition.batchCount,
+    batchSize,
+    subscriberIds,
+    at: now,
+  });
+  if (r.lastBatch === null) return { rows: 0, batches: [] };
+  const batchCount = Math.max(edition.batchCount, r.lastBatch + 1);
   await q.query(
     `UPDATE editions SET batch_count = $2, updated_at = $3,
        state = CASE WHEN state IN ('planned', 'sent') THEN 'sending' ELSE state END
@@ -248,10 +229,62 @@ export async function addRecipients(
   );
   edition.batchCount = batchCount;
   if (edition.state === 'planned' || edition.state === 'sent') edition.state = 'sending';
-  return { rows: r.n, batches: (r.batches ?? []).sort((a, b) => a - b) };
+  return { rows: r.rows, batches: r.batches };
 }
 
 /** Editions that accept readers: not cancelled, not expired. */
 export function acceptsReaders(state: EditionState): boolean {
   return state !== 'cancelled' && state !== 'expired';
+}
+
+type EditionDeps = Pick<DigestDeps, 'render' | 'publication' | 'config' | 'clock'>;
+
+export type OpenedEdition =
+  | { ok: true; edition: LockedEdition }
+  | { ok: false; edition: LockedEdition; reason: string };
+
+/**
+ * Locks the edition (creating it when its key is new) and renders it once, in the transaction
+ * that created it. An edition that cannot be rendered has been cancelled by renderStoredEdition.
+ */
+export async function openEdition(
+  q: Queryable,
+  deps: EditionDeps,
+  spec: EditionSpec,
+  now: Date,
+): Promise<OpenedEdition> {
+  const edition = await lockEdition(q, spec, now);
+  if (edition.created) {
+    const outcome = await renderStoredEdition(q, deps, edition.id);
+    if (!outcome.ok) return { ok: false, edition, reason: outcome.reason };
+  }
+  return { ok: true, edition };
+}
+
+export type FillOutcome =
+  | { status: 'filled'; edition: LockedEdition; persisted: Persisted }
+  | { status: 'not-rendered'; edition: LockedEdition; reason: string }
+  /** cancelled or expired, or `pick` had nobody to add */
+  | { status: 'closed'; edition: LockedEdition };
+
+/**
+ * The one way readers join an edition (planner, operator runs, alerts): lock → render once →
+ * accept readers → add recipients in persisted batches. `pick` runs under the edition lock, so
+ * what it reads on the edition (a fan-out cursor) cannot move meanwhile; null means nothing to add.
+ */
+export async function fillEdition(
+  q: Queryable,
+  deps: EditionDeps,
+  spec: EditionSpec,
+  now: Date,
+  pick: (edition: LockedEdition) => string[] | null | Promise<string[] | null>,
+): Promise<FillOutcome> {
+  const opened = await openEdition(q, deps, spec, now);
+  const { edition } = opened;
+  if (!opened.ok) return { status: 'not-rendered', edition, reason: opened.reason };
+  if (!acceptsReaders(edition.state)) return { status: 'closed', edition };
+  const readers = await pick(edition);
+  if (readers === null) return { status: 'closed', edition };
+  const persisted = await addRecipients(q, edition, readers, deps.config.DELIVERY_BATCH_SIZE, now);
+  return { status: 'filled', edition, persisted };
 }

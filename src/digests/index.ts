@@ -1,6 +1,6 @@
 /**
  * The digest domain: planning, alerts, article lifecycle, operator actions, maintenance. Built
- * from plain dependencies; the HTTP routes and the workers each build one from the container.
+ * from plain dependencies; src/container.ts builds the one the HTTP routes and the workers share.
  */
 import { createAlertFanout } from './alerts.js';
 import { createLifecycle } from './lifecycle.js';
@@ -8,6 +8,7 @@ import { createMaintenance } from './maintenance.js';
 import { createOperator } from './operator.js';
 import { createPlanner } from './planner.js';
 import type { DigestDeps } from './types.js';
+import { createWebCopies } from './web-copy.js';
 
 export function createDigests(deps: DigestDeps) {
   return {
@@ -16,6 +17,7 @@ export function createDigests(deps: DigestDeps) {
     lifecycle: createLifecycle(deps),
     operator: createOperator(deps),
     maintenance: createMaintenance(deps),
+    webCopies: createWebCopies(deps),
   };
 }
 

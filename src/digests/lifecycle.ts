@@ -2,6 +2,8 @@
  * What an article's lifecycle means for mail not yet sent. Mail already sent is never recalled.
  */
 import { withTransaction } from '../db/pool.js';
+import { openImmediateWindows } from '../subscriptions/subscriber-store.js';
+import { setArticleIds } from './edition-state-store.js';
 import { cancelEdition, renderStoredEdition } from './edition-store.js';
 import type { DigestDeps } from './types.js';
 
@@ -29,13 +31,7 @@ export function createLifecycle(deps: DigestDeps) {
     if (!a) return {};
     const now = clock.now();
     const closes = new Date(now.getTime() + config.IMMEDIATE_WINDOW_SECONDS * 1000);
-    const opened = await db.query(
-      `UPDATE subscribers SET next_digest_at = $1
-       WHERE status = 'confirmed' AND frequency = 'immediate' AND next_digest_at IS NULL AND language = $2
-         AND (topics = '{}' OR topics && $3::text[])`,
-      [closes, a.language, a.topics],
-    );
-    const windowsOpened = opened.rowCount ?? 0;
+    const windowsOpened = await openImmediateWindows(db, closes, a.language, a.topics);
     if (windowsOpened > 0) await enqueuer.planAt(closes);
     if (a.breaking) await enqueuer.fanoutAlert(articleId);
     log.info({ articleId, windowsOpened, breaking: a.breaking }, 'article published');
@@ -98,7 +94,7 @@ export function createLifecycle(deps: DigestDeps) {
           cancelled.push(id);
           return;
         }
-        await client.query('UPDATE editions SET article_ids = $2 WHERE id = $1', [id, remaining]);
+        await setArticleIds(client, id, remaining);
         const outcome = await renderStoredEdition(client, deps, id);
         (outcome.ok ? rerendered : cancelled).push(id);
       });

@@ -4,6 +4,7 @@
  * good), fan-outs that stopped, editions too old to start, ledger retention.
  */
 import { pruneDeliveryLedger } from '../delivery/retention.js';
+import { expireUnstarted, reviveSentWithPending } from './edition-state-store.js';
 import { laneFor } from './edition-store.js';
 import type { DigestDeps, EditionKind } from './types.js';
 
@@ -27,37 +28,26 @@ export function createMaintenance(deps: DigestDeps) {
 
     // Planned/paused editions that never got going in time are expired, not sent late.
     const oldest = new Date(now.getTime() - config.DIGEST_MAX_AGE_SECONDS * 1000);
-    const expired = await db.query<{ id: string }>(
-      `UPDATE editions SET state = 'expired', updated_at = $2
-       WHERE state IN ('planned', 'paused') AND due_at < $1 AND kind <> 'test' RETURNING id`,
-      [oldest, now],
-    );
-    if (expired.rows.length > 0) {
-      await db.query(
-        `UPDATE deliveries SET state = 'cancelled', updated_at = $2 WHERE edition_id = ANY($1::uuid[]) AND state = 'pending'`,
-        [expired.rows.map((r) => r.id), now],
-      );
-    }
-    result.expired = expired.rows.length;
+    result.expired = (await expireUnstarted(db, oldest, now)).length;
 
     // Rows added after the sender had declared the edition sent: sending again.
-    const revived = await db.query<{ id: string }>(
-      `UPDATE editions e SET state = 'sending', updated_at = $1
-       WHERE e.state = 'sent' AND EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = e.id AND d.state = 'pending')
-       RETURNING id`,
-      [now],
-    );
-    result.revived = revived.rowCount ?? 0;
+    result.revived = await reviveSentWithPending(db, now);
 
     // Batches with rows still pending and no live job: lost between the planner's commit and its
     // enqueue (a crash), or failed for good (stalled too often, out of attempts). No age limit: a
     // batch whose job is waiting, delayed or active is left alone, so this is safe right after a
     // restart, while the planner that committed the rows may still be enqueueing them.
+    // Also batches holding rows under a claim nobody renewed for a lock duration (a crashed
+    // attempt) and no job: the job that would settle them was lost (Redis lost its data while it
+    // waited for the claim to run out); the batch's next job settles them (stale-claims.ts).
     const { rows: pending } = await db.query<{ edition_id: string; kind: EditionKind; batches: number[] }>(
       `SELECT d.edition_id, e.kind, array_agg(DISTINCT d.batch_no ORDER BY d.batch_no) AS batches
        FROM deliveries d JOIN editions e ON e.id = d.edition_id
-       WHERE e.state = 'sending' AND d.state = 'pending'
+       WHERE e.state = 'sending'
+         AND (d.state = 'pending'
+              OR (d.state = 'sending' AND d.claimed_at < now() - $1 * interval '1 millisecond'))
        GROUP BY d.edition_id, e.kind`,
+      [config.JOB_LOCK_DURATION_MS],
     );
     for (const p of pending) {
       const enqueued = await enqueuer.repairBatches(laneFor(p.kind), p.edition_id, p.batches);

@@ -6,16 +6,11 @@
  * nothing: an uncommitted chunk is simply still due.
  */
 import { type DbClient, withTransaction } from '../db/pool.js';
-import type { Frequency } from '../render/index.js';
+import type { Frequency } from '../subscriptions/schemas.js';
+import { scheduleUnscheduled, setDigestSlots } from '../subscriptions/subscriber-store.js';
 import { groupReaders } from './audience.js';
-import {
-  acceptsReaders,
-  addRecipients,
-  articleSetHash,
-  lockEdition,
-  renderStoredEdition,
-} from './edition-store.js';
-import { nextSlot } from './schedule.js';
+import { articleSetHash, fillEdition } from './edition-store.js';
+import { nextSlotOrFallback } from './schedule.js';
 import type { DigestDeps, Lane } from './types.js';
 
 export interface PlanResult {
@@ -72,12 +67,7 @@ export function createPlanner(deps: DigestDeps) {
       weeklyDay: publication.digest.weeklyDay,
       timezone: k.timezone,
     };
-    try {
-      return nextSlot(rule, after);
-    } catch {
-      // an unknown zone in the row: keep the reader on the publication's clock rather than stuck
-      return nextSlot({ ...rule, timezone: publication.timezone }, after);
-    }
+    return nextSlotOrFallback(rule, after, publication.timezone).at;
   };
 
   /**
@@ -98,22 +88,12 @@ export function createPlanner(deps: DigestDeps) {
       keys.set(`${k.frequency} ${k.timezone} ${k.send_hour}`, k);
     }
     if (keys.size === 0) return;
-    const rows = [...keys.values()];
-    const next = rows.map((k) => slotAfter(k, after));
-    await client.query(
-      `UPDATE subscribers s SET next_digest_at = v.next_at
-         , last_digest_at = ${last === 'now' ? '$6' : 's.next_digest_at'}
-       FROM unnest($2::text[], $3::text[], $4::int[], $5::timestamptz[]) AS v(frequency, timezone, send_hour, next_at)
-       WHERE s.id = ANY($1::uuid[]) AND s.frequency = v.frequency AND s.timezone = v.timezone
-         AND s.send_hour = v.send_hour`,
-      [
-        readers.map((r) => r.id),
-        rows.map((k) => k.frequency),
-        rows.map((k) => k.timezone),
-        rows.map((k) => k.send_hour),
-        next,
-        ...(last === 'now' ? [now] : []),
-      ],
+    const slots = [...keys.values()].map((k) => ({ ...k, nextAt: slotAfter(k, after) }));
+    await setDigestSlots(
+      client,
+      readers.map((r) => r.id),
+      slots,
+      last === 'now' ? now : 'slot',
     );
   }
 
@@ -124,19 +104,10 @@ export function createPlanner(deps: DigestDeps) {
        WHERE status = 'confirmed' AND next_digest_at IS NULL AND frequency <> 'immediate'`,
     );
     if (rows.length === 0) return 0;
-    const res = await db.query(
-      `UPDATE subscribers s SET next_digest_at = v.next_at
-       FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[]) AS v(frequency, timezone, send_hour, next_at)
-       WHERE s.status = 'confirmed' AND s.next_digest_at IS NULL AND s.frequency <> 'immediate'
-         AND s.frequency = v.frequency AND s.timezone = v.timezone AND s.send_hour = v.send_hour`,
-      [
-        rows.map((k) => k.frequency),
-        rows.map((k) => k.timezone),
-        rows.map((k) => k.send_hour),
-        rows.map((k) => slotAfter(k, now)),
-      ],
+    return scheduleUnscheduled(
+      db,
+      rows.map((k) => ({ ...k, nextAt: slotAfter(k, now) })),
     );
-    return res.rowCount ?? 0;
   }
 
   /**
@@ -169,13 +140,7 @@ export function createPlanner(deps: DigestDeps) {
   }
 
   /** One chunk of due readers, planned and committed. Returns how many readers it took. */
-  async function planChunk(
-    now: Date,
-    limit: number,
-    cursor: DueCursor,
-    result: PlanResult,
-    jobs: BatchJob[],
-  ): Promise<number> {
+  async function planChunk(now: Date, limit: number, cursor: DueCursor, result: PlanResult): Promise<number> {
     const chunkJobs: BatchJob[] = [];
     const taken = await withTransaction(db, async (client) => {
       // Keyset: start past the last reader this run planned. Readers before it that another
@@ -216,8 +181,9 @@ export function createPlanner(deps: DigestDeps) {
         }))
         .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       for (const { g, key } of keyed) {
-        const edition = await lockEdition(
+        const filled = await fillEdition(
           client,
+          deps,
           {
             kind: 'digest',
             key,
@@ -230,22 +196,17 @@ export function createPlanner(deps: DigestDeps) {
             createdBy: 'planner',
           },
           now,
+          () => g.subscriberIds,
         );
-        if (edition.created) {
-          const outcome = await renderStoredEdition(client, deps, edition.id);
-          if (!outcome.ok) {
-            log.warn({ editionId: edition.id, reason: outcome.reason }, 'edition not rendered; cancelled');
-            continue;
-          }
+        if (filled.status === 'not-rendered') {
+          log.warn(
+            { editionId: filled.edition.id, reason: filled.reason },
+            'edition not rendered; cancelled',
+          );
+          continue;
         }
-        if (!acceptsReaders(edition.state)) continue;
-        const persisted = await addRecipients(
-          client,
-          edition,
-          g.subscriberIds,
-          config.DELIVERY_BATCH_SIZE,
-          now,
-        );
+        if (filled.status !== 'filled') continue;
+        const { edition, persisted } = filled;
         if (!result.editions.includes(edition.id)) result.editions.push(edition.id);
         result.rows += persisted.rows;
         result.batches += persisted.batches.length;
@@ -259,7 +220,6 @@ export function createPlanner(deps: DigestDeps) {
     // After the commit, so a send job never sees rows that might still roll back; all at once, so
     // the window in which a crash loses jobs (maintenance repairs it) is one Redis round trip.
     await Promise.all(chunkJobs.map((j) => enqueuer.sendBatches(j.lane, j.editionId, j.batches)));
-    jobs.push(...chunkJobs);
     result.readers += taken;
     return taken;
   }
@@ -285,7 +245,6 @@ export function createPlanner(deps: DigestDeps) {
     const result: PlanResult = { scheduled: 0, expired: 0, readers: 0, editions: [], rows: 0, batches: 0 };
     result.scheduled = await scheduleNew(now);
     result.expired = await expireOverdue(now);
-    const jobs: BatchJob[] = [];
     // Small first chunk: taken in edition order, it is about one edition's first batch, persisted
     // and sending after a single render while the rest is planned.
     let limit = Math.min(config.DELIVERY_BATCH_SIZE, config.PLANNER_CHUNK_SIZE);
@@ -299,7 +258,7 @@ export function createPlanner(deps: DigestDeps) {
       id: '00000000-0000-0000-0000-000000000000',
     };
     for (;;) {
-      const taken = await planChunk(now, limit, cursor, result, jobs);
+      const taken = await planChunk(now, limit, cursor, result);
       if (taken < limit) break;
       limit = Math.min(limit * 4, config.PLANNER_CHUNK_SIZE);
     }

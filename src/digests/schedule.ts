@@ -3,7 +3,7 @@
  * Intl. Working from the local date (never "now + 24 h") is what keeps DST days from being skipped
  * (spring forward) or sent twice (fall back).
  */
-import type { Frequency } from '../render/index.js';
+import type { Frequency } from '../subscriptions/schemas.js';
 import { wallClock, wallClockToUtc } from '../time/zoned-time.js';
 
 export interface LocalDate {
@@ -55,4 +55,21 @@ export function nextSlot(rule: SlotRule, after: Date): Date | null {
     if (slot.getTime() > after.getTime()) return slot;
   }
   throw new Error(`no slot found for ${JSON.stringify(rule)} after ${after.toISOString()}`);
+}
+
+/**
+ * `nextSlot`, with a zone the runtime does not know (an old row, an alias dropped from tzdata)
+ * replaced by `fallbackZone` (the publication's), so the reader stays on a clock rather than stuck.
+ * Says which zone the slot is in.
+ */
+export function nextSlotOrFallback(
+  rule: SlotRule,
+  after: Date,
+  fallbackZone: string,
+): { at: Date | null; timezone: string } {
+  try {
+    return { at: nextSlot(rule, after), timezone: rule.timezone };
+  } catch {
+    return { at: nextSlot({ ...rule, timezone: fallbackZone }, after), timezone: fallbackZone };
+  }
 }

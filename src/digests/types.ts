@@ -8,6 +8,15 @@ import type { RenderEditionInput, RenderedEdition } from '../render/index.js';
 export type EditionKind = 'digest' | 'alert' | 'test';
 export type EditionState = 'planned' | 'sending' | 'paused' | 'cancelled' | 'sent' | 'expired';
 
+/** An edition row held under its row lock by the caller's transaction. */
+export interface LockedEdition {
+  id: string;
+  kind: EditionKind;
+  state: EditionState;
+  batchCount: number;
+  created: boolean;
+}
+
 /** Which queue a batch goes to: alerts (and operator test copies) ahead of digest traffic. */
 export type Lane = 'send' | 'alerts';
 
@@ -45,6 +54,7 @@ export type DigestConfig = Pick<
   | 'PLANNER_CHUNK_SIZE'
   | 'DIGEST_ARRIVAL_GRACE_SECONDS'
   | 'DELIVERY_RETENTION_DAYS'
+  | 'JOB_LOCK_DURATION_MS'
 >;
 
 export interface DigestDeps {

@@ -12,10 +12,11 @@ declare module 'fastify' {
 export const adminSecurity = [{ adminToken: [] as string[] }];
 
 /**
- * Everything under /api/v1/ is for operators, except the readers' own subscription API. Deciding by
- * prefix (not by each route remembering a hook) makes a new operator route protected by default.
+ * Everything under /api/v1/ is for operators, except the readers' own subscription API and the
+ * relays' bounce webhooks (each checks its relay's own signature). Deciding by prefix (not by each
+ * route remembering a hook) makes a new operator route protected by default.
  */
-const PUBLIC_API = /^\/api\/v1\/subscriptions(\/|$)/;
+const PUBLIC_API = /^\/api\/v1\/(subscriptions|bounces)(\/|$)/;
 export function isAdminRoute(url: string): boolean {
   return url.startsWith('/api/v1/') && !PUBLIC_API.test(url);
 }

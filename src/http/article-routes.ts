@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { listArticles } from '../articles/article-repository.js';
+import type { IngestService } from '../articles/ingest-service.js';
 import type { Db } from '../db/pool.js';
 import { validationError } from '../errors.js';
 import { adminSecurity } from './admin-auth.js';
@@ -10,9 +11,10 @@ const Article = Type.Object({
   source: Type.String({ description: 'generic, wordpress, ghost, strapi or feed:<id>' }),
   externalId: Type.String(),
   state: Type.Union(
-    ['published', 'updated', 'unpublished', 'draft', 'scheduled'].map((s) => Type.Literal(s)),
+    ['published', 'updated', 'unpublished', 'draft', 'scheduled', 'held'].map((s) => Type.Literal(s)),
     {
-      description: 'updated = published and changed since',
+      description:
+        'updated = published and changed since; held = an event that cannot be applied until the configuration changes (heldReason says which setting)',
     },
   ),
   title: Type.String(),
@@ -24,8 +26,22 @@ const Article = Type.Object({
   categories: Type.Array(Type.String()),
   tags: Type.Array(Type.String()),
   topics: Type.Array(Type.String()),
-  language: Type.String(),
+  language: Type.Union([Type.Literal('ar'), Type.Literal('en'), Type.Null()], {
+    description: 'the language of the digests that carry it; null while held',
+  }),
+  languageOrigin: Type.Union(
+    [Type.Literal('cms'), Type.Literal('script'), Type.Literal('source-default'), Type.Null()],
+    {
+      description:
+        'cms = declared by the CMS or feed; script = read from the letters of the title and text; source-default = the source language in the publication file; null for articles stored before it was recorded, or held',
+    },
+  ),
   breaking: Type.Boolean(),
+  featured: Type.Boolean({ description: "the editor's lead story: digests that carry it lead with it" }),
+  priority: Type.Integer({ description: "the editor's rank (higher first, after featured)" }),
+  heldReason: Type.Union([Type.String(), Type.Null()], {
+    description: 'why this article, or its latest change, is held; null when applied',
+  }),
   publishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   modifiedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   receivedAt: Type.String({ format: 'date-time' }),
@@ -34,7 +50,58 @@ const Article = Type.Object({
 const Query = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
   cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page' })),
+  held: Type.Optional(
+    Type.Boolean({ description: 'true: only articles held (or with a held change), with their heldReason' }),
+  ),
 });
+
+const EventStates = ['pending', 'held', 'applied', 'failed'] as const;
+type EventState = (typeof EventStates)[number];
+const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
+
+const ArticleEventView = Type.Object({
+  id: Type.Integer(),
+  provider: Type.String({ description: 'generic, wordpress, ghost, strapi or feed:<id>' }),
+  eventKey: Type.String(),
+  action: Type.String(),
+  externalId: Type.String(),
+  state: Type.Union(EventStates.map((s) => Type.Literal(s))),
+  articleId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+  attempts: Type.Integer(),
+  heldReason: Type.Union([Type.String(), Type.Null()], {
+    description: 'held: the setting that stops it; applied again once the configuration is fixed',
+  }),
+  error: Type.Union([Type.String(), Type.Null()], {
+    description:
+      'why it failed (failed), the last transient failure (pending) or why nothing changed (applied)',
+  }),
+  receivedAt: Type.String({ format: 'date-time' }),
+  processedAt: Timestamp,
+  failedAt: Timestamp,
+  lastAttemptAt: Timestamp,
+});
+
+const EventsQuery = Type.Object({
+  state: Type.Optional(Type.Union(EventStates.map((s) => Type.Literal(s)))),
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  before: Type.Optional(Type.Integer({ minimum: 1, description: 'nextBefore of the previous page' })),
+});
+
+interface EventRow {
+  id: string;
+  provider: string;
+  event_key: string;
+  action: string;
+  external_id: string;
+  article_id: string | null;
+  received_at: Date;
+  processed_at: Date | null;
+  failed_at: Date | null;
+  last_attempt_at: Date | null;
+  attempts: number;
+  error: string | null;
+  held_reason: string | null;
+}
 
 function decodeCursor(raw: string): { at: Date; id: string } {
   try {
@@ -47,8 +114,38 @@ function decodeCursor(raw: string): { at: Date; id: string } {
   }
 }
 
-export const articleRoutes: FastifyPluginAsync<{ db: Db }> = async (app, { db }) => {
-  app.get<{ Querystring: { limit: number; cursor?: string } }>(
+const Reprocessed = Type.Object(
+  {
+    applied: Type.Integer({ description: 'held events that became articles (or changes) and were applied' }),
+    held: Type.Integer({ description: 'still held: see each heldReason in GET /api/v1/articles' }),
+    ignored: Type.Integer({
+      description: 'not articles under the current publication file (e.g. ignoredModels)',
+    }),
+    failed: Type.Integer({ description: 'no longer read as a valid payload; the reason is on the article' }),
+  },
+  { description: 'What became of the held events' },
+);
+
+export const articleRoutes: FastifyPluginAsync<{
+  db: Db;
+  ingest: Pick<IngestService, 'reprocessHeld'>;
+}> = async (app, { db, ingest }) => {
+  app.post(
+    '/api/v1/articles/reprocess',
+    {
+      schema: {
+        tags: ['articles'],
+        summary: 'Apply held events again with the publication file as loaded',
+        description:
+          'Events that only the configuration kept from becoming articles (no Strapi URL template, a model not listed, an unmapped language) are stored and held. Gazette applies them again at every start (after the publication file was fixed); this applies them now, oldest first, and says what became of them.',
+        security: adminSecurity,
+        response: { 200: Reprocessed },
+      },
+    },
+    async () => ingest.reprocessHeld(),
+  );
+
+  app.get<{ Querystring: { limit: number; cursor?: string; held?: boolean } }>(
     '/api/v1/articles',
     {
       schema: {
@@ -65,8 +162,12 @@ export const articleRoutes: FastifyPluginAsync<{ db: Db }> = async (app, { db })
       },
     },
     async (request) => {
-      const { limit, cursor } = request.query;
-      const page = await listArticles(db, { limit, cursor: cursor ? decodeCursor(cursor) : undefined });
+      const { limit, cursor, held } = request.query;
+      const page = await listArticles(db, {
+        limit,
+        cursor: cursor ? decodeCursor(cursor) : undefined,
+        held,
+      });
       return {
         items: page.items,
         nextCursor: page.nextCursor
@@ -74,6 +175,69 @@ export const articleRoutes: FastifyPluginAsync<{ db: Db }> = async (app, { db })
               'base64url',
             )
           : null,
+      };
+    },
+  );
+
+  app.get<{ Querystring: { state?: EventState; limit: number; before?: number } }>(
+    '/api/v1/article-events',
+    {
+      schema: {
+        tags: ['articles'],
+        summary: 'Stored CMS and feed events, newest first: failed ones carry the reason',
+        description:
+          'An event is `pending` until applied (transient failures are retried; `error` is the last one), ' +
+          '`held` while only the configuration stops it (`heldReason`), ' +
+          '`applied` once it changed an article (or was skipped, see `error`), `failed` when it can never be ' +
+          'applied (the WordPress post is missing or not public, the site did not answer JSON, the fetch was refused).',
+        security: adminSecurity,
+        querystring: EventsQuery,
+        response: {
+          200: Type.Object({
+            items: Type.Array(ArticleEventView),
+            nextBefore: Type.Union([Type.Integer(), Type.Null()], {
+              description: 'pass as `before` for the next page',
+            }),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { state, limit, before } = request.query;
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (before !== undefined) where.push(`id < $${params.push(before)}`);
+      if (state === 'failed') where.push('failed_at IS NOT NULL');
+      if (state === 'held') where.push('held_reason IS NOT NULL');
+      if (state === 'applied')
+        where.push('processed_at IS NOT NULL AND failed_at IS NULL AND held_reason IS NULL');
+      if (state === 'pending') where.push('processed_at IS NULL AND held_reason IS NULL');
+      const { rows } = await db.query<EventRow>(
+        `SELECT id, provider, event_key, action, external_id, article_id, received_at, processed_at,
+                failed_at, last_attempt_at, attempts, error, held_reason
+           FROM article_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+          ORDER BY id DESC LIMIT $${params.push(limit + 1)}`,
+        params,
+      );
+      const page = rows.slice(0, limit);
+      return {
+        items: page.map((r) => ({
+          id: Number(r.id),
+          provider: r.provider,
+          eventKey: r.event_key,
+          action: r.action,
+          externalId: r.external_id,
+          state: r.failed_at ? 'failed' : r.held_reason ? 'held' : r.processed_at ? 'applied' : 'pending',
+          heldReason: r.held_reason,
+          articleId: r.article_id,
+          attempts: r.attempts,
+          error: r.error,
+          receivedAt: r.received_at.toISOString(),
+          processedAt: r.processed_at?.toISOString() ?? null,
+          failedAt: r.failed_at?.toISOString() ?? null,
+          lastAttemptAt: r.last_attempt_at?.toISOString() ?? null,
+        })),
+        nextBefore: rows.length > limit ? Number(page[page.length - 1]!.id) : null,
       };
     },
   );

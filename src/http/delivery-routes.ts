@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Container } from '../container.js';
-import { createSendingPause } from '../delivery/sending-pause.js';
 import { adminSecurity } from './admin-auth.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
@@ -20,8 +19,7 @@ const SendingStatus = Type.Object({
 
 /** Operator controls over bulk sending: see why it is paused, and resume it once fixed. */
 export const deliveryRoutes: FastifyPluginAsync<{ container: Container }> = async (app, { container }) => {
-  const { config } = container;
-  const control = createSendingPause({ ...container, queuePrefix: config.QUEUE_PREFIX });
+  const { sendingPause: control } = container;
 
   app.get(
     '/api/v1/sending',

@@ -1,11 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Container } from '../container.js';
-import { digestsFor } from '../digests/wiring.js';
+import type { EditionKind, EditionState } from '../digests/types.js';
 import { adminSecurity } from './admin-auth.js';
 import {
-  ArchiveParams,
   DryRun,
   Edition,
+  EditionList,
+  EditionListQuery,
   EditionParams,
   Html,
   PreviewQuery,
@@ -19,8 +20,7 @@ import {
 const HTML_HEADERS = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
 
 export const digestRoutes: FastifyPluginAsync<{ container: Container }> = async (app, { container }) => {
-  const digests = digestsFor(container);
-  const { operator } = digests;
+  const { operator } = container.digests;
   const tags = ['digests'];
 
   app.post<{ Body: SendBody }>(
@@ -89,6 +89,29 @@ export const digestRoutes: FastifyPluginAsync<{ container: Container }> = async 
     },
   );
 
+  app.get<{ Querystring: EditionListQuery }>(
+    '/api/v1/editions',
+    {
+      schema: {
+        tags,
+        summary: 'Editions, newest first, with their delivery counts',
+        description:
+          'Filter by state, kind, language and frequency; page with offset and limit (total counts every match).',
+        security: adminSecurity,
+        querystring: EditionListQuery,
+        response: { 200: EditionList },
+      },
+    },
+    async (request) => {
+      const { state, kind, ...rest } = request.query;
+      return operator.list({
+        ...rest,
+        state: state as EditionState | undefined,
+        kind: kind as EditionKind | undefined,
+      });
+    },
+  );
+
   app.get<{ Params: EditionParams }>(
     '/api/v1/editions/:id',
     {
@@ -150,22 +173,5 @@ export const digestRoutes: FastifyPluginAsync<{ container: Container }> = async 
       },
     },
     async (request, reply) => reply.status(202).send(await operator.resendFailed(request.params.id)),
-  );
-
-  app.get<{ Params: ArchiveParams }>(
-    '/archive/:editionId',
-    {
-      schema: {
-        tags: ['archive'],
-        summary: 'Public web copy of an edition ("view in browser"), without personal links',
-        params: ArchiveParams,
-        response: { 200: Html },
-      },
-    },
-    async (request, reply) => {
-      return reply
-        .headers({ 'content-type': 'text/html; charset=utf-8', 'cache-control': 'public, max-age=300' })
-        .send(await operator.archive(request.params.editionId));
-    },
   );
 };

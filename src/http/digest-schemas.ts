@@ -1,12 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { Frequency, LanguageField as Language } from '../subscriptions/schemas.js';
 
 /** Schemas of the operator digest API and the public archive: validation, types and OpenAPI. */
 
 const Uuid = Type.String({ format: 'uuid' });
-const Language = Type.Union([Type.Literal('ar'), Type.Literal('en')], { description: 'Reader language' });
-const Frequency = Type.Union([Type.Literal('immediate'), Type.Literal('daily'), Type.Literal('weekly')], {
-  description: 'Digest frequency',
-});
 const TopicId = Type.String({
   pattern: '^[a-z0-9][a-z0-9-]*$',
   description: 'A topic id from the publication config',
@@ -76,6 +73,18 @@ export const DryRun = Type.Object(
         sample: Type.Array(Type.String(), { description: 'A few recipient addresses' }),
       }),
     ),
+    languageGaps: Type.Array(
+      Type.Object({
+        language: Language,
+        readers: Type.Integer(),
+        articlesByLanguage: Type.Record(Type.String(), Type.Integer()),
+        message: Type.String(),
+      }),
+      {
+        description:
+          "Readers who would get nothing because every selected article is in another language (see each article's language and languageOrigin in GET /api/v1/articles)",
+      },
+    ),
   },
   { description: 'Who would get what' },
 );
@@ -111,8 +120,19 @@ const Counts = Type.Object(
     ambiguous: Type.Integer({ description: 'Outcome unknown (crash mid-send); never resent' }),
     suppressed: Type.Integer(),
     cancelled: Type.Integer(),
+    bounced: Type.Integer({
+      description:
+        'Rows with a hard, soft or block bounce (a refusal at send time, a DSN, or a relay webhook); a refused row is also counted in failed',
+    }),
+    complained: Type.Integer({
+      description: 'Rows whose reader marked the message as spam (feedback loops)',
+    }),
+    autoReplied: Type.Integer({ description: 'Rows answered by an out-of-office or other auto-reply' }),
   },
-  { description: 'From the ledger, or the counts kept when retention pruned it' },
+  {
+    description:
+      'From the ledger, or the counts kept when retention pruned it; bounced, complained and autoReplied from the bounce reports, which outlive retention',
+  },
 );
 
 export const Edition = Type.Object({
@@ -160,3 +180,26 @@ export const TokenQuery = Type.Object({
 });
 
 export const Html = Type.String({ description: 'text/html' });
+
+const Paging = {
+  offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'rows to skip' }),
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 25 }),
+};
+
+export const EditionListQuery = Type.Object({
+  state: Type.Optional(
+    Type.Union(['planned', 'sending', 'paused', 'cancelled', 'sent', 'expired'].map((s) => Type.Literal(s))),
+  ),
+  kind: Type.Optional(Type.Union([Type.Literal('digest'), Type.Literal('alert'), Type.Literal('test')])),
+  language: Type.Optional(Language),
+  frequency: Type.Optional(Frequency),
+  ...Paging,
+});
+export type EditionListQuery = Static<typeof EditionListQuery>;
+
+export const EditionList = Type.Object({
+  items: Type.Array(Edition),
+  total: Type.Integer({ description: 'editions matching the filters, all pages' }),
+  offset: Type.Integer(),
+  limit: Type.Integer(),
+});

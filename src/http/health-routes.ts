@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Container } from '../container.js';
-import { checkEvictionPolicy } from '../redis.js';
+import { checkEvictionPolicy, checkPersistence } from '../redis.js';
 import { requireBearer } from './admin-auth.js';
 
 export const healthRoutes: FastifyPluginAsync<{ container: Container }> = async (app, { container }) => {
@@ -11,6 +11,7 @@ export const healthRoutes: FastifyPluginAsync<{ container: Container }> = async 
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const problems: string[] = [];
+    const warnings: string[] = [];
     try {
       await db.query('SELECT 1');
     } catch (err) {
@@ -24,11 +25,16 @@ export const healthRoutes: FastifyPluginAsync<{ container: Container }> = async 
         policyWarned = true;
         log.warn(policy.warning);
       }
+      if (policy.ok && policy.warning) warnings.push(policy.warning);
+      const persistence = await checkPersistence(redis);
+      if (persistence) warnings.push(persistence);
     } catch (err) {
       problems.push(`redis: ${(err as Error).message}`);
     }
-    if (problems.length) return reply.status(503).send({ status: 'not ready', problems });
-    return { status: 'ready' };
+    // warnings never fail readiness: the operator reads them, the load balancer does not
+    const extra = warnings.length ? { warnings } : {};
+    if (problems.length) return reply.status(503).send({ status: 'not ready', problems, ...extra });
+    return { status: 'ready', ...extra };
   });
 
   // production without METRICS_TOKEN has no /metrics at all (404) rather than a public one

@@ -1,53 +1,38 @@
-import {
-  type FastifyPluginAsyncTypebox,
-  Type,
-  type TypeBoxTypeProvider,
-} from '@fastify/type-provider-typebox';
+import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Container } from '../container.js';
-import { GazetteError } from '../errors.js';
-import { LANGUAGES, type Language } from '../publication.js';
+import { GazetteError, validationError } from '../errors.js';
+import { POW_FIELD, type PowVerdict } from '../subscriptions/proof-of-work.js';
+import { Accepted, ChallengeResponse, SubscribeBody } from '../subscriptions/schemas.js';
+import { normalizeEmail, type RawFields, topicsFromForm } from '../subscriptions/validate.js';
+import { messagePage } from './pages/layout.js';
+import { pageStrings } from './pages/strings.js';
 import {
-  Accepted,
-  ListQuery,
-  SubscribeBody,
-  SubscriberDetail,
-  SubscriberPage,
-  SubscriberParams,
-  SubscriberView,
-  SuppressBody,
-} from '../subscriptions/schemas.js';
-import type { SubscriberRow } from '../subscriptions/subscriber-store.js';
-import type { RequestMeta } from '../subscriptions/subscription-service.js';
-import type { Preferences, RawFields } from '../subscriptions/validate.js';
-import { adminSecurity } from './admin-auth.js';
-import { registerMultipartLite } from './multipart-lite.js';
-import { fmtHtml, formatDuration, ltr, messagePage } from './pages/layout.js';
-import { fmt, pageStrings } from './pages/strings.js';
-import {
-  buttonPage,
   checkInboxPage,
+  EMBED_RENDERED_FIELD,
   type FormValues,
   HONEYPOT_FIELD,
   localizedError,
-  preferencesPage,
   RENDERED_FIELD,
   subscribePage,
+  TOPICS_MODE_FIELD,
 } from './pages/subscribe-page.js';
 import { SUBSCRIBE_SCRIPT } from './pages/subscribe-script.js';
-
-type Body = Record<string, unknown>;
-
-const isLanguage = (v: unknown): v is Language => LANGUAGES.includes(v as Language);
-const first = (v: unknown): unknown => (Array.isArray(v) ? v[0] : v);
-const text = (v: unknown): string => (typeof v === 'string' ? v : '');
-const LangQuery = Type.Object({ lang: Type.Optional(Type.String()), redirect: Type.Optional(Type.String()) });
-const TokenParams = Type.Object({ token: Type.String({ maxLength: 512 }) });
-const HTML = 'text/html; charset=utf-8';
+import {
+  type Body,
+  first,
+  LangQuery,
+  languageFrom,
+  requestMeta,
+  sendHtml,
+  text,
+  topicValues,
+} from './reader-http.js';
 
 /**
- * Subscription HTTP: hosted pages (subscribe, confirm, preferences, unsubscribe), the JSON API
- * and the operator endpoints. The domain lives in src/subscriptions; this file maps HTTP to it.
+ * Subscription HTTP: the hosted and embedded form, the JSON API and the operator endpoints. The
+ * pages reached from a mail's links (confirm, preferences, unsubscribe) are in reader-routes.ts.
+ * The domain lives in src/subscriptions; this file maps HTTP to it.
  */
 export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = async (
   app,
@@ -55,18 +40,35 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
 ) => {
   const { config, publication, clock, tokens, log } = container;
   const service = container.subscriptions;
-  const rateLimit = { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000 };
+  const budgets = container.subscribeBudgets;
+  const pow = container.proofOfWork;
+  /** Why a request that must carry a proof-of-work does not have a usable one, or undefined. */
+  const powRefusal = async (verdict: PowVerdict): Promise<string | undefined> => {
+    if (verdict === 'valid' || !(await pow.required())) return undefined;
+    return {
+      missing: 'a solved proof-of-work challenge (GET /api/v1/subscriptions/challenge) is required',
+      invalid: 'is not a valid solution of a challenge from GET /api/v1/subscriptions/challenge',
+      expired: 'solves a challenge that has expired; fetch a new one',
+      replayed: 'solves a challenge that was already used; fetch a new one',
+    }[verdict];
+  };
+  /**
+   * One per-IP budget for the form, embeds and the API together (a separate one per path let a
+   * client use both), counted before the body is read.
+   */
+  const clientBudget = async (request: FastifyRequest, reply: FastifyReply) => {
+    try {
+      await budgets.takeClient(request.ip);
+    } catch (err) {
+      const retry = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
+      if (retry) reply.header('retry-after', String(retry));
+      throw err;
+    }
+  };
   const redirectOrigins = new Set(publication.redirectOrigins);
 
-  const meta = (request: FastifyRequest, source: string): RequestMeta => ({
-    source,
-    ip: request.ip,
-    userAgent: request.headers['user-agent'] ?? null,
-  });
-  const langFrom = (...candidates: unknown[]): Language =>
-    (candidates.map(first).find(isLanguage) as Language | undefined) ?? config.DEFAULT_LANGUAGE;
-  const sendHtml = (reply: FastifyReply, status: number, body: string) =>
-    reply.code(status).type(HTML).header('cache-control', 'no-store').send(body);
+  const meta = requestMeta;
+  const langFrom = languageFrom(config.DEFAULT_LANGUAGE);
   /** Only the publisher's own origins may be redirect targets; anything else goes to our page. */
   const allowedRedirect = (value: unknown): string | undefined => {
     const v = first(value);
@@ -91,7 +93,45 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
       .send(SUBSCRIBE_SCRIPT);
   });
 
+  // ---- what a form needs before it posts: a timing proof and a proof-of-work ------------------
+
+  app.get(
+    '/api/v1/subscriptions/challenge',
+    {
+      schema: {
+        tags: ['subscriptions'],
+        summary: 'A proof-of-work challenge and a timing proof for a subscription form',
+        description:
+          'Self-hosted ALTCHA challenge: find number ≤ maxnumber with hex(SHA-256(salt + number)) = challenge, ' +
+          'then send base64(JSON {algorithm, challenge, number, salt, signature}) as `altcha` with the form or the ' +
+          "JSON body. /assets/subscribe.js does this in the browser. Readable cross-origin from the publication's " +
+          'redirectOrigins (embedded forms); no cookies.',
+        response: { 200: ChallengeResponse },
+      },
+    },
+    async (request, reply) => {
+      const origin = request.headers.origin;
+      if (origin && redirectOrigins.has(origin)) reply.header('access-control-allow-origin', origin);
+      reply.header('vary', 'origin').header('cache-control', 'no-store');
+      return {
+        rendered: tokens.formRender(clock.now()),
+        altcha: await pow.challenge(),
+        expiresInSeconds: config.ALTCHA_CHALLENGE_TTL_SECONDS,
+      };
+    },
+  );
+
   // ---- hosted and embedded subscription form -------------------------------------------------
+
+  /** The form's topics; a bad address is named before the topics (the fields' order on the page). */
+  const formTopics = (body: Body): unknown => {
+    try {
+      return topicsFromForm(body[TOPICS_MODE_FIELD], body.topics);
+    } catch (err) {
+      normalizeEmail(body.email);
+      throw err;
+    }
+  };
 
   const defaultFormValues = (): FormValues => ({
     email: '',
@@ -117,20 +157,38 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
 
   app.get(
     '/subscribe/check-inbox',
-    { schema: { hide: true, querystring: LangQuery } },
-    async (request, reply) =>
-      sendHtml(
+    {
+      schema: {
+        hide: true,
+        querystring: Type.Object({
+          lang: Type.Optional(Type.String()),
+          topics: Type.Optional(Type.String({ maxLength: 500 })),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const asked = request.query.topics;
+      const known = publication.topics.map((t) => t.id);
+      const chosen =
+        asked === 'all' ? [] : asked ? known.filter((id) => asked.split(',').includes(id)) : undefined;
+      return sendHtml(
         reply,
         200,
-        checkInboxPage(langFrom(request.query.lang), publication, config.CONFIRM_TOKEN_TTL_SECONDS),
-      ),
+        checkInboxPage(
+          langFrom(request.query.lang),
+          publication,
+          config.CONFIRM_TOKEN_TTL_SECONDS,
+          chosen?.length === 0 && asked !== 'all' ? undefined : chosen,
+        ),
+      );
+    },
   );
 
   app.post(
     '/subscribe',
     {
       schema: { hide: true, querystring: LangQuery },
-      config: { rateLimit },
+      onRequest: clientBudget,
       errorHandler(error, request, reply) {
         if ((error as { statusCode?: number }).statusCode === 429) {
           const q = request.query as { lang?: string };
@@ -154,45 +212,30 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
       const body = (request.body ?? {}) as Body;
       const language = langFrom(body.language, request.query.lang);
       const redirect = allowedRedirect(request.query.redirect ?? body.redirect);
+      // the page after the form says which topics were asked for, from the request alone (so it
+      // reads the same whatever the state of the address)
+      const mode = text(first(body[TOPICS_MODE_FIELD]));
+      const known = new Set(publication.topics.map((t) => t.id));
+      const asked =
+        mode === 'all'
+          ? 'all'
+          : topicValues(body.topics)
+              .filter((t) => known.has(t))
+              .join(',');
       const success = () =>
         reply
           .code(303)
           .header('cache-control', 'no-store')
-          .header('location', redirect ?? `/subscribe/check-inbox?lang=${language}`)
+          .header(
+            'location',
+            redirect ??
+              `/subscribe/check-inbox?lang=${language}${asked ? `&topics=${encodeURIComponent(asked)}` : ''}`,
+          )
           .send();
 
-      // Bots get the same answer as people, and nothing is written or sent.
-      if (text(first(body[HONEYPOT_FIELD])) !== '') {
-        log.info({ ip: request.ip }, 'subscribe form: honeypot filled, ignored');
-        return success();
-      }
-      const hosted = body[RENDERED_FIELD] !== undefined;
-      if (hosted) {
-        const renderedAt = tokens.verifyFormRender(text(first(body[RENDERED_FIELD])));
-        const elapsed = renderedAt ? clock.now().getTime() - renderedAt.getTime() : -1;
-        if (elapsed < config.FORM_MIN_SUBMIT_SECONDS * 1000) {
-          log.info({ ip: request.ip, elapsed }, 'subscribe form: sent too fast or tampered, ignored');
-          return success();
-        }
-      }
-
-      const fields: RawFields = {
-        email: body.email,
-        name: text(body.name) === '' ? undefined : body.name,
-        // an unticked checkbox sends nothing: on our own form, no topics means none chosen;
-        // an embed without topic boxes subscribes to every topic
-        topics: body.topics ?? (hosted ? [] : undefined),
-        frequency: body.frequency,
-        alerts: body.alerts ?? false,
-        language,
-        timezone: text(body.timezone) === '' ? undefined : body.timezone,
-        sendHour: text(body.sendHour) === '' ? undefined : body.sendHour,
-      };
-      try {
-        await service.subscribe(fields, meta(request, hosted ? 'form' : 'embed'));
-      } catch (err) {
-        if (!(err instanceof GazetteError) || err.statusCode !== 400) throw err;
-        return sendHtml(
+      /** The form again, with what was typed and a fresh render time, and what to fix. */
+      const formAgain = (field: string) =>
+        sendHtml(
           reply,
           400,
           subscribePage({
@@ -201,14 +244,64 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
             values: {
               email: text(first(body.email)).slice(0, 300),
               name: text(first(body.name)).slice(0, 200),
-              topics: ([] as unknown[]).concat(body.topics ?? []).map(String),
+              topics: mode === 'all' ? [] : topicValues(body.topics),
               frequency: text(first(body.frequency)) || 'daily',
               alerts: body.alerts !== undefined && body.alerts !== 'false',
             },
             rendered: tokens.formRender(clock.now()),
-            error: localizedError(language, err.field ?? 'generic'),
+            error: localizedError(language, field),
           }),
         );
+
+      // A filled honeypot is a bot for sure: it gets the same answer as people, and nothing is
+      // written or sent.
+      if (text(first(body[HONEYPOT_FIELD])) !== '') {
+        log.info({ ip: request.ip }, 'subscribe form: honeypot filled, ignored');
+        return success();
+      }
+      const hosted = body[RENDERED_FIELD] !== undefined;
+      const verdict = await pow.verify(first(body[POW_FIELD]));
+      // The minimum time-to-submit needs a signed render time: our page's, or the one an embedded
+      // form got from the challenge endpoint. A post with neither passes only with a solved
+      // proof-of-work (which took the browser its time); otherwise it is a bot that skipped the page.
+      const stamp = hosted ? body[RENDERED_FIELD] : body[EMBED_RENDERED_FIELD];
+      if (stamp !== undefined || verdict !== 'valid') {
+        const renderedAt = stamp === undefined ? null : tokens.verifyFormRender(text(first(stamp)));
+        const elapsed = renderedAt ? clock.now().getTime() - renderedAt.getTime() : -1;
+        if (elapsed < config.FORM_MIN_SUBMIT_SECONDS * 1000) {
+          // a person with a password manager can be this quick too: say so and let them send
+          // again (the form comes back with a fresh render time), rather than pretend it worked
+          log.info(
+            { ip: request.ip, elapsed, timed: stamp !== undefined },
+            'subscribe form: sent too fast, untimed or tampered, asked to send again',
+          );
+          return formAgain('tooFast');
+        }
+      }
+
+      try {
+        const fields: RawFields = {
+          email: body.email,
+          name: text(body.name) === '' ? undefined : body.name,
+          // our form says "all topics" or "only these" explicitly (nothing ticked is then an
+          // error); a post without that choice keeps the old reading: a hosted form with
+          // nothing ticked, or an embed without topic boxes, follows every topic
+          topics:
+            body[TOPICS_MODE_FIELD] !== undefined
+              ? formTopics(body)
+              : (body.topics ?? (hosted ? [] : undefined)),
+          frequency: body.frequency,
+          alerts: body.alerts ?? false,
+          language,
+          timezone: text(body.timezone) === '' ? undefined : body.timezone,
+          sendHour: text(body.sendHour) === '' ? undefined : body.sendHour,
+        };
+        const refused = await powRefusal(verdict);
+        if (refused) throw validationError(POW_FIELD, refused);
+        await service.subscribe(fields, meta(request, hosted ? 'form' : 'embed'));
+      } catch (err) {
+        if (!(err instanceof GazetteError) || err.statusCode !== 400) throw err;
+        return formAgain(err.field ?? 'generic');
       }
       return success();
     },
@@ -219,7 +312,7 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
   app.post(
     '/api/v1/subscriptions',
     {
-      config: { rateLimit },
+      onRequest: clientBudget,
       schema: {
         tags: ['subscriptions'],
         summary: 'Request a subscription (double opt-in)',
@@ -239,339 +332,13 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
       },
     },
     async (request, reply) => {
+      const refused = await powRefusal(await pow.verify(request.body.altcha));
+      if (refused) throw validationError(POW_FIELD, refused);
       await service.subscribe(request.body, meta(request, 'api'));
       return reply
         .code(202)
         .header('cache-control', 'no-store')
         .send({ status: 'pending' as const });
     },
-  );
-
-  // ---- confirmation -------------------------------------------------------------------------
-
-  const subscribeAgain = (language: Language) => ({
-    href: `/subscribe?lang=${language}`,
-    label: pageStrings(language).confirm.again,
-  });
-
-  /** The page for a confirmation link that expired (410) or was never valid or already replaced (404). */
-  function deadConfirmLink(
-    reply: FastifyReply,
-    queryLang: string | undefined,
-    expired: { language?: Language } | undefined,
-  ) {
-    const language = langFrom(queryLang, expired?.language);
-    const s = pageStrings(language).confirm;
-    return sendHtml(
-      reply,
-      expired ? 410 : 404,
-      messagePage({
-        language,
-        publication,
-        heading: expired ? s.expired : s.invalid,
-        text: expired
-          ? fmt(s.expiredBody, {
-              days: formatDuration(publication, language, config.CONFIRM_TOKEN_TTL_SECONDS),
-            })
-          : s.invalidBody,
-        link: subscribeAgain(language),
-      }),
-    );
-  }
-
-  app.get(
-    '/confirm/:token',
-    { schema: { hide: true, params: TokenParams, querystring: LangQuery } },
-    async (request, reply) => {
-      const check = await service.checkConfirmToken(request.params.token);
-      if (check.result !== 'valid') {
-        return deadConfirmLink(
-          reply,
-          request.query.lang,
-          check.result === 'expired' ? { language: check.language } : undefined,
-        );
-      }
-      const sub = check.subscriber;
-      const s = pageStrings(sub.language).confirm;
-      if (sub.status === 'confirmed')
-        return sendHtml(
-          reply,
-          200,
-          messagePage({ language: sub.language, publication, heading: s.already, text: s.alreadyBody }),
-        );
-      // A button, never an automatic submit: mail scanners open links and run scripts.
-      return sendHtml(
-        reply,
-        200,
-        buttonPage({
-          language: sub.language,
-          publication,
-          heading: s.title,
-          text: fmtHtml(s.body, { publication: publication.name[sub.language], email: ltr(sub.email) }),
-          action: `/confirm/${request.params.token}`,
-          button: s.button,
-        }),
-      );
-    },
-  );
-
-  app.post(
-    '/confirm/:token',
-    { schema: { hide: true, params: TokenParams, querystring: LangQuery } },
-    async (request, reply) => {
-      const outcome = await service.confirm(request.params.token, meta(request, 'email-link'));
-      if (outcome.result === 'confirmed' || outcome.result === 'already') {
-        const language = outcome.subscriber.language;
-        const s = pageStrings(language).confirm;
-        const done = outcome.result === 'confirmed';
-        return sendHtml(
-          reply,
-          200,
-          messagePage({
-            language,
-            publication,
-            heading: done ? s.done : s.already,
-            text: done ? s.doneBody : s.alreadyBody,
-          }),
-        );
-      }
-      return deadConfirmLink(
-        reply,
-        request.query.lang,
-        outcome.result === 'expired' ? { language: outcome.language } : undefined,
-      );
-    },
-  );
-
-  // ---- preferences --------------------------------------------------------------------------
-
-  const badLink = (reply: FastifyReply, language: Language) => {
-    const s = pageStrings(language).unsubscribe;
-    return sendHtml(
-      reply,
-      404,
-      messagePage({ language, publication, heading: s.invalid, text: s.invalidBody }),
-    );
-  };
-  const inactive = (reply: FastifyReply, sub: SubscriberRow) => {
-    const s = pageStrings(sub.language).preferences;
-    return sendHtml(
-      reply,
-      200,
-      messagePage({
-        language: sub.language,
-        publication,
-        heading: s.inactive,
-        text: fmt(s.inactiveBody, { publication: publication.name[sub.language] }),
-        link: subscribeAgain(sub.language),
-      }),
-    );
-  };
-  const prefsOf = (sub: SubscriberRow): Preferences => ({
-    topics: sub.topics,
-    frequency: sub.frequency,
-    alerts: sub.alerts,
-    language: sub.language,
-    timezone: sub.timezone,
-    sendHour: sub.send_hour,
-  });
-
-  app.get(
-    '/preferences/:token',
-    {
-      schema: {
-        hide: true,
-        params: TokenParams,
-        querystring: Type.Object({ lang: Type.Optional(Type.String()), saved: Type.Optional(Type.String()) }),
-      },
-    },
-    async (request, reply) => {
-      const sub = await service.forPreferences(request.params.token);
-      if (!sub) return badLink(reply, langFrom(request.query.lang));
-      if (sub.status === 'unsubscribed' || sub.status === 'suppressed') return inactive(reply, sub);
-      return sendHtml(
-        reply,
-        200,
-        preferencesPage({
-          language: sub.language,
-          publication,
-          email: sub.email,
-          action: `/preferences/${request.params.token}`,
-          unsubscribeHref: `/unsubscribe/${tokens.unsubscribe(sub.id)}`,
-          values: prefsOf(sub),
-          saved: request.query.saved === '1',
-        }),
-      );
-    },
-  );
-
-  app.post(
-    '/preferences/:token',
-    { schema: { hide: true, params: TokenParams, querystring: LangQuery } },
-    async (request, reply) => {
-      const body = (request.body ?? {}) as Body;
-      const token = request.params.token;
-      const fields: RawFields = {
-        topics: body.topics ?? [],
-        frequency: body.frequency,
-        alerts: body.alerts ?? false,
-        language: body.language,
-        timezone: body.timezone,
-        sendHour: body.sendHour,
-      };
-      try {
-        const result = await service.updatePreferences(token, fields, meta(request, 'preferences-page'));
-        if (!result) return badLink(reply, langFrom(request.query.lang));
-        if (!result.changed) return inactive(reply, result.subscriber);
-      } catch (err) {
-        if (!(err instanceof GazetteError) || err.statusCode !== 400) throw err;
-        const sub = await service.forPreferences(token);
-        if (!sub) return badLink(reply, langFrom(request.query.lang));
-        const values = {
-          ...prefsOf(sub),
-          topics: ([] as unknown[]).concat(body.topics ?? []).map(String),
-          frequency: (text(first(body.frequency)) || sub.frequency) as Preferences['frequency'],
-          alerts: body.alerts !== undefined && body.alerts !== 'false',
-          timezone: text(first(body.timezone)).slice(0, 64),
-        };
-        return sendHtml(
-          reply,
-          400,
-          preferencesPage({
-            language: sub.language,
-            publication,
-            email: sub.email,
-            action: `/preferences/${token}`,
-            unsubscribeHref: `/unsubscribe/${tokens.unsubscribe(sub.id)}`,
-            values,
-            error: localizedError(sub.language, err.field ?? 'generic'),
-          }),
-        );
-      }
-      return reply.code(303).header('location', `/preferences/${token}?saved=1`).send();
-    },
-  );
-
-  // ---- unsubscribe --------------------------------------------------------------------------
-
-  const unsubscribedPage = (reply: FastifyReply, language: Language) => {
-    const s = pageStrings(language).unsubscribe;
-    return sendHtml(
-      reply,
-      200,
-      messagePage({
-        language,
-        publication,
-        heading: s.done,
-        text: fmt(s.doneBody, { publication: publication.name[language] }),
-        link: subscribeAgain(language),
-      }),
-    );
-  };
-
-  app.get(
-    '/unsubscribe/:token',
-    { schema: { hide: true, params: TokenParams, querystring: LangQuery } },
-    async (request, reply) => {
-      const sub = await service.forUnsubscribe(request.params.token);
-      if (!sub) return badLink(reply, langFrom(request.query.lang));
-      if (sub.status === 'unsubscribed' || sub.status === 'suppressed')
-        return unsubscribedPage(reply, sub.language);
-      const s = pageStrings(sub.language).unsubscribe;
-      return sendHtml(
-        reply,
-        200,
-        buttonPage({
-          language: sub.language,
-          publication,
-          heading: s.title,
-          text: fmtHtml(s.body, { publication: publication.name[sub.language], email: ltr(sub.email) }),
-          action: `/unsubscribe/${request.params.token}`,
-          button: s.button,
-        }),
-      );
-    },
-  );
-
-  // RFC 8058 one-click: mail providers POST "List-Unsubscribe=One-Click", urlencoded or
-  // multipart, without cookies; the answer is final (no redirect, no second step).
-  await app.register(async (plain) => {
-    registerMultipartLite(plain);
-    const scope = plain.withTypeProvider<TypeBoxTypeProvider>();
-    scope.post(
-      '/unsubscribe/:token',
-      {
-        schema: {
-          tags: ['subscriptions'],
-          summary: 'One-click unsubscribe (RFC 8058)',
-          description:
-            'Body List-Unsubscribe=One-Click as application/x-www-form-urlencoded or multipart/form-data. Idempotent; answers 200 with an HTML page.',
-          params: TokenParams,
-          querystring: LangQuery,
-        },
-      },
-      async (request, reply) => {
-        const body = (request.body ?? {}) as Body;
-        const oneClick = first(body['List-Unsubscribe']) === 'One-Click';
-        const ok = await service.unsubscribe(
-          request.params.token,
-          meta(request, oneClick ? 'one-click' : 'unsubscribe-page'),
-        );
-        if (!ok) return badLink(reply, langFrom(request.query.lang));
-        const sub = await service.forUnsubscribe(request.params.token);
-        return unsubscribedPage(reply, sub?.language ?? langFrom(request.query.lang));
-      },
-    );
-  });
-
-  // ---- operators ----------------------------------------------------------------------------
-
-  app.get(
-    '/api/v1/subscribers',
-    {
-      schema: {
-        tags: ['operators'],
-        summary: 'List subscribers',
-        description: 'Filter by exact address or status; page with nextCursor.',
-        security: adminSecurity,
-        querystring: ListQuery,
-        response: { 200: SubscriberPage },
-      },
-    },
-    async (request) => service.list(request.query),
-  );
-
-  app.get(
-    '/api/v1/subscribers/:id',
-    {
-      schema: {
-        tags: ['operators'],
-        summary: 'One subscriber with the consent history and recent deliveries',
-        security: adminSecurity,
-        params: SubscriberParams,
-        response: { 200: SubscriberDetail },
-      },
-    },
-    async (request) => service.detail(request.params.id),
-  );
-
-  app.post(
-    '/api/v1/subscribers/:id/suppress',
-    {
-      // the body is optional: a bare POST blocks with reason "operator"
-      preValidation: async (request) => {
-        request.body ??= {};
-      },
-      schema: {
-        tags: ['operators'],
-        summary: 'Block an address: no mail of any kind is sent to it again',
-        security: adminSecurity,
-        params: SubscriberParams,
-        body: SuppressBody,
-        response: { 200: SubscriberView },
-      },
-    },
-    async (request) =>
-      service.suppress(request.params.id, request.body.reason ?? 'operator', meta(request, 'operator')),
   );
 };

@@ -13,17 +13,26 @@ declare module 'fastify' {
 
 const Accepted = Type.Object(
   {
-    status: Type.Union([Type.Literal('accepted'), Type.Literal('ignored')]),
+    status: Type.Union([Type.Literal('accepted'), Type.Literal('ignored'), Type.Literal('held')]),
     events: Type.Array(
       Type.Object({
         id: Type.Integer(),
         action: Type.String(),
         externalId: Type.String(),
         duplicate: Type.Boolean({ description: 'true when this delivery was already stored (a replay)' }),
+        held: Type.Optional(
+          Type.String({
+            description:
+              'Why the event waits: only the configuration keeps it from being an article (it is applied when the publication file changes, at boot, or by POST /api/v1/articles/reprocess)',
+          }),
+        ),
       }),
     ),
   },
-  { description: 'Stored durably; processed from a queue.' },
+  {
+    description:
+      'Stored durably; processed from a queue. held: stored raw, applied once the configuration allows.',
+  },
 );
 
 const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
@@ -84,13 +93,15 @@ export const webhookRoutes: FastifyPluginAsync<{ ingest: IngestService; bodyLimi
             query: request.query as Record<string, unknown>,
             rawBody: request.rawBody ?? Buffer.alloc(0),
           });
+          const held = events.some((e) => e.held !== undefined);
           const body = {
-            status: events.length ? ('accepted' as const) : ('ignored' as const),
+            status: held ? ('held' as const) : events.length ? ('accepted' as const) : ('ignored' as const),
             events: events.map((e) => ({
               id: e.id,
               action: e.action,
               externalId: e.externalId,
               duplicate: e.duplicate,
+              ...(e.held !== undefined ? { held: e.held } : {}),
             })),
           };
           // on the request's one completion line (app.ts), not a line of its own

@@ -8,24 +8,30 @@
  *   loops can tell the list apart from the publisher's other mail. Per edition.
  * - Message-ID: HMAC of the delivery id on the sending domain: unique per ledger row, stable
  *   across retries of the same row, unguessable from outside.
- * - Feedback-ID: <edition>:<kind>:<list>:gazette, Gmail's feedback-loop key (campaign first,
- *   sender id last).
+ * - Feedback-ID: <list>:<kind>:<sending domain>, Gmail's feedback-loop key (sender id last).
+ *   Only stable fields: Gmail reports spam rates per distinct value once it has enough volume,
+ *   so a per-edition id would split every stream below its reporting threshold.
  * - Precedence: bulk and Auto-Submitted: auto-generated, so vacation responders stay quiet
  *   (RFC 3834) and, with X-Auto-Response-Suppress, Exchange's out-of-office ones too.
  *
  * DKIM signs List-Unsubscribe, List-Unsubscribe-Post, List-Id and Feedback-ID (DKIM_SIGNED_HEADERS
  * in dkim.ts): a one-click header that is not signed is ignored by Gmail.
  */
+
+import type { EditionKind } from '../digests/types.js';
+import { unsubscribeUrl } from '../render/reader-links.js';
 import { buildListHeaders } from './list-headers.js';
 import { messageIdFor, sendingDomain } from './message-id.js';
 import { encodedWords } from './mime/header-encoding.js';
 
+// re-exported for batch-sender.ts until its split lands; import them from render/reader-links.ts
+export { archiveUrl, preferencesUrl, unsubscribeUrl } from '../render/reader-links.js';
 export { messageIdFor as newsletterMessageId, sendingDomain };
 
-export type NewsletterKind = 'digest' | 'alert' | 'test';
+/** what kind of edition a newsletter message belongs to */
+export type NewsletterKind = EditionKind;
 
 export interface EditionHeaderInput {
-  editionId: string;
   kind: NewsletterKind;
   /** the list within the publication, e.g. "daily-ar" or "alerts-en" */
   list: string;
@@ -48,16 +54,16 @@ export function listIdValue(listName: string, domain: string): string {
   return `${phrase} ${id}`;
 }
 
-export function feedbackIdValue(editionId: string, kind: NewsletterKind, list: string): string {
+export function feedbackIdValue(list: string, kind: NewsletterKind, senderId: string): string {
   const field = (s: string) => s.replace(FEEDBACK_FIELD, '-');
-  return `${field(editionId)}:${field(kind)}:${field(list)}:gazette`;
+  return `${field(list)}:${field(kind)}:${field(senderId)}`;
 }
 
 /** Headers shared by every copy of an edition (prepared once, see prepareEditionMessage). */
 export function editionHeaders(input: EditionHeaderInput): Record<string, string> {
   const headers: Record<string, string> = {
     'List-Id': listIdValue(input.listName, input.domain),
-    'Feedback-ID': feedbackIdValue(input.editionId, input.kind, input.list),
+    'Feedback-ID': feedbackIdValue(input.list, input.kind, input.domain),
     Precedence: 'bulk',
     'Auto-Submitted': 'auto-generated',
     'X-Auto-Response-Suppress': 'OOF, AutoReply',
@@ -71,18 +77,6 @@ export interface RecipientHeaderInput {
   /** the signed unsubscribe token of this reader */
   unsubscribeToken: string;
   mailto?: string;
-}
-
-export function unsubscribeUrl(publicUrl: string, token: string): string {
-  return `${publicUrl}/unsubscribe/${token}`;
-}
-
-export function preferencesUrl(publicUrl: string, token: string): string {
-  return `${publicUrl}/preferences/${token}`;
-}
-
-export function archiveUrl(publicUrl: string, editionId: string): string {
-  return `${publicUrl}/archive/${editionId}`;
 }
 
 /** List-Unsubscribe and List-Unsubscribe-Post for one reader. */

@@ -53,6 +53,11 @@ export interface RawPool {
    * it left, with that error (`messageUnsent`).
    */
   send(envelope: RawEnvelope, raw: Buffer, handOff?: () => Promise<void>): Promise<RawSendResult>;
+  /**
+   * Opens one connection of its own (greeting, EHLO, AUTH when configured) and quits: resolves when
+   * the relay answers, rejects with the error when it does not. Not counted in the pool.
+   */
+  probe(): Promise<void>;
   /** connections open or being opened (for tests) */
   size(): number;
   /** closes idle connections at once and busy ones when their message is done; rejects waiters */
@@ -315,6 +320,11 @@ export function createRawPool(opts: RawPoolOptions): RawPool {
           throw err;
         }
       }
+    },
+    async probe() {
+      const slot = await connect();
+      slot.retired = true;
+      slot.conn.quit();
     },
     size: () => open,
     close() {

@@ -5,6 +5,8 @@
  * - retry: 4xx and connection errors before the message was handed over: back to pending, retry later
  * - ambiguous: the connection failed after the message body was sent; the server may have accepted it
  */
+import { classifyDiagnosis } from '../bounces/classify.js';
+
 export type SmtpOutcome = 'recipient' | 'pause' | 'retry' | 'ambiguous';
 
 export interface SmtpLikeError {
@@ -40,7 +42,14 @@ export function classifySmtpError(err: SmtpLikeError): SmtpOutcome {
   if (err.code && CONFIG_CODES.has(err.code)) return 'pause';
   const code = err.responseCode;
   if (code !== undefined && code >= 500) {
-    const enhanced = ENHANCED.exec(err.response ?? err.message ?? '');
+    const text = err.response ?? err.message ?? '';
+    const enhanced = ENHANCED.exec(text);
+    // the bounce taxonomy (bounces/classify.ts) reads the words too: a refusal about the sender
+    // ("blocked using spamhaus") pauses whatever its code, a missing mailbox fails only its row
+    // whatever the code (Outlook's "550 5.5.0 mailbox unavailable")
+    const verdict = classifyDiagnosis({ code, text }).class;
+    if (verdict === 'block') return 'pause';
+    if (verdict === 'hard') return 'recipient';
     const subject = enhanced?.[2];
     if (subject === '1' || subject === '2') return 'recipient';
     if (!enhanced && err.command === 'RCPT TO' && code !== 530 && code !== 535) return 'recipient';

@@ -30,6 +30,8 @@ export interface Mailer {
   send(message: SendMailOptions): Promise<SentInfo>;
   /** A message Gazette assembled; DKIM-signed by `dkim.ts` when configured. */
   sendRaw(message: RawMessage): Promise<SentInfo>;
+  /** Resolves when the relay accepts a connection for the messages Gazette assembles (a probe). */
+  probe(): Promise<void>;
   close(): void;
 }
 
@@ -100,6 +102,7 @@ export function createMailer(config: Config): Mailer {
       const info = await pool.send(envelope, signedRaw, handOff);
       return { messageId, ...info };
     },
+    probe: () => pool.probe(),
     close: () => {
       pool.close();
       transport.close();

@@ -1,37 +1,70 @@
-import { type ConnectionOptions, type JobsOptions, Queue } from 'bullmq';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { type ConnectionOptions, type JobsOptions, Queue, UnrecoverableError } from 'bullmq';
+
+const Uuid = Type.String({
+  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+  description: 'a UUID',
+});
+/** a bigserial row id */
+const RowId = Type.Integer({
+  minimum: 1,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description: 'a positive integer',
+});
+const NoData = Type.Record(Type.String(), Type.Never());
+const ArticleRef = Type.Object({ articleId: Uuid });
+const EditionBatch = Type.Object({
+  editionId: Uuid,
+  batch: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'an integer >= 0' }),
+});
 
 /**
- * Every queue, its job names and payloads, in one place. Payloads carry ids only, never
+ * Every queue, its job names and payload schemas, in one place. Payloads carry ids only, never
  * rendered bodies or recipient lists: handlers re-read state from PostgreSQL.
  */
-export interface QueuePayloads {
-  /** confirmation and welcome mail: never queued behind bulk digest traffic */
-  transactional: { send: { deliveryId: number } };
-  /** stored CMS webhook events, processed after the 202 */
-  'article-events': { process: { eventId: number }; sweep: Record<string, never> };
+const PAYLOADS = {
+  /** confirmation and welcome mail: never queued behind bulk digest traffic; sweep: rows a failed enqueue left */
+  transactional: { send: Type.Object({ deliveryId: RowId }), sweep: NoData },
+  /** stored CMS webhook events, processed after the 202; reprocess applies held events again */
+  'article-events': { process: Type.Object({ eventId: RowId }), sweep: NoData, reprocess: NoData },
   /**
    * Domain events for the digest pipeline: an article became published (first time), changed
    * while published, or was withdrawn (unpublished or deleted).
    */
-  'article-lifecycle': {
-    published: { articleId: string };
-    changed: { articleId: string };
-    withdrawn: { articleId: string };
-  };
+  'article-lifecycle': { published: ArticleRef, changed: ArticleRef, withdrawn: ArticleRef },
   /** feed polling, driven by job schedulers */
-  feeds: { poll: { feedId: string } };
+  feeds: { poll: Type.Object({ feedId: Type.String({ description: 'a feed id' }) }) },
   /** breaking alerts, ahead of all digest traffic */
-  alerts: { fanout: { articleId: string }; send: { editionId: string; batch: number } };
+  alerts: { fanout: ArticleRef, send: EditionBatch },
   /** planning and edition fan-out */
   digests: {
-    plan: Record<string, never>;
-    'build-edition': { editionId: string };
-    'close-window': { subscriberId: string };
-    maintenance: Record<string, never>;
-  };
+    plan: NoData,
+    'build-edition': Type.Object({ editionId: Uuid }),
+    'close-window': NoData,
+    maintenance: NoData,
+  },
   /** bulk sends: one job per persisted batch of ledger rows */
-  send: { batch: { editionId: string; batch: number } };
-}
+  send: { batch: EditionBatch },
+  /** list imports: the staged rows' processing, then the paced confirmation mails (confirm mode) */
+  imports: {
+    run: Type.Object({ importId: Uuid }),
+    sweep: NoData,
+    mail: Type.Object({
+      importId: Uuid,
+      round: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'an integer >= 0' }),
+    }),
+  },
+} satisfies Record<string, Record<string, TSchema>>;
+
+type PayloadSchemas = typeof PAYLOADS;
+export type QueuePayloads = {
+  [Q in keyof PayloadSchemas]: {
+    [N in keyof PayloadSchemas[Q]]: PayloadSchemas[Q][N] extends TSchema
+      ? Static<PayloadSchemas[Q][N]>
+      : never;
+  };
+};
 
 export type QueueName = keyof QueuePayloads;
 export const QUEUE_NAMES: QueueName[] = [
@@ -42,10 +75,29 @@ export const QUEUE_NAMES: QueueName[] = [
   'alerts',
   'digests',
   'send',
+  'imports',
 ];
 
 export type JobName<Q extends QueueName> = keyof QueuePayloads[Q] & string;
 export type Payload<Q extends QueueName, N extends JobName<Q>> = QueuePayloads[Q][N];
+
+/**
+ * A job's data checked against its payload schema. A payload that does not match will not
+ * match on a retry either, so it fails the job for good, naming the field.
+ */
+export function parsePayload<Q extends QueueName, N extends JobName<Q>>(
+  queue: Q,
+  name: N,
+  data: unknown,
+): Payload<Q, N> {
+  const schema = (PAYLOADS[queue] as Record<string, TSchema>)[name]!;
+  if (Value.Check(schema, data)) return data as Payload<Q, N>;
+  const error = Value.Errors(schema, data).First();
+  const field = error?.path.slice(1).replace(/\//g, '.') || 'payload';
+  const expected = error?.schema.description ? `must be ${error.schema.description}` : error?.message;
+  const got = JSON.stringify(error?.value) ?? 'nothing';
+  throw new UnrecoverableError(`bad payload for ${queue} ${name}: ${field} ${expected}, got ${got}`);
+}
 
 /** BullMQ job ids must not contain ':'; ours are built from ids joined with '-'. */
 export function jobId(...parts: Array<string | number>): string {

@@ -12,7 +12,7 @@ import {
   truncate,
 } from './article-view.js';
 import { formatLongDate } from './date-format.js';
-import { byteLength, cutSpan, DEFAULT_MAX_HTML_BYTES, markerPair, stripMarkers } from './html-budget.js';
+import { cutSpan, DEFAULT_MAX_HTML_BYTES, markerPair, stripMarkers, wireBytes } from './html-budget.js';
 import { layoutProps, textFooter } from './layout.js';
 import { formatText, type LocaleStrings, localeStrings } from './locale-strings.js';
 import { compileMjml } from './mjml-compiler.js';
@@ -23,7 +23,7 @@ import {
   RenderError,
   type RenderedEdition,
 } from './render-types.js';
-import { SafeHtml, safeUrl } from './safe-text.js';
+import { escapeHtml, SafeHtml, safeUrl } from './safe-text.js';
 import { type ArticleView, buildMjml } from './template-registry.js';
 
 const OTHER_GROUP = 'other';
@@ -62,21 +62,71 @@ function articleView(article: CleanArticle, strings: LocaleStrings, kicker: stri
   };
 }
 
+/**
+ * Subjects lead with the news, not the brand (the brand is already the sender's name): the top
+ * headline and how many stories follow, cut to fit a subject line. 78 is RFC 5322's line
+ * length and about what a desktop client shows; a phone shows the first ~40, the headline.
+ */
+export const SUBJECT_MAX_CHARS = 78;
+
+function moreStories(input: RenderEditionInput, strings: LocaleStrings, count: number): string {
+  if (count <= 0) return '';
+  const { locale, numberingSystem } = input.publication.locales[input.language];
+  const category = new Intl.PluralRules(locale).select(count);
+  const patterns = strings.subject.moreStories;
+  const pattern = patterns[category] ?? patterns.other;
+  const digits = new Intl.NumberFormat(locale, numberingSystem ? { numberingSystem } : {});
+  return formatText(pattern, { count: digits.format(count) });
+}
+
+/** A title that already opens with a breaking term ("عاجل: …") is not prefixed a second time. */
+function opensWithBreakingTerm(title: string, terms: readonly string[]): boolean {
+  const opening = title
+    .trimStart()
+    .replace(/^[[(«"'\s]+/, '')
+    .toLocaleLowerCase();
+  return terms.some((term) => {
+    const t = term.trim().toLocaleLowerCase();
+    if (!t || !opening.startsWith(t)) return false;
+    const next = opening.charAt(t.length);
+    return next === '' || !/[\p{L}\p{N}]/u.test(next);
+  });
+}
+
 function subjectFor(
   input: RenderEditionInput,
   strings: LocaleStrings,
   lead: CleanArticle,
-  date: string,
+  others: number,
 ): string {
-  const publication = input.publication.name[input.language];
-  if (input.template === 'alert')
-    return formatText(strings.subject.alert, { title: truncate(lead.title, 120) });
+  if (input.template === 'alert') {
+    const title = truncate(lead.title, 120);
+    const terms = [...input.publication.breakingTerms, strings.article.breaking];
+    return opensWithBreakingTerm(lead.title, terms) ? title : formatText(strings.subject.alert, { title });
+  }
   const pattern = {
     daily: strings.subject.digestDaily,
     weekly: strings.subject.digestWeekly,
     immediate: strings.subject.digestImmediate,
   }[input.frequency];
-  return formatText(pattern, { publication, date });
+  const more = moreStories(input, strings, others);
+  const room = SUBJECT_MAX_CHARS - formatText(pattern, { headline: '', more }).length;
+  return formatText(pattern, { headline: truncate(lead.title, Math.max(room, 24)), more });
+}
+
+/**
+ * The inbox snippet after the subject: the subject already names the lead story, so a digest's
+ * snippet lists the next headlines (an alert's gives the lead's summary).
+ */
+function preheaderFor(isDigest: boolean, lead: CleanArticle, rest: readonly CleanArticle[]): string {
+  if (!isDigest || rest.length === 0) return lead.summary || lead.title;
+  return truncate(
+    rest
+      .slice(0, 3)
+      .map((a) => a.title)
+      .join(' · '),
+    160,
+  );
 }
 
 function introFor(input: RenderEditionInput, strings: LocaleStrings, date: string): string {
@@ -112,15 +162,16 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
   if (!lead) throw new RenderError(`edition ${input.editionId} has no renderable article`);
 
   const date = formatLongDate(publication, language, input.date);
-  const subject = subjectFor(input, strings, lead, date);
+  // The subject counts the stories that survive the size budget; MJML's <title> gets it after.
+  const draftSubject = subjectFor(input, strings, lead, rest.length);
   const moreUrl = safeUrl(input.moreUrl) ?? publication.website;
   const isDigest = template === 'digest';
   const layout = layoutProps({
     language,
     publication,
     strings,
-    subject,
-    preheader: isDigest ? lead.title : lead.summary || lead.title,
+    subject: draftSubject,
+    preheader: preheaderFor(isDigest, lead, rest),
     dateLine: date,
     links: {
       preferencesUrl: tokenHtml('preferences_url'),
@@ -162,13 +213,20 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
   const budget = input.maxHtmlBytes ?? DEFAULT_MAX_HTML_BYTES;
   // Drop the lowest-priority items until the HTML fits; the lead story always stays.
   const kept = [...rest].sort((a, b) => a.rank - b.rank);
-  while (byteLength(html) > budget && kept.length > 0) {
+  while (wireBytes(html) > budget && kept.length > 0) {
     const dropped = kept.pop()!;
     omitted.push({ id: dropped.id, reason: 'size-limit' });
     html = cutSpan(html, `item-${dropped.rank}`);
     const groupId =
       dropped.topicId && groups.some((g) => g.id === dropped.topicId) ? dropped.topicId : OTHER_GROUP;
     if (!kept.some((a) => (a.topicId ?? OTHER_GROUP) === groupId)) html = cutSpan(html, `group-${groupId}`);
+  }
+  const subject = subjectFor(input, strings, lead, kept.length);
+  if (subject !== draftSubject) {
+    html = html.replace(
+      `<title>${escapeHtml(draftSubject)}</title>`,
+      `<title>${escapeHtml(subject)}</title>`,
+    );
   }
   const showMore = isDigest && (omitted.length > 0 || input.moreUrl !== undefined);
   if (!showMore) html = cutSpan(html, 'more');
@@ -196,7 +254,7 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
     compileCount: 1,
     included: [lead.id, ...kept.map((a) => a.id)],
     omitted,
-    htmlBytes: byteLength(html),
+    htmlBytes: wireBytes(html),
   };
 }
 

@@ -11,6 +11,13 @@ export interface FooterLinks {
   archiveUrl: string | SafeHtml;
 }
 
+/**
+ * After the preheader, invisible spacers so the inbox snippet ends with it instead of running
+ * into the masthead and greeting. The preheader is hidden by display/size only, never by a font
+ * colour matching the background (SpamAssassin's HTML_FONT_LOW_CONTRAST).
+ */
+const PREHEADER_PAD = new SafeHtml('&#847;&zwnj;&nbsp;'.repeat(40));
+
 export function layoutProps(args: {
   language: Language;
   publication: Publication;
@@ -30,8 +37,10 @@ export function layoutProps(args: {
     dir: strings.direction,
     align: rtl ? 'right' : 'left',
     fontStack: new SafeHtml(strings.fontStack),
+    type: strings.type,
     subject: args.subject,
     preheader: args.preheader,
+    preheaderPad: PREHEADER_PAD,
     website: publication.website,
     publicationName: name,
     dateLine: args.dateLine,

@@ -11,17 +11,41 @@ import { escapeHtml, SafeHtml } from './safe-text.js';
 import { TEMPLATES_DIR } from './templates-dir.js';
 
 const S = Type.String({ minLength: 1 });
+const Px = Type.String({ pattern: '^\\d{1,2}px$' });
 
 export const LocaleStringsSchema = Type.Object({
   direction: Type.Union([Type.Literal('rtl'), Type.Literal('ltr')]),
   fontStack: Type.String({ pattern: "^[\\w '\\-,]+$" }),
+  /** The type scale: Naskh needs larger sizes and more leading than Latin text to read as well. */
+  type: Type.Object({
+    text: Px,
+    summary: Px,
+    headline: Px,
+    title: Px,
+    meta: Px,
+    small: Px,
+    lineHeight: Type.String({ pattern: '^[12](\\.\\d+)?$' }),
+    headingLineHeight: Type.String({ pattern: '^[12](\\.\\d+)?$' }),
+  }),
   subject: Type.Object({
     digestDaily: S,
     digestWeekly: S,
     digestImmediate: S,
+    /** " and {count} more stories", by the language's plural category (Intl.PluralRules) */
+    moreStories: Type.Object({
+      zero: Type.Optional(S),
+      one: S,
+      two: Type.Optional(S),
+      few: Type.Optional(S),
+      many: Type.Optional(S),
+      other: S,
+    }),
     alert: S,
+    /** an operator's test copy: marked so nobody takes it for the real send */
+    test: Type.String({ pattern: '\\{subject\\}' }),
     confirmation: S,
     welcome: S,
+    alreadySubscribed: S,
   }),
   greeting: Type.Object({ named: Type.String({ pattern: '\\{name\\}' }), generic: S }),
   digest: Type.Object({
@@ -33,9 +57,36 @@ export const LocaleStringsSchema = Type.Object({
     more: S,
   }),
   article: Type.Object({ readMore: S, byline: S, breaking: S }),
-  footer: Type.Object({ reason: S, reasonSignup: S, viewInBrowser: S, preferences: S, unsubscribe: S }),
+  footer: Type.Object({
+    reason: S,
+    reasonSignup: S,
+    viewInBrowser: S,
+    preferences: S,
+    unsubscribe: S,
+    subscribe: S,
+    webCopy: S,
+  }),
   confirmation: Type.Object({ heading: S, body: S, button: S, fallback: S, expires: S, ignore: S }),
-  welcome: Type.Object({ heading: S, body: S, preferences: S, preferencesButton: S, unsubscribe: S }),
+  welcome: Type.Object({
+    heading: S,
+    body: S,
+    preferences: S,
+    preferencesButton: S,
+    unsubscribe: S,
+    choices: S,
+    topics: S,
+    allTopics: S,
+    alertsOn: S,
+    alertsOff: S,
+  }),
+  alreadySubscribed: Type.Object({
+    heading: S,
+    body: S,
+    preferences: S,
+    preferencesButton: S,
+    ignore: S,
+    unsubscribe: S,
+  }),
 });
 export type LocaleStrings = Static<typeof LocaleStringsSchema>;
 

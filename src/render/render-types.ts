@@ -1,4 +1,5 @@
 import type { Language, Publication } from '../publication.js';
+import type { Frequency } from '../subscriptions/schemas.js';
 import type { GreetingPair } from './personalization.js';
 
 /** An article as the renderer receives it. All strings are untrusted CMS content. */
@@ -17,7 +18,6 @@ export interface RenderArticle {
 }
 
 export type EditionTemplate = 'digest' | 'alert';
-export type Frequency = 'immediate' | 'daily' | 'weekly';
 
 export interface RenderEditionInput {
   template: EditionTemplate;
@@ -49,10 +49,11 @@ export interface RenderedEdition {
   /** Article ids in the edition, in priority order. */
   included: string[];
   omitted: { id: string; reason: OmitReason }[];
+  /** size of the HTML part on the wire (transfer-encoded), the size Gmail's clipping counts */
   htmlBytes: number;
 }
 
-export type TransactionalTemplate = 'confirmation' | 'welcome';
+export type TransactionalTemplate = 'confirmation' | 'welcome' | 'already-subscribed';
 
 export interface RenderTransactionalInput {
   language: Language;
@@ -62,6 +63,8 @@ export interface RenderTransactionalInput {
   preferencesUrl?: string;
   unsubscribeUrl?: string;
   expiresAt?: Date;
+  /** welcome: what the reader chose, and when the first digest comes (render/next-digest.ts) */
+  choices?: { topics: string[]; alerts: boolean; nextDigest: string };
 }
 
 export interface RenderedMessage {

@@ -65,7 +65,8 @@ export function neutralizeTokens(value: string): string {
 /**
  * Parses and normalises an http(s) URL; anything else (javascript:, data:, relative, garbage) is
  * rejected. The WHATWG serialisation percent-encodes quotes, angle brackets and spaces, so the
- * result is safe inside a double-quoted attribute once `&` is escaped.
+ * result is safe inside a double-quoted attribute once `&` is escaped; braces are encoded too, so
+ * the result is safe in the text part as it is.
  */
 export function safeUrl(value: string | null | undefined): string | null {
   if (!value) return null;
@@ -77,7 +78,10 @@ export function safeUrl(value: string | null | undefined): string | null {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
   if (url.username || url.password) return null;
-  return url.href;
+  // WHATWG leaves braces unencoded in the query and fragment, so a content URL could spell a
+  // personal token ("?p={{preferences_url}}") and receive each reader's link in their copy.
+  // %7B/%7D mean the same to the target server and can never be taken for a token.
+  return url.href.replace(/[{}]/g, (ch) => (ch === '{' ? '%7B' : '%7D'));
 }
 
 /** First strong isolate / pop directional isolate (Unicode bidi algorithm, UAX #9). */

@@ -28,8 +28,19 @@ const Layout = Type.Object({
   dir: Type.Union([Type.Literal('rtl'), Type.Literal('ltr')]),
   align: Type.Union([Type.Literal('right'), Type.Literal('left')]),
   fontStack: Html,
+  type: Type.Object({
+    text: Type.String(),
+    summary: Type.String(),
+    headline: Type.String(),
+    title: Type.String(),
+    meta: Type.String(),
+    small: Type.String(),
+    lineHeight: Type.String(),
+    headingLineHeight: Type.String(),
+  }),
   subject: Type.String(),
   preheader: Type.String(),
+  preheaderPad: Html,
   website: Type.String({ pattern: '^https?://' }),
   publicationName: Type.String(),
   dateLine: Content,
@@ -90,7 +101,6 @@ const ConfirmationProps = Type.Composite([
   Layout,
   Type.Object({
     heading: Type.String(),
-    greeting: Content,
     body: Content,
     button: Type.String(),
     confirmUrl: Type.String({ pattern: '^https?://' }),
@@ -114,6 +124,23 @@ const WelcomeProps = Type.Composite([
     unsubscribeLabel: Type.String(),
     unsubscribeUrl: Type.String({ pattern: '^https?://' }),
     websiteText: Html,
+    choicesHeading: Type.String(),
+    choices: Type.Array(Type.Object({ line: Type.String() })),
+  }),
+]);
+
+const AlreadySubscribedProps = Type.Composite([
+  Layout,
+  Type.Object({
+    heading: Type.String(),
+    body: Content,
+    preferences: Type.String(),
+    preferencesButton: Type.String(),
+    preferencesUrl: Type.String({ pattern: '^https?://' }),
+    ignore: Type.String(),
+    unsubscribe: Type.String(),
+    unsubscribeLabel: Type.String(),
+    unsubscribeUrl: Type.String({ pattern: '^https?://' }),
   }),
 ]);
 
@@ -122,6 +149,7 @@ export const templateSchemas = {
   alert: AlertProps,
   confirmation: ConfirmationProps,
   welcome: WelcomeProps,
+  'already-subscribed': AlreadySubscribedProps,
 } satisfies Record<string, TSchema>;
 
 export type TemplateName = keyof typeof templateSchemas;

@@ -34,6 +34,8 @@ export async function renderTransactional(
   const lines = (...values: string[]) => values.map((v) => neutralizeTokens(v));
 
   if (template === 'confirmation') {
+    // No name and no greeting: whoever typed the address chose the name (a link, an offer), and
+    // this mail goes to a mailbox nobody has confirmed yet. Only Gazette's own words go in it.
     const confirmUrl = requireUrl(input.confirmUrl, 'confirmUrl');
     const subject = formatText(strings.subject.confirmation, { publication: name });
     const expires = input.expiresAt
@@ -55,7 +57,6 @@ export async function renderTransactional(
           reason: 'signup',
         }),
         heading: strings.confirmation.heading,
-        greeting: readerName ? greeting : '',
         body,
         button: strings.confirmation.button,
         confirmUrl,
@@ -68,7 +69,6 @@ export async function renderTransactional(
     );
     const text = [
       ...lines(name, '', strings.confirmation.heading, ''),
-      ...(readerName ? lines(greeting, '') : []),
       ...lines(body, '', `${strings.confirmation.button}:`),
       confirmUrl,
       '',
@@ -87,8 +87,55 @@ export async function renderTransactional(
 
   const preferencesUrl = requireUrl(input.preferencesUrl, 'preferencesUrl');
   const unsubscribeUrl = requireUrl(input.unsubscribeUrl, 'unsubscribeUrl');
+
+  if (template === 'already-subscribed') {
+    // Asked for by whoever submitted the form: like the confirmation, no name and no greeting,
+    // only Gazette's own words and the reader's own links.
+    const a = strings.alreadySubscribed;
+    const subject = formatText(strings.subject.alreadySubscribed, { publication: name });
+    const body = formatText(a.body, { publication: name });
+    const html = await compileMjml(
+      buildMjml('already-subscribed', {
+        ...layoutProps({
+          language,
+          publication,
+          strings,
+          subject,
+          preheader: a.heading,
+          dateLine: '',
+          links: { preferencesUrl, unsubscribeUrl, archiveUrl: '' },
+        }),
+        heading: a.heading,
+        body,
+        preferences: a.preferences,
+        preferencesButton: a.preferencesButton,
+        preferencesUrl,
+        ignore: a.ignore,
+        unsubscribe: a.unsubscribe,
+        unsubscribeLabel: strings.footer.unsubscribe,
+        unsubscribeUrl,
+      }),
+      strings.direction,
+    );
+    const text = [
+      ...lines(name, '', a.heading, '', body, '', a.preferences),
+      preferencesUrl,
+      '',
+      ...lines(a.ignore, '', a.unsubscribe),
+      unsubscribeUrl,
+      ...textFooter({
+        language,
+        publication,
+        strings,
+        links: { preferencesUrl: '', unsubscribeUrl: '', archiveUrl: '' },
+      }),
+    ];
+    return { subject, html, text: `${text.join('\n')}\n` };
+  }
+
   const subject = formatText(strings.subject.welcome, { publication: name });
   const heading = formatText(strings.welcome.heading, { publication: name });
+  const choices = welcomeChoices(input, strings.welcome);
   const html = await compileMjml(
     buildMjml('welcome', {
       ...layoutProps({
@@ -110,11 +157,15 @@ export async function renderTransactional(
       unsubscribeLabel: strings.footer.unsubscribe,
       unsubscribeUrl,
       websiteText: isolateHtml(publication.website.replace(/^https?:\/\//, '')),
+      choicesHeading: strings.welcome.choices,
+      choices: choices.map((line) => ({ line })),
     }),
     strings.direction,
   );
   const text = [
-    ...lines(name, '', heading, '', greeting, '', strings.welcome.body, '', strings.welcome.preferences),
+    ...lines(name, '', heading, '', greeting, '', strings.welcome.body, ''),
+    ...(choices.length > 0 ? [strings.welcome.choices, ...choices, ''] : []),
+    strings.welcome.preferences,
     preferencesUrl,
     '',
     ...lines(strings.welcome.unsubscribe),
@@ -127,4 +178,20 @@ export async function renderTransactional(
     }),
   ];
   return { subject, html, text: `${text.join('\n')}\n` };
+}
+
+/** The welcome mail's summary of the reader's choices: topics, schedule, alerts. */
+function welcomeChoices(
+  input: RenderTransactionalInput,
+  w: { topics: string; allTopics: string; alertsOn: string; alertsOff: string },
+): string[] {
+  const c = input.choices;
+  if (!c) return [];
+  const { publication, language } = input;
+  const labels = publication.topics.filter((t) => c.topics.includes(t.id)).map((t) => t.label[language]);
+  const topics =
+    labels.length === 0
+      ? w.allTopics
+      : new Intl.ListFormat(publication.locales[language].locale, { type: 'conjunction' }).format(labels);
+  return [formatText(w.topics, { topics }), c.nextDigest, c.alerts ? w.alertsOn : w.alertsOff];
 }

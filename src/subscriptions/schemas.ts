@@ -47,8 +47,16 @@ export const PreferenceFields = {
   sendHour: Type.Optional(SendHour),
 };
 
+const Altcha = Type.String({
+  maxLength: 2000,
+  description:
+    'A solved proof-of-work challenge from GET /api/v1/subscriptions/challenge: base64 of the JSON ' +
+    '{algorithm, challenge, number, salt, signature} (the ALTCHA payload). Required when ALTCHA_MODE is ' +
+    'always, or high-volume while the volume of requests is high; each challenge is accepted once.',
+});
+
 export const SubscribeBody = Type.Object(
-  { email: Email, name: Type.Optional(Name), ...PreferenceFields },
+  { email: Email, name: Type.Optional(Name), ...PreferenceFields, altcha: Type.Optional(Altcha) },
   { additionalProperties: false, description: 'A subscription request; a confirmation mail follows' },
 );
 export type SubscribeBody = Static<typeof SubscribeBody>;
@@ -62,6 +70,34 @@ export const Accepted = Type.Object(
     description:
       'Always the same answer, whatever the state of the address, so the API cannot tell whether someone is subscribed',
   },
+);
+
+export const ChallengeResponse = Type.Object(
+  {
+    rendered: Type.String({
+      description:
+        'Signed issue time: an embedded form posts it back as embed_rendered, as its proof of the minimum time-to-submit',
+    }),
+    altcha: Type.Union(
+      [
+        Type.Object({
+          algorithm: Type.Literal('SHA-256'),
+          challenge: Type.String({ description: 'hex SHA-256 of salt + the secret number' }),
+          maxnumber: Type.Integer({ description: 'the number is at most this' }),
+          salt: Type.String(),
+          signature: Type.String({
+            description: 'HMAC of the challenge, checked when the solution comes back',
+          }),
+        }),
+        Type.Null(),
+      ],
+      { description: 'the proof-of-work to solve; null when ALTCHA_MODE is off' },
+    ),
+    expiresInSeconds: Type.Integer({
+      description: 'the challenge must be solved and posted within this time (client clocks may differ)',
+    }),
+  },
+  { description: 'What a subscription form needs before it posts: a timing proof and a proof-of-work' },
 );
 
 export const SubscriberStatus = Type.Union(
@@ -98,7 +134,8 @@ export type SubscriberView = Static<typeof SubscriberView>;
 
 export const ConsentEventView = Type.Object({
   event: Type.String({
-    description: 'subscribe_requested, confirmed, preferences_changed, unsubscribed, suppressed',
+    description:
+      'subscribe_requested, confirmed, preferences_changed, unsubscribed, suppressed, resubscribed',
   }),
   source: Type.String({ description: 'form, embed, api, email link, one-click, operator' }),
   consentVersion: Type.Union([Type.String(), Type.Null()]),

@@ -28,7 +28,10 @@ export type ConsentEventName =
   | 'confirmed'
   | 'preferences_changed'
   | 'unsubscribed'
-  | 'suppressed';
+  | 'suppressed'
+  | 'resubscribed'
+  | 'suppression_lifted'
+  | 'confirmation_resent';
 
 export interface ConsentEvent {
   subscriberId: string;
@@ -43,7 +46,7 @@ export interface ConsentEvent {
   at: Date;
 }
 
-const COLUMNS = `id, email, email_key, name, status, language, topics, frequency, alerts, timezone, send_hour,
+export const COLUMNS = `id, email, email_key, name, status, language, topics, frequency, alerts, timezone, send_hour,
   confirm_nonce, confirmation_sent_at, confirmed_at, unsubscribed_at, suppressed_reason, created_at`;
 
 export async function findByKey(q: Queryable, key: string, lock = false): Promise<SubscriberRow | undefined> {
@@ -80,6 +83,42 @@ export async function appendConsent(q: Queryable, e: ConsentEvent): Promise<void
       e.at,
     ],
   );
+}
+
+export interface Suppression {
+  subscriberId: string;
+  reason: string;
+  /** who decided: operator, bounce-hard, bounce-soft, complaint */
+  source: string;
+  details?: Record<string, unknown>;
+  at: Date;
+}
+
+/**
+ * Suppresses a reader (no more mail of any kind, until an operator lifts it), with a consent
+ * event as evidence. Returns false when the reader was already suppressed or does not exist: then
+ * nothing is written, so a second report about the same address adds no second event.
+ */
+export async function suppressSubscriber(q: Queryable, s: Suppression): Promise<boolean> {
+  const { rows } = await q.query<{ email: string; previous: string }>(
+    `WITH prev AS (SELECT id, email, status FROM subscribers WHERE id = $1 FOR UPDATE)
+     UPDATE subscribers sub SET status = 'suppressed', suppressed_reason = $2, confirm_nonce = NULL, updated_at = $3
+       FROM prev
+      WHERE sub.id = prev.id AND prev.status <> 'suppressed'
+      RETURNING prev.email, prev.status AS previous`,
+    [s.subscriberId, s.reason.slice(0, 500), s.at],
+  );
+  const row = rows[0];
+  if (!row) return false;
+  await appendConsent(q, {
+    subscriberId: s.subscriberId,
+    email: row.email,
+    event: 'suppressed',
+    source: s.source,
+    details: { reason: s.reason, previousStatus: row.previous, ...s.details },
+    at: s.at,
+  });
+  return true;
 }
 
 export interface NewSubscription {
@@ -148,6 +187,19 @@ export async function insertNewSubscription(q: Queryable, n: NewSubscription): P
   return rows[0] ? Number(rows[0].id) : undefined;
 }
 
+/** The status a reader had before their last unsubscribe, as its consent event recorded it. */
+export async function statusBeforeLastUnsubscribe(
+  q: Queryable,
+  subscriberId: string,
+): Promise<string | undefined> {
+  const { rows } = await q.query<{ previous: string | null }>(
+    `SELECT details->>'previousStatus' AS previous FROM consent_events
+      WHERE subscriber_id = $1 AND event = 'unsubscribed' ORDER BY id DESC LIMIT 1`,
+    [subscriberId],
+  );
+  return rows[0]?.previous ?? undefined;
+}
+
 export async function consentHistory(q: Queryable, subscriberId: string): Promise<ConsentEventView[]> {
   const { rows } = await q.query(
     `SELECT event, source, consent_version, consent_text, host(ip) AS ip, user_agent, details, occurred_at
@@ -183,4 +235,113 @@ export function toView(r: SubscriberRow): SubscriberView {
     unsubscribedAt: r.unsubscribed_at?.toISOString() ?? null,
     suppressedReason: r.suppressed_reason,
   };
+}
+
+// ---- digest schedule: the planner computes the slots (src/digests/planner.ts); written here
+
+/** A (frequency, time zone, send hour) combination and the next slot computed for it. */
+export interface DigestSlot {
+  frequency: Frequency;
+  timezone: string;
+  send_hour: number;
+  nextAt: Date | null;
+}
+
+/** the slots as a relation v, from parameters $<first> .. $<first + 3> */
+const slotsFrom = (first: number) =>
+  `unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::int[], $${first + 3}::timestamptz[])
+     AS v(frequency, timezone, send_hour, next_at)`;
+const slotParams = (slots: DigestSlot[]) => [
+  slots.map((k) => k.frequency),
+  slots.map((k) => k.timezone),
+  slots.map((k) => k.send_hour),
+  slots.map((k) => k.nextAt),
+];
+
+/**
+ * next_digest_at of the given readers from their combination's slot, and last_digest_at: `last`
+ * (the window ran to now), or 'slot' (it ran to the slot being skipped: the old next_digest_at).
+ */
+export async function setDigestSlots(
+  q: Queryable,
+  readerIds: string[],
+  slots: DigestSlot[],
+  last: Date | 'slot',
+): Promise<void> {
+  if (slots.length === 0) return;
+  await q.query(
+    `UPDATE subscribers s SET next_digest_at = v.next_at
+       , last_digest_at = ${last === 'slot' ? 's.next_digest_at' : '$6'}
+     FROM ${slotsFrom(2)}
+     WHERE s.id = ANY($1::uuid[]) AND s.frequency = v.frequency AND s.timezone = v.timezone
+       AND s.send_hour = v.send_hour`,
+    [readerIds, ...slotParams(slots), ...(last === 'slot' ? [] : [last])],
+  );
+}
+
+/** Confirmed daily/weekly readers without a slot get their combination's. Returns how many. */
+export async function scheduleUnscheduled(q: Queryable, slots: DigestSlot[]): Promise<number> {
+  if (slots.length === 0) return 0;
+  const res = await q.query(
+    `UPDATE subscribers s SET next_digest_at = v.next_at
+     FROM ${slotsFrom(1)}
+     WHERE s.status = 'confirmed' AND s.next_digest_at IS NULL AND s.frequency <> 'immediate'
+       AND s.frequency = v.frequency AND s.timezone = v.timezone AND s.send_hour = v.send_hour`,
+    slotParams(slots),
+  );
+  return res.rowCount ?? 0;
+}
+
+/**
+ * Opens the window of every confirmed immediate reader of `language` who follows one of `topics`
+ * (or every topic) and whose window is closed: their digest falls due at `closes`.
+ */
+export async function openImmediateWindows(
+  q: Queryable,
+  closes: Date,
+  language: string,
+  topics: string[],
+): Promise<number> {
+  const res = await q.query(
+    `UPDATE subscribers SET next_digest_at = $1
+     WHERE status = 'confirmed' AND frequency = 'immediate' AND next_digest_at IS NULL AND language = $2
+       AND (topics = '{}' OR topics && $3::text[])`,
+    [closes, language, topics],
+  );
+  return res.rowCount ?? 0;
+}
+
+// ---- operator actions on one reader (src/subscriptions/reader-admin.ts)
+
+/** Back to `status` from suppressed; a pending reader's old link stays void (no nonce). */
+export async function liftSuppression(
+  q: Queryable,
+  id: string,
+  status: SubscriberStatus,
+  at: Date,
+): Promise<void> {
+  await q.query(
+    `UPDATE subscribers SET status = $2, suppressed_reason = NULL, next_digest_at = NULL, updated_at = $3
+      WHERE id = $1 AND status = 'suppressed'`,
+    [id, status, at],
+  );
+}
+
+/** A pending reader's fresh confirmation nonce: older links stop working. */
+export async function renewConfirmation(q: Queryable, id: string, nonce: string, at: Date): Promise<void> {
+  await q.query(
+    `UPDATE subscribers SET confirm_nonce = $2, confirmation_sent_at = $3, updated_at = $3
+      WHERE id = $1 AND status = 'pending'`,
+    [id, nonce, at],
+  );
+}
+
+/** An operator's confirmation; the planner gives the reader a first slot on its next tick. */
+export async function confirmByOperator(q: Queryable, id: string, at: Date): Promise<void> {
+  await q.query(
+    `UPDATE subscribers SET status = 'confirmed', confirmed_at = $2, confirm_nonce = NULL, unsubscribed_at = NULL,
+            next_digest_at = NULL, updated_at = $2
+      WHERE id = $1 AND status = 'pending'`,
+    [id, at],
+  );
 }

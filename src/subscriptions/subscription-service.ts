@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { type Db, withTransaction } from '../db/pool.js';
-import { createDelivery } from '../delivery/ledger.js';
+import { type Db, type Queryable, withTransaction } from '../db/pool.js';
+import { createDelivery, hasDeliverySince } from '../delivery/delivery-store.js';
 import { notFound, validationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Language, Publication } from '../publication.js';
 import { newNonce, type Tokens } from '../security/tokens.js';
+import type { SubscribeBudgets } from './budgets.js';
 import type { SubscriberDetail, SubscriberPage, SubscriberStatus, SubscriberView } from './schemas.js';
 import {
   appendConsent,
@@ -15,11 +16,14 @@ import {
   findByKey,
   insertNewSubscription,
   type SubscriberRow,
+  statusBeforeLastUnsubscribe,
   toView,
 } from './subscriber-store.js';
+import { type AddressHasher, isSuppressedHash } from './suppression-store.js';
 import {
   normalizeEmail,
   type Preferences,
+  parseName,
   parsePreferences,
   parseSubscription,
   type RawFields,
@@ -42,6 +46,10 @@ export interface SubscriptionDeps {
   publication: Publication;
   tokens: Tokens;
   log: Logger;
+  /** per-mailbox and per-domain budgets, shared by every path and every API process */
+  budgets: Pick<SubscribeBudgets, 'takeRecipient'>;
+  /** keyed hashes of erased addresses: a subscribe request for one is ignored */
+  hasher: AddressHasher;
   /** hands a ledger row to the transactional queue, after the transaction that created it committed */
   enqueueDelivery(deliveryId: number): Promise<void>;
 }
@@ -62,12 +70,6 @@ export function confirmationDedupeKey(subscriberId: string, nonce: string): stri
 
 export function createSubscriptionService(deps: SubscriptionDeps) {
   const { db, clock, config, publication, tokens, log } = deps;
-
-  const links = {
-    confirm: (token: string) => `${config.PUBLIC_URL}/confirm/${token}`,
-    preferences: (id: string) => `${config.PUBLIC_URL}/preferences/${tokens.preferences(id)}`,
-    unsubscribe: (id: string) => `${config.PUBLIC_URL}/unsubscribe/${tokens.unsubscribe(id)}`,
-  };
 
   const enqueueAll = async (ids: number[]) => {
     for (const id of ids) {
@@ -91,14 +93,26 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
   });
 
   return {
-    links,
-
     /**
      * A subscription request from a form, an embed or the API. The caller answers the same way
      * whatever happened here, so nothing about the address leaks.
      */
     async subscribe(raw: RawFields, meta: RequestMeta): Promise<void> {
       const input = parseSubscription(raw, publication, config.DEFAULT_LANGUAGE);
+      const budget = await deps.budgets.takeRecipient(input.email);
+      if (!budget.allowed) {
+        // the caller answers as if it were taken: a bombing run learns nothing and sends nothing
+        log.warn(
+          { budget: budget.budget, source: meta.source, ip: meta.ip },
+          'subscribe: over budget, ignored',
+        );
+        return;
+      }
+      if (await isSuppressedHash(db, deps.hasher.candidates(input.emailKey))) {
+        // an erased address: refused, with the same answer, and nothing of it is stored
+        log.info({ source: meta.source }, 'subscribe: address on the suppression list, ignored');
+        return;
+      }
       const now = clock.now();
       const consent = {
         source: meta.source,
@@ -154,41 +168,77 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
         const sub = (await findByKey(tx, input.emailKey, true))!;
         // Confirmed readers keep what they chose (an anonymous request must not change it);
         // suppressed addresses get nothing at all, not even a confirmation.
-        if (sub.status === 'confirmed' || sub.status === 'suppressed') return [];
+        if (sub.status === 'suppressed') return [];
+        if (sub.status === 'confirmed') {
+          // a reader who forgot they subscribed gets their preference link instead of silence;
+          // at most one such mail per resend interval, and the mailbox budget above applies too
+          const since = new Date(now.getTime() - config.CONFIRMATION_RESEND_INTERVAL_SECONDS * 1000);
+          if (await hasDeliverySince(tx, sub.id, 'already_subscribed', since)) return [];
+          const reminder = await createDelivery(tx, {
+            kind: 'already_subscribed',
+            dedupeKey: `already-subscribed-${sub.id}-${now.getTime()}`,
+            subscriberId: sub.id,
+            recipient: sub.email,
+            at: now,
+          });
+          return [reminder.id];
+        }
 
-        const lastSent = sub.confirmation_sent_at?.getTime();
+        const revive = sub.status === 'unsubscribed';
+        // The resend interval counts only confirmations sent since the reader last left: a reader
+        // who unsubscribed and asks again gets a fresh link at once (the per-mailbox budget above
+        // still bounds how often any one inbox can be made to receive one).
+        const lastSent = revive ? undefined : sub.confirmation_sent_at?.getTime();
         const capped =
           lastSent !== undefined &&
           now.getTime() - lastSent < config.CONFIRMATION_RESEND_INTERVAL_SECONDS * 1000;
-        const revive = sub.status === 'unsubscribed';
         const nonce = capped && !revive ? sub.confirm_nonce : newNonce();
 
-        await tx.query(
-          `UPDATE subscribers SET status = 'pending', name = $2, language = $3, topics = $4, frequency = $5,
-                  alerts = $6, timezone = $7, send_hour = $8, confirm_nonce = $9,
-                  confirmation_sent_at = CASE WHEN $10 THEN confirmation_sent_at ELSE $11 END,
-                  confirmed_at = NULL, updated_at = $11
-            WHERE id = $1`,
-          [
-            sub.id,
-            input.name,
-            input.language,
-            input.topics,
-            input.frequency,
-            input.alerts,
-            input.timezone,
-            input.sendHour,
-            nonce,
-            capped,
-            now,
-          ],
-        );
+        if (revive) {
+          // a reader who left is asking anew: a fresh opt-in with the choices of this request,
+          // which take effect only when the mailbox's owner confirms
+          await tx.query(
+            `UPDATE subscribers SET status = 'pending', name = $2, language = $3, topics = $4, frequency = $5,
+                    alerts = $6, timezone = $7, send_hour = $8, confirm_nonce = $9,
+                    confirmation_sent_at = CASE WHEN $10 THEN confirmation_sent_at ELSE $11 END,
+                    confirmed_at = NULL, updated_at = $11
+              WHERE id = $1`,
+            [
+              sub.id,
+              input.name,
+              input.language,
+              input.topics,
+              input.frequency,
+              input.alerts,
+              input.timezone,
+              input.sendHour,
+              nonce,
+              capped,
+              now,
+            ],
+          );
+        } else {
+          // A pending reader asking again gets the link again (within the resend interval), but
+          // anyone can send this request: the stored name, language and choices stay as they are
+          // (they change only through the reader's own preference link).
+          await tx.query(
+            `UPDATE subscribers SET confirm_nonce = $2,
+                    confirmation_sent_at = CASE WHEN $3 THEN confirmation_sent_at ELSE $4 END, updated_at = $4
+              WHERE id = $1`,
+            [sub.id, nonce, capped, now],
+          );
+        }
         await appendConsent(tx, {
           ...consent,
           subscriberId: sub.id,
           email: input.email,
           event: 'subscribe_requested',
-          details: { ...choices, previousStatus: sub.status, confirmationMailed: !capped },
+          details: {
+            ...choices,
+            previousStatus: sub.status,
+            confirmationMailed: !capped,
+            choicesApplied: revive,
+          },
           at: now,
         });
         if (capped) {
@@ -318,6 +368,7 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
       if (current.status === 'unsubscribed' || current.status === 'suppressed')
         return { subscriber: current, changed: false };
       const prefs = parsePreferences(raw, prefsOf(current), publication);
+      const name = raw.name === undefined ? current.name : parseName(raw.name);
       const now = clock.now();
       return withTransaction(db, async (tx) => {
         const sub = (await findById(tx, id, true))!;
@@ -328,7 +379,7 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
           // a new frequency, zone or hour drops the old slot so the new rule applies from the next
           // planner tick instead of after one more digest on the old schedule
           `UPDATE subscribers SET topics = $2, frequency = $3, alerts = $4, language = $5, timezone = $6,
-                  send_hour = $7, updated_at = $8,
+                  send_hour = $7, updated_at = $8, name = $9,
                   next_digest_at = CASE WHEN frequency IS DISTINCT FROM $3 OR timezone IS DISTINCT FROM $6
                                           OR send_hour IS DISTINCT FROM $7 THEN NULL ELSE next_digest_at END
             WHERE id = $1`,
@@ -341,6 +392,7 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
             prefs.timezone,
             prefs.sendHour,
             now,
+            name,
           ],
         );
         await appendConsent(tx, {
@@ -350,11 +402,41 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
           source: meta.source,
           ip: meta.ip,
           userAgent: meta.userAgent,
-          details: { before, after: prefs },
+          details: { before: { ...before, name: sub.name }, after: { ...prefs, name } },
           at: now,
         });
         return { subscriber: (await findById(tx, id))!, changed: true };
       });
+    },
+
+    /**
+     * A reader who has not confirmed yet asks, from their preference link, for the confirmation
+     * mail again: the same request as the form's, so the resend interval and the mailbox budget
+     * apply. Undefined for a bad link.
+     */
+    async resendConfirmation(
+      token: string,
+      meta: RequestMeta,
+    ): Promise<'requested' | 'not-pending' | undefined> {
+      const id = tokens.verifyPreferences(token);
+      if (!id) return undefined;
+      const sub = await findById(db, id);
+      if (!sub) return undefined;
+      if (sub.status !== 'pending') return 'not-pending';
+      await this.subscribe(
+        {
+          email: sub.email,
+          name: sub.name ?? undefined,
+          topics: sub.topics.length > 0 ? sub.topics : undefined,
+          frequency: sub.frequency,
+          alerts: sub.alerts,
+          language: sub.language,
+          timezone: sub.timezone,
+          sendHour: sub.send_hour,
+        },
+        meta,
+      );
+      return 'requested';
     },
 
     /** The subscriber an unsubscribe link belongs to, or undefined for a bad link. */
@@ -392,6 +474,54 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
         });
         return true;
       });
+    },
+
+    /**
+     * Undo on the unsubscribe page: the unsubscribe link came to the reader's own mailbox, so it is
+     * enough to restore a reader who had confirmed, with the choices they had. A reader who had
+     * never confirmed, or an operator block, is not restored. Returns undefined for a bad link.
+     */
+    async undoUnsubscribe(
+      token: string,
+      meta: RequestMeta,
+    ): Promise<{ result: 'resubscribed' | 'already' | 'refused'; subscriber: SubscriberRow } | undefined> {
+      const id = tokens.verifyUnsubscribe(token);
+      if (!id) return undefined;
+      const now = clock.now();
+      return withTransaction(db, async (tx) => {
+        const sub = await findById(tx, id, true);
+        if (!sub) return undefined;
+        if (sub.status === 'confirmed') return { result: 'already' as const, subscriber: sub };
+        if (!(await canUndo(tx, sub))) return { result: 'refused' as const, subscriber: sub };
+        await tx.query(
+          // next_digest_at NULL: the planner gives the reader a fresh slot on its next tick
+          `UPDATE subscribers SET status = 'confirmed', unsubscribed_at = NULL, confirm_nonce = NULL,
+                  next_digest_at = NULL, updated_at = $2 WHERE id = $1`,
+          [id, now],
+        );
+        await appendConsent(tx, {
+          subscriberId: id,
+          email: sub.email,
+          event: 'resubscribed',
+          source: meta.source,
+          consentVersion: publication.consent.version,
+          consentText: publication.consent.text[sub.language],
+          ip: meta.ip,
+          userAgent: meta.userAgent,
+          details: {
+            previousStatus: sub.status,
+            unsubscribedAt: sub.unsubscribed_at?.toISOString() ?? null,
+            ...prefsOf(sub),
+          },
+          at: now,
+        });
+        return { result: 'resubscribed' as const, subscriber: (await findById(tx, id))! };
+      });
+    },
+
+    /** Whether the unsubscribe page may offer undo to this reader. */
+    async canUndoUnsubscribe(sub: SubscriberRow): Promise<boolean> {
+      return canUndo(db, sub);
     },
 
     /** Operator block: this address is never mailed again, confirmations included. */
@@ -481,6 +611,12 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
       };
     },
   };
+}
+
+/** Only a reader whose last unsubscribe left a confirmed subscription can take it back. */
+async function canUndo(q: Queryable, sub: SubscriberRow): Promise<boolean> {
+  if (sub.status !== 'unsubscribed') return false;
+  return (await statusBeforeLastUnsubscribe(q, sub.id)) === 'confirmed';
 }
 
 export type SubscriptionService = ReturnType<typeof createSubscriptionService>;

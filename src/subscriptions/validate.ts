@@ -152,6 +152,20 @@ export function defaultPreferences(publication: Publication, language: Language)
   };
 }
 
+/**
+ * Topics from a page with the explicit "all topics" / "only these" choice: "all" is the empty
+ * list (every topic, new ones included); "chosen" with nothing ticked is an error, never a silent
+ * "all".
+ */
+export function topicsFromForm(mode: unknown, topics: unknown): unknown {
+  const m = Array.isArray(mode) ? mode[0] : mode;
+  if (m === 'all') return [];
+  if (m !== 'chosen') throw validationError('topics', 'topicsMode must be all or chosen');
+  const list = topics === undefined ? [] : Array.isArray(topics) ? topics : [topics];
+  if (list.length === 0) throw validationError('topics', 'tick at least one topic, or choose all topics');
+  return list;
+}
+
 /** Everything a subscribe request carries, validated; the first bad field throws. */
 export function parseSubscription(
   raw: RawFields,

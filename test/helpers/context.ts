@@ -21,6 +21,8 @@ export interface TestContextOptions {
   workers?: boolean;
   smtp?: SinkHooks;
   now?: string;
+  /** start the inbound bounce listener (BOUNCE_SMTP_PORT, e.g. '0' for any free port) */
+  bounceListener?: boolean;
   /** where the logger writes (default stdout); tests that read log lines pass a stream */
   logDestination?: DestinationStream;
 }
@@ -53,7 +55,13 @@ export async function createTestContext(opts: TestContextOptions = {}) {
   });
   const publication = loadPublication(config.PUBLICATION_CONFIG);
   const log = createLogger(config, opts.logDestination);
-  const container = await createContainer({ config, publication, clock, log });
+  const container = await createContainer({
+    config,
+    publication,
+    clock,
+    log,
+    withBounceListener: opts.bounceListener,
+  });
   const app = await buildApp(container);
   await app.ready();
   const workers = opts.workers === false ? undefined : startWorkers(container);

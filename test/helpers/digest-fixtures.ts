@@ -4,7 +4,6 @@
  * ledger and the SMTP sink.
  */
 import type { Digests } from '../../src/digests/index.js';
-import { digestsFor } from '../../src/digests/wiring.js';
 import type { TestContext } from './context.js';
 import type { ReceivedMail } from './smtp-sink.js';
 
@@ -78,7 +77,7 @@ export async function addArticle(ctx: TestContext, a: ArticleSpec): Promise<stri
   return rows[0]!.id;
 }
 
-export const digests = (ctx: TestContext): Digests => digestsFor(ctx.container);
+export const digests = (ctx: TestContext): Digests => ctx.container.digests;
 
 export interface LedgerRow {
   subscriber_id: string | null;

@@ -13,6 +13,8 @@ export interface SinkHooks {
   onRcpt?: (address: string, session: SMTPServerSession) => Error | undefined;
   /** called after the whole message arrived; may refuse it (a reply lost after DATA: smtp-drop-proxy.ts) */
   onData?: (raw: Buffer, session: SMTPServerSession) => Error | undefined;
+  /** a slow server: how long to wait after the whole message arrived before accepting it */
+  replyDelayMs?: () => number;
 }
 
 export function smtpError(code: number, message: string): Error {
@@ -35,7 +37,9 @@ export async function startSmtpSink(hooks: SinkHooks = {}) {
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
+      stream.on('end', async () => {
+        const delay = hooks.replyDelayMs?.() ?? 0;
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
         const raw = Buffer.concat(chunks);
         const verdict = hooks.onData?.(raw, session);
         if (verdict) return callback(verdict);

@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../../src/config.js';
 
 const MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
+// the production entry (closeWithGrace, SHUTDOWN_TIMEOUT_MS), for the shutdown tests
+const GAZETTE_MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
 // the variables a worker process needs to join a test context (same database, prefix, SMTP sink)
 const SHARED: Array<keyof Config> = [
@@ -47,14 +49,19 @@ export async function startWorkerProcess(
   config: Config,
   env: Record<string, string> = {},
   timeoutMs = 90_000,
+  /** run `src/main.ts worker` (the production entry) instead of the test entry */
+  production = false,
 ): Promise<WorkerProcess> {
   const childEnv: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
   for (const key of SHARED) {
     const v = config[key];
     if (v !== undefined && v !== null) childEnv[key] = String(v);
   }
-  Object.assign(childEnv, { WORKER_QUEUES: 'send,alerts' }, env);
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  Object.assign(childEnv, { WORKER_QUEUES: 'send,alerts' }, production ? { LOG_LEVEL: 'info' } : {}, env);
+  const args = production ? [GAZETTE_MAIN, 'worker'] : [MAIN];
+  // the production entry logs this line (pino JSON) once its workers run
+  const ready = production ? '"msg":"workers started"' : 'ready\n';
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -74,7 +81,7 @@ export async function startWorkerProcess(
       timeoutMs,
     );
     const onData = () => {
-      if (out.includes('ready\n')) {
+      if (out.includes(ready)) {
         clearTimeout(timer);
         child.stdout?.off('data', onData);
         resolve();

@@ -44,6 +44,8 @@ describe('admin authentication', () => {
     ])
       expect(urls).toContain(expected);
     expect(urls).not.toContain('POST /api/v1/subscriptions');
+    // relays cannot send the admin token: each bounce webhook checks its relay's own signature
+    expect(urls.filter((u) => u.includes('/api/v1/bounces/'))).toEqual([]);
   });
 
   it('answers 401 before validation on every admin route, whatever the body, params or query', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLAIM_SQL } from '../../src/delivery/batch-ledger.js';
+import { CLAIM_SQL } from '../../src/delivery/delivery-batch-store.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 
 interface PlanNode {

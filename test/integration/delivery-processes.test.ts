@@ -152,6 +152,20 @@ describe('bulk delivery across worker processes', { timeout: PROCESS_TEST_TIMEOU
     expectNoDuplicates(ed, after);
     expect(after.filter((r) => r.state === 'pending' || r.state === 'sending')).toHaveLength(0);
     expect(after.filter((r) => r.state === 'ambiguous').length).toBeLessThanOrEqual(CONCURRENCY + 2 * CLAIM);
+    // the thawed attempt recorded what its messages in flight became after the edition was
+    // finalized: the edition's counts say what the ledger says
+    const count = (rows: LedgerRow[], state: string) => rows.filter((r) => r.state === state).length;
+    await eventually(async () => {
+      const fc = (await editionRow(ctx, ed.editionId)).final_counts;
+      const now = await ledger(ctx, ed.editionId);
+      return fc?.sent === count(now, 'sent') && fc?.ambiguous === count(now, 'ambiguous');
+    }, 10_000).catch(async () => {
+      const now = await ledger(ctx, ed.editionId);
+      expect((await editionRow(ctx, ed.editionId)).final_counts).toMatchObject({
+        sent: count(now, 'sent'),
+        ambiguous: count(now, 'ambiguous'),
+      });
+    });
     await other.kill('SIGTERM');
   });
 });

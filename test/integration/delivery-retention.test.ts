@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finalizeEdition } from '../../src/delivery/batch-ledger.js';
+import { finalizeEdition } from '../../src/delivery/delivery-batch-store.js';
 import { pruneDeliveryLedger } from '../../src/delivery/retention.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { editionRow, ledger, seedEdition } from '../helpers/delivery-fixtures.js';

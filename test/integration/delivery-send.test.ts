@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHandoffLog, HandoffLogClosedError } from '../../src/delivery/handoff-log.js';
-import { batchSenderFor } from '../../workers/send-worker.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
 import {
   copiesByRecipient,
@@ -44,6 +43,8 @@ describe('bulk delivery', () => {
         SEND_CONCURRENCY: '3',
         SEND_CLAIM_SIZE: '4',
         SMTP_URL: proxy.url,
+        // a display name that fits neither language: the publication's own names must win
+        MAIL_FROM: 'Levant News <newsletter@almadar.example>',
       },
       smtp: {
         onRcpt(address) {
@@ -111,6 +112,19 @@ describe('bulk delivery', () => {
     const edition = await editionRow(ctx, ed.editionId);
     expect(edition.state).toBe('sent');
     expect(edition.final_counts).toMatchObject({ total: 7, sent: 7, failed: 0, ambiguous: 0, pending: 0 });
+  });
+
+  it("names the sender in the reader's language, from MAIL_FROM's address", async () => {
+    for (const language of ['ar', 'en'] as const) {
+      const ed = await seedEdition(ctx, { readers: 1, batchSize: 1, language });
+      await enqueueBatches(ctx, ed.editionId, [0]);
+      await settled(ctx, ed.editionId);
+      const [mail] = received([ed.readers[0]!.email]);
+      expect(mail!.parsed.from?.value[0]).toEqual({
+        name: language === 'ar' ? 'نشرة المدار' : 'Al-Madar Newsletter',
+        address: 'newsletter@almadar.example',
+      });
+    }
   });
 
   it('retries a 4xx and then delivers once; later rows are not held back', async () => {
@@ -275,7 +289,7 @@ describe('bulk delivery', () => {
       [editionId, token],
     );
   const sendAgain = (editionId: string) =>
-    batchSenderFor(ctx.container).sendBatch(editionId, 0, { attempt: 2, maxAttempts: 3 });
+    ctx.container.batchSender.sendBatch(editionId, 0, { attempt: 2, maxAttempts: 3 });
 
   it('after a crash, resends the rows its hand-off log shows never left, and only those', async () => {
     const ed = await seedEdition(ctx, { readers: 6, batchSize: 6 });
@@ -341,7 +355,7 @@ describe('bulk delivery', () => {
       `UPDATE deliveries SET state = 'sending', claim_token = 'alive', claimed_at = now() WHERE id = $1`,
       [live!.id],
     );
-    const sender = batchSenderFor(ctx.container);
+    const sender = ctx.container.batchSender;
 
     const first = await sender.sendBatch(ed.editionId, 0, { attempt: 1, maxAttempts: 3 });
     expect(first).toMatchObject({ status: 'busy', heldByOthers: 1, counts: { sent: 3, staleAmbiguous: 1 } });
@@ -409,7 +423,7 @@ describe('bulk delivery', () => {
   it('leaves the rows of a paused or cancelled edition alone', async () => {
     const ed = await seedEdition(ctx, { readers: 2, batchSize: 2 });
     await ctx.db.query(`UPDATE editions SET state = 'paused' WHERE id = $1`, [ed.editionId]);
-    const result = await batchSenderFor(ctx.container).sendBatch(ed.editionId, 0);
+    const result = await ctx.container.batchSender.sendBatch(ed.editionId, 0);
     expect(result).toEqual({ status: 'skipped', reason: 'edition paused' });
     expect((await ledger(ctx, ed.editionId)).map((r) => r.state)).toEqual(['pending', 'pending']);
   });

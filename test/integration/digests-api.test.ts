@@ -19,7 +19,10 @@ describe('digest operator API', () => {
     ctx = await createTestContext({
       now: '2026-11-29T10:00:00Z',
       smtp: {
-        onRcpt: (address) => (refuse.has(address) ? smtpError(550, 'mailbox unavailable') : undefined),
+        // a full mailbox fails the row but does not suppress the reader (one soft bounce of
+        // BOUNCE_SOFT_LIMIT), so the reader can be sent the resend copy once it has room
+        onRcpt: (address) =>
+          refuse.has(address) ? smtpError(552, '5.2.2 <reader>: mailbox full, over quota') : undefined,
       },
     });
     await addReader(ctx, { email: 'all@example.org' });
@@ -92,6 +95,11 @@ describe('digest operator API', () => {
     expect(mail!.to).toEqual(['ar1@example.org']);
     expect(htmlOf(mail!)).toContain('الحكومة تعلن تعديلاً وزارياً');
     expect(htmlOf(mail!)).toMatch(/dir="rtl"/);
+    // marked as a test, with no link that would unsubscribe anyone
+    expect(mail!.parsed.subject).toMatch(/^\[تجربة\] /);
+    expect(mail!.parsed.headers.has('list-unsubscribe')).toBe(false);
+    expect(htmlOf(mail!)).not.toContain('/unsubscribe/');
+    expect(mail!.parsed.text).not.toContain('/unsubscribe/');
     const rows = await ledger(ctx);
     expect(rows.map((r) => [r.kind, r.subscriber_id])).toEqual([['test', null]]);
     const dry = (await post('/api/v1/digests/send', { dryRun: true, language: 'ar' })).json();
@@ -276,5 +284,56 @@ describe('digest operator API', () => {
     expect(mail).toBeDefined();
     expect((await get(`/archive/${test}`, {})).statusCode).toBe(404);
     expect((await get('/archive/00000000-0000-4000-8000-000000000000', {})).statusCode).toBe(404);
+  });
+
+  it('the web copy is a public page: a subscribe link, only articles still published, an index', async () => {
+    const first = await addArticle(ctx, { title: 'Harbour reopens', topics: ['politics'] });
+    const second = await addArticle(ctx, { title: 'Wheat prices fall', topics: ['economy'] });
+    const count = ctx.sink.received.length;
+    const sent = (await post('/api/v1/digests/send', { articleIds: [first, second], language: 'en' })).json();
+    await ctx.sink.waitFor(count + 4); // all, econ, politics, weekly
+    const { rows } = await ctx.db.query<{ id: string }>(
+      `SELECT id FROM editions WHERE id = ANY($1::uuid[]) AND article_ids @> ARRAY[$2::uuid, $3::uuid] LIMIT 1`,
+      [sent.editions.map((e: { id: string }) => e.id), first, second],
+    );
+    const both = rows[0]!.id;
+    await eventually(async () => (await editionState(both)).state === 'sent');
+    const copy = await get(`/archive/${both}`, {});
+    expect(copy.statusCode).toBe(200);
+    expect(copy.body).toContain('Harbour reopens');
+    expect(copy.body).toContain('Wheat prices fall');
+    // no personal links and no "you subscribed": one subscribe link instead
+    expect(copy.body).toContain(`href="${ctx.config.PUBLIC_URL}/subscribe?lang=en"`);
+    expect(copy.body).toContain('Subscribe to ');
+    expect(copy.body).toContain('This is the web copy of a newsletter from');
+    expect(copy.body).not.toContain('because you subscribed');
+    expect(copy.body).not.toMatch(/web-copy\.invalid|\/preferences\/|\/unsubscribe\//);
+
+    // the index lists it, in the page's language
+    const index = await get('/archive?lang=en', {});
+    expect(index.statusCode).toBe(200);
+    expect(index.body).toContain('<html lang="en" dir="ltr">');
+    expect(index.body).toContain(`href="/archive/${both}"`);
+    const arIndex = await get('/archive?lang=ar', {});
+    expect(arIndex.body).toContain('أرشيف النشرة');
+    expect(arIndex.body).not.toContain(`href="/archive/${both}"`);
+    expect((await get('/archive?lang=en&before=not-a-date', {})).statusCode).toBe(400);
+
+    // an article withdrawn after the send leaves the web copy
+    await ctx.db.query(`UPDATE articles SET status = 'unpublished' WHERE id = $1`, [first]);
+    const without = await get(`/archive/${both}`, {});
+    expect(without.statusCode).toBe(200);
+    expect(without.body).not.toContain('Harbour reopens');
+    expect(without.body).toContain('Wheat prices fall');
+    expect(without.body).toContain(`href="${ctx.config.PUBLIC_URL}/subscribe?lang=en"`);
+    // with none left the edition is gone, and the index leaves it out
+    await ctx.db.query(`UPDATE articles SET status = 'unpublished' WHERE id = $1`, [second]);
+    const gone = await get(`/archive/${both}`, {});
+    expect(gone.statusCode).toBe(410);
+    expect(gone.body).toContain('This edition is no longer available');
+    expect((await get('/archive?lang=en', {})).body).not.toContain(`href="/archive/${both}"`);
+    await ctx.db.query(`UPDATE articles SET status = 'published' WHERE id = ANY($1::uuid[])`, [
+      [art.a1, art.a2],
+    ]);
   });
 });

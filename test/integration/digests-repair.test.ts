@@ -138,4 +138,51 @@ describe('maintenance repairs batches left without a live job', () => {
     expect(new Set(recipients).size).toBe(60);
     expect(recipients).toHaveLength(60);
   });
+  it('a batch left holding a dead claim and no job gets one: its rows are settled, not left sending', async () => {
+    // Redis lost its data while the batch's job waited for a killed worker's claim to run out:
+    // the rows are all claimed (nothing pending), the claim is old, and no job is left
+    ctx.clock.set('2026-12-01T07:00:05Z');
+    await addArticle(ctx, { title: 'Third morning', at: '2026-12-01T05:00:00Z' });
+    const before = ctx.sink.received.length;
+    const d = digests(ctx);
+    const planned = await d.planner.plan();
+    expect(planned.batches).toBe(6);
+    const editionId = planned.editions[0]!;
+    await ctx.db.query(`UPDATE editions SET state = 'sending' WHERE id = $1`, [editionId]);
+    await ctx.db.query(
+      `UPDATE deliveries SET state = 'sending', claim_token = 'killed-worker-claim',
+              claimed_at = now() - interval '1 hour', attempts = 1
+        WHERE edition_id = $1 AND batch_no = 2`,
+      [editionId],
+    );
+    const queue = ctx.container.queues.get('send');
+    await queue.remove(jobId('send', editionId, 2));
+
+    expect(await d.maintenance.run()).toMatchObject({ rekicked: 1 });
+    expect(await queue.getJobState(jobId('send', editionId, 2))).toBe('waiting');
+
+    const workers = startWorkers(ctx.container);
+    try {
+      await eventually(async () => {
+        const { rows } = await ctx.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM deliveries WHERE edition_id = $1 AND state IN ('pending', 'sending')`,
+          [editionId],
+        );
+        return rows[0]!.n === 0;
+      }, 30_000);
+      await ctx.sink.waitFor(before + 50, 20_000);
+    } finally {
+      await workers.close();
+    }
+    const { rows } = await ctx.db.query<{ state: string; n: number }>(
+      `SELECT state, count(*)::int AS n FROM deliveries WHERE edition_id = $1 GROUP BY state ORDER BY state`,
+      [editionId],
+    );
+    // no hand-off log for the dead claim: its rows may have reached the server, never resent
+    expect(rows).toEqual([
+      { state: 'ambiguous', n: 10 },
+      { state: 'sent', n: 50 },
+    ]);
+    expect(ctx.sink.received.length - before).toBe(50);
+  });
 });

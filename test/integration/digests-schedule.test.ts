@@ -101,9 +101,13 @@ describe('scheduled digests', () => {
     let rows = await ledger(ctx);
     expect(rows.map((r) => r.recipient)).toEqual(['dimashq@example.org']);
     expect(new Set(rows[0]!.article_ids)).toEqual(new Set([art.ar1, art.ar2]));
+    // each slot's mail must be out before the clock jumps hours ahead: a digest still owed
+    // DIGEST_MAX_AGE_SECONDS (6 h) after it was due fails instead of going out late
+    await ctx.sink.waitFor(1);
 
     ctx.clock.set('2026-11-30T07:00:10Z');
     await digests(ctx).planner.plan();
+    await ctx.sink.waitFor(2);
     ctx.clock.set('2026-11-30T12:00:05Z');
     await digests(ctx).planner.plan();
     rows = await ledger(ctx);

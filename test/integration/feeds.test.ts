@@ -36,12 +36,28 @@ ${items
   .join('\n')}
 </feed>`;
 
+const rdf = (items: Item[]) => `<?xml version="1.0" encoding="utf-8"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+  xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:content="http://purl.org/rss/1.0/modules/content/">
+<channel rdf:about="https://almadar.example/rdf"><title>المدار</title><link>https://almadar.example/</link>
+<description>أخبار</description><dc:language>ar</dc:language></channel>
+${items
+  .map(
+    (i) => `<item rdf:about="https://almadar.example/rdf/${i.guid}"><title>${i.title}</title>
+<link>https://almadar.example/rdf/${i.guid}</link><dc:date>${i.date.toISOString()}</dc:date>
+<dc:creator>مراسل المدار</dc:creator><dc:subject>رياضة</dc:subject>
+<content:encoded><![CDATA[<p>${i.title}: التفاصيل الكاملة.</p>]]></content:encoded></item>`,
+  )
+  .join('\n')}
+</rdf:RDF>`;
+
 describe('feed polling', () => {
   let ctx: TestContext;
   let server: Server;
   const requests: Array<{ path: string; ifNoneMatch?: string; ifModifiedSince?: string }> = [];
   let rssItems: Item[] = [];
   let atomItems: Item[] = [];
+  let rdfItems: Item[] = [];
   let rssVersion = 1;
 
   beforeAll(async () => {
@@ -63,6 +79,10 @@ describe('feed polling', () => {
         res.writeHead(200, { 'content-type': 'application/atom+xml', 'last-modified': lastModified });
         return res.end(atom(atomItems));
       }
+      if (req.url === '/rdf.xml') {
+        res.writeHead(200, { 'content-type': 'application/rdf+xml' });
+        return res.end(rdf(rdfItems));
+      }
       res.writeHead(404).end();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -75,6 +95,7 @@ describe('feed polling', () => {
           feeds: [
             { id: 'main-rss', type: 'rss', url: `${base}/rss.xml` },
             { id: 'english', type: 'atom', url: `${base}/atom.xml`, language: 'en', lookbackHours: 2 },
+            { id: 'rdf-news', type: 'rss', url: `${base}/rdf.xml`, lookbackHours: 2 },
           ],
         }),
       },
@@ -150,11 +171,34 @@ describe('feed polling', () => {
     expect(requests.at(-1)?.ifModifiedSince).toBe('Sun, 29 Nov 2026 08:00:00 GMT');
   });
 
+  it('turns an RSS 1.0 (RDF) feed into articles', async () => {
+    const now = ctx.clock.now().getTime();
+    rdfItems = [{ guid: 'r-1', title: 'المنتخب يتأهل إلى النهائي', date: new Date(now - 30 * 60_000) }];
+    const result = await pollAndApply('rdf-news');
+    expect(result).toMatchObject({ status: 200, found: 1, stored: 1, skipped: [] });
+    const { rows } = await ctx.db.query(
+      `SELECT external_id, title, author, language, language_origin, topics, body_html, status
+         FROM articles WHERE source = 'feed:rdf-news'`,
+    );
+    expect(rows).toEqual([
+      {
+        external_id: 'https://almadar.example/rdf/r-1',
+        title: 'المنتخب يتأهل إلى النهائي',
+        author: 'مراسل المدار',
+        language: 'ar',
+        language_origin: 'cms',
+        topics: ['sport'],
+        body_html: '<p>المنتخب يتأهل إلى النهائي: التفاصيل الكاملة.</p>',
+        status: 'published',
+      },
+    ]);
+  });
+
   it('runs from one BullMQ job scheduler per configured feed', async () => {
     const { setupSchedulers } = await import('../../workers/index.js');
     await setupSchedulers(ctx.container);
     await setupSchedulers(ctx.container); // a second worker process starting: still one each
     const schedulers = await ctx.container.queues.get('feeds').getJobSchedulers();
-    expect(schedulers.map((s) => s.key).sort()).toEqual(['feed-english', 'feed-main-rss']);
+    expect(schedulers.map((s) => s.key).sort()).toEqual(['feed-english', 'feed-main-rss', 'feed-rdf-news']);
   });
 });

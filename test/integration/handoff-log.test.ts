@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createHandoffLog, HandoffLogClosedError } from '../../src/delivery/handoff-log.js';
-import { deleteRedisPrefix } from '../helpers/context.js';
+import { createRedis } from '../../src/redis.js';
+import { deleteRedisPrefix, eventually } from '../helpers/context.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 /** The hand-off log against the real Redis: its watermark, the take that fences, trust. */
 describe('hand-off log', () => {
@@ -56,5 +58,43 @@ describe('hand-off log', () => {
     const ttl = await redis.pttl(`${prefix}:handoff:${token}`);
     expect(ttl).toBeGreaterThan(24 * 3600 * 1000);
     expect(ttl).toBeLessThanOrEqual(7 * 24 * 3600 * 1000);
+  });
+});
+
+describe('hand-off log with Redis away at the end of a claim', () => {
+  const prefix = `gz-handoff-${randomUUID().slice(0, 8)}`;
+  const direct = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+  let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+  let viaProxy: Redis;
+  afterAll(async () => {
+    viaProxy?.disconnect();
+    await proxy?.close();
+    await deleteRedisPrefix(prefix);
+    direct.disconnect();
+  });
+
+  it('a log that could not be dropped is dropped by the next attempt', async () => {
+    const url = new URL(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+    proxy = await startTcpProxy(Number(url.port || 6379), url.hostname);
+    url.port = String(proxy.port);
+    // the container's client: fail fast while Redis is away
+    viaProxy = createRedis(url.toString(), 'producer', { retryStrategy: () => 50 });
+    viaProxy.on('error', () => {}); // refused while the proxy is away: expected here
+    await eventually(async () => viaProxy.status === 'ready', 10_000);
+    const log = createHandoffLog(viaProxy, prefix);
+    const finished = randomUUID();
+    await log.open(finished);
+    await log.markUpTo(finished, 9);
+
+    await proxy.stop();
+    await expect(log.discard(finished)).rejects.toThrow();
+    expect(await direct.exists(`${prefix}:handoff:${finished}`)).toBe(1);
+
+    await proxy.resume();
+    await eventually(async () => viaProxy.status === 'ready', 10_000);
+    const next = randomUUID();
+    await log.open(next);
+    expect(await direct.exists(`${prefix}:handoff:${finished}`)).toBe(0);
+    expect(await direct.exists(`${prefix}:handoff:${next}`)).toBe(1);
   });
 });

@@ -69,7 +69,7 @@ describe('the gazette process', () => {
     const pub = run(['all'], { PUBLICATION_CONFIG: '/nonexistent/publication.json' });
     expect(await pub.exited).toBe(1);
     expect(pub.output()).toMatch(/PUBLICATION_CONFIG: cannot read \/nonexistent\/publication.json/);
-  });
+  }, 90_000);
 
   it('creates its database, catches mail in the development mailbox, and shuts down gracefully', async () => {
     const port = await freePort();
@@ -101,7 +101,9 @@ describe('the gazette process', () => {
       return list.length ? list : null;
     }, 20_000);
     expect(mails[0]?.to).toEqual(['reader@example.com']);
-    const html = await (await fetch(`${base}/dev/mailbox/${mails[0]?.id}`)).text();
+    const page = await (await fetch(`${base}/dev/mailbox/${mails[0]?.id}`)).text();
+    expect(page).toContain(`/dev/mailbox/${mails[0]?.id}/html`);
+    const html = await (await fetch(`${base}/dev/mailbox/${mails[0]?.id}/html`)).text();
     expect(html).toContain('dir="rtl"');
     const raw = await (await fetch(`${base}/dev/mailbox/${mails[0]?.id}/raw`)).text();
     expect(raw).toMatch(/^Subject: =\?UTF-8\?/im);

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkEvictionPolicy } from '../../src/redis.js';
@@ -73,13 +74,67 @@ describe('readiness and the Redis eviction policy', () => {
         env: { REDIS_URL: `redis://${user}@127.0.0.1:6379` },
       });
       try {
-        expect((await ctx.app.inject('/readyz')).statusCode).toBe(200);
+        const res = await ctx.app.inject('/readyz');
+        expect(res.statusCode).toBe(200);
+        // the persistence cannot be read either: said, not guessed
+        expect(res.json().warnings.join('\n')).toMatch(/redis persistence unknown \(cannot read CONFIG/);
       } finally {
         await ctx.close();
       }
     } finally {
       await admin.call('ACL', 'DELUSER', user);
       admin.disconnect();
+    }
+  });
+
+  it('warns on /readyz when Redis keeps nothing over a restart, and not when it has an append-only file', async () => {
+    const start = async (persistence: string[]) => {
+      const port = await freePort();
+      const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...persistence], {
+        cwd: tmpdir(),
+      });
+      servers.push(server);
+      await eventually(async () => {
+        const probe = new Redis(port, '127.0.0.1', {
+          lazyConnect: true,
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null,
+        });
+        probe.on('error', () => {});
+        try {
+          await probe.connect();
+          return (await probe.ping()) === 'PONG';
+        } finally {
+          probe.disconnect();
+        }
+      });
+      return `redis://127.0.0.1:${port}`;
+    };
+    const bare = await start(['--save', '', '--appendonly', 'no']);
+    const aof = await start([
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfilename',
+      `gz-ready-${process.pid}.aof`,
+    ]);
+    for (const [url, warned] of [
+      [bare, true],
+      [aof, false],
+    ] as const) {
+      const ctx = await createTestContext({ workers: false, env: { REDIS_URL: url } });
+      try {
+        const res = await ctx.app.inject('/readyz');
+        expect(res.statusCode).toBe(200);
+        const warnings: string[] = res.json().warnings ?? [];
+        expect(
+          warnings.some((w) => /redis has no persistence \(appendonly no, save ""\)/.test(w)),
+          url,
+        ).toBe(warned);
+      } finally {
+        await ctx.close();
+      }
     }
   });
 });

@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDelivery } from '../../src/delivery/ledger.js';
+import { createDelivery } from '../../src/delivery/delivery-store.js';
 import { createTransactionalSender } from '../../src/delivery/transactional-sender.js';
 import { jobId } from '../../src/queues/definitions.js';
 import { createTokens } from '../../src/security/tokens.js';
@@ -154,7 +154,7 @@ describe('subscription flow', () => {
       }),
     });
     expect(posted.statusCode).toBe(303);
-    expect(posted.headers.location).toBe('/subscribe/check-inbox?lang=ar');
+    expect(posted.headers.location).toBe('/subscribe/check-inbox?lang=ar&topics=politics%2Cculture');
     const inbox = await ctx.app.inject(posted.headers.location as string);
     expect(inbox.body).toContain('<html lang="ar" dir="rtl">');
     expect(inbox.body).toContain('٧ أيام');
@@ -248,6 +248,12 @@ describe('subscription flow', () => {
     const [, welcomeMail] = await ctx.sink.waitFor(2);
     const welcome = welcomeMail!.parsed;
     expect(welcome.html).toMatch(/dir="rtl"/);
+    // it says what was chosen and when the first weekly digest comes, in the reader's zone and digits
+    expect(welcome.text).toContain('اختياراتك');
+    expect(welcome.text).toContain('المواضيع: سياسة وثقافة');
+    expect(welcome.text).toContain('تصلك أول نشرة أسبوعية يوم الجمعة، ٤ كانون الأول في ٠٧:٠٠');
+    expect(welcome.text).toContain('تنبيهات الأخبار العاجلة: مفعّلة');
+    expect(welcome.html).toContain('المواضيع: سياسة وثقافة');
     const unsubscribeUrl = linkIn(welcome, 'unsubscribe');
     const preferencesUrl = linkIn(welcome, 'preferences');
     expect(rawHeader(welcomeMail!.raw, 'List-Unsubscribe-Post')).toBe('List-Unsubscribe=One-Click');
@@ -461,7 +467,7 @@ describe('subscription flow', () => {
       payload: urlencoded({ language: 'en', email: 'sami@example.com', topics: 'astrology', rendered }),
     });
     expect(badTopic.statusCode).toBe(400);
-    expect(badTopic.body).toContain('Choose topics from the list.');
+    expect(badTopic.body).toContain('Tick at least one topic, or choose “All topics”.');
     const xss = await ctx.app.inject({
       method: 'POST',
       url: '/subscribe?lang=en',
@@ -542,7 +548,7 @@ describe('subscription flow', () => {
       ),
     );
     const shape = (r: (typeof responses)[number]) => {
-      const { date: _d, 'x-request-id': _r, 'x-ratelimit-reset': _t, ...headers } = r.headers;
+      const { date: _d, 'x-request-id': _r, ...headers } = r.headers;
       return { status: r.statusCode, body: r.rawPayload.toString('hex'), headers };
     };
     expect(responses[0]!.statusCode).toBe(202);
@@ -605,7 +611,7 @@ describe('subscription flow', () => {
     await drained(ctx);
   });
 
-  it('treats honeypot and too-fast submissions like success, writing and sending nothing', async () => {
+  it('answers a filled honeypot like success and a too-fast post with the form again, writing and sending nothing', async () => {
     await drained(ctx);
     const before = await counts(ctx);
     const mailsBefore = ctx.sink.received.length;
@@ -638,11 +644,20 @@ describe('subscription flow', () => {
       headers: FORM,
       payload: urlencoded({ ...base, rendered: 'AAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA' }),
     });
-    for (const r of [fast, honeypot, forged]) {
-      expect(r.statusCode).toBe(303);
-      expect(r.headers.location).toBe('/subscribe/check-inbox?lang=en');
-    }
+    // a bot that filled the honeypot learns nothing
+    expect(honeypot.statusCode).toBe(303);
+    expect(honeypot.headers.location).toBe('/subscribe/check-inbox?lang=en&topics=politics');
     expect(embeddedHoneypot.statusCode).toBe(303);
+    // too fast or a tampered render time: said honestly, the typed values kept, a new render time
+    for (const r of [fast, forged]) {
+      expect(r.statusCode).toBe(400);
+      expect(r.body).toContain('quicker than we expect from a person');
+      expect(r.body).toContain('value="bot@example.com"');
+      expect(r.body).toMatch(/<input type="checkbox" name="topics" value="politics"[^>]* checked/);
+    }
+    const again = /name="rendered" value="([^"]+)"/.exec(fast.body)?.[1];
+    expect(again).toBeDefined();
+    expect(again).not.toBe(rendered);
     expect(await counts(ctx)).toEqual(before);
 
     // the same form from a person, slow enough, is taken
@@ -653,18 +668,21 @@ describe('subscription flow', () => {
       payload: urlencoded({ ...base, rendered }),
     });
     expect(human.statusCode).toBe(303);
-    expect(human.headers.location).toBe(fast.headers.location);
+    expect(human.headers.location).toBe(honeypot.headers.location);
     expect((await counts(ctx)).subscribers).toBe(before.subscribers + 1);
     await drained(ctx);
     expect(ctx.sink.received.length).toBe(mailsBefore + 1);
   });
 
   it('takes embedded forms cross-site, redirecting only to the publication origins', async () => {
+    // subscribe.js fetches the embed's timing proof; a post without one is treated as too fast
+    const embed_rendered = (await ctx.app.inject('/api/v1/subscriptions/challenge')).json().rendered;
+    ctx.clock.advance(5_000);
     const allowed = await ctx.app.inject({
       method: 'POST',
       url: '/subscribe?redirect=https%3A%2F%2Falmadar.example%2Fthanks%3Fsrc%3Dnl',
       headers: { ...FORM, origin: 'https://almadar.example' },
-      payload: urlencoded({ email: 'embed@example.com' }),
+      payload: urlencoded({ email: 'embed@example.com', embed_rendered }),
     });
     expect(allowed.statusCode).toBe(303);
     expect(allowed.headers.location).toBe('https://almadar.example/thanks?src=nl');
@@ -682,6 +700,7 @@ describe('subscription flow', () => {
       headers: FORM,
       payload: urlencoded({
         email: 'embed2@example.com',
+        embed_rendered,
         redirect: 'https://www.almadar.example/ok',
         language: 'en',
       }),
@@ -697,7 +716,7 @@ describe('subscription flow', () => {
         method: 'POST',
         url: `/subscribe?redirect=${encodeURIComponent(evil)}`,
         headers: FORM,
-        payload: urlencoded({ email: 'embed3@example.com', language: 'en' }),
+        payload: urlencoded({ email: 'embed3@example.com', language: 'en', embed_rendered }),
       });
       expect(res.statusCode).toBe(303);
       expect(res.headers.location).toBe('/subscribe/check-inbox?lang=en');
@@ -959,7 +978,8 @@ describe('behind a proxy, rate limited', () => {
       formCodes.push(r.statusCode);
       last = r.body;
     }
-    expect(formCodes).toEqual([303, 303, 429]);
+    // untimed posts: the form comes back asking to send again, until the budget runs out
+    expect(formCodes).toEqual([400, 400, 429]);
     expect(last).toContain('<html lang="ar" dir="rtl">');
     expect(last).toContain('محاولات كثيرة');
   });

@@ -223,6 +223,52 @@ describe('CMS webhooks through the real routes', () => {
     expect(await count('article_events')).toBe(before);
   });
 
+  it('refuses an over-cap title or too deep a body with 400 naming the field and the limit, and stores nothing', async () => {
+    // the queue may still be applying earlier tests' events: count this test's providers only
+    const events = async () =>
+      (
+        await ctx.db.query(
+          "SELECT count(*)::int AS n FROM article_events WHERE provider IN ('ghost', 'wordpress')",
+        )
+      ).rows[0].n as number;
+    const before = await events();
+    const ghost = JSON.parse(fixture('ghost/post-published.json'));
+    ghost.post.current.title = 'ع'.repeat(2_001);
+    const ghostBody = JSON.stringify(ghost);
+    const overTitle = await ctx.app.inject({
+      method: 'POST',
+      url: '/webhooks/ghost?event=post.published',
+      headers: {
+        'content-type': 'application/json',
+        'x-ghost-signature': signGhostWebhook(GHOST_SECRET, ghostBody, ctx.clock.now().getTime()),
+      },
+      payload: ghostBody,
+    });
+    expect(overTitle.statusCode).toBe(400);
+    expect(overTitle.json()).toMatchObject({
+      error: 'GZ_INVALID_PAYLOAD',
+      message: 'post.current.title: 2,001 characters, over the limit of 2,000 for a title',
+    });
+
+    const wp = JSON.parse(fixture('wordpress/wp-webhooks-post-create.json'));
+    wp.post.post_content = `${'<div>'.repeat(513)}نص${'</div>'.repeat(513)}`;
+    const wpBody = JSON.stringify(wp);
+    const tooDeep = await ctx.app.inject({
+      method: 'POST',
+      url: '/webhooks/wordpress',
+      headers: {
+        'content-type': 'application/json',
+        'x-wp-webhook-signature': signWpWebhook(WP_SECRET, wpBody),
+      },
+      payload: wpBody,
+    });
+    expect(tooDeep.statusCode).toBe(400);
+    expect(tooDeep.json().message).toBe('post.post_content: elements nested deeper than 512 levels');
+    expect(await events()).toBe(before);
+    expect(await article('ghost', ghost.post.current.id)).toBeUndefined();
+    expect(await article('wordpress', String(wp.post_id))).toBeUndefined();
+  });
+
   it('answers 404 for a provider without a secret', async () => {
     const bare = await createTestContext({ workers: false });
     try {
@@ -293,18 +339,60 @@ describe('CMS webhooks through the real routes', () => {
     expect(bad.statusCode).toBe(401);
   });
 
-  it('tells a WP Webhooks site sending form-encoded data to switch to JSON, and stores nothing', async () => {
+  it('takes a form-encoded WP Webhooks delivery, signed over the raw body, as an article', async () => {
+    const post = JSON.parse(fixture('wordpress/wp-webhooks-post-create.json'));
+    post.post_id = 4822;
+    post.post.ID = 4822;
+    post.post.post_title = 'افتتاح معرض الكتاب في دمشق';
+    post.sticky = '1';
+    // WP Webhooks' "form" request type is PHP's http_build_query: nested keys in brackets, strings only
+    const pairs: string[] = [];
+    const walk = (value: unknown, key: string) => {
+      if (value !== null && typeof value === 'object') {
+        for (const [k, v] of Object.entries(value)) walk(v, key ? `${key}[${k}]` : k);
+      } else pairs.push(`${encodeURIComponent(key)}=${encodeURIComponent(String(value ?? ''))}`);
+    };
+    walk(post, '');
+    const body = pairs.join('&');
+    const send = (signature: string) =>
+      ctx.app.inject({
+        method: 'POST',
+        url: '/webhooks/wordpress?trigger=post_create',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded; charset=UTF-8',
+          'x-wp-webhook-signature': signature,
+        },
+        payload: body,
+      });
     const before = await count('article_events');
-    const body = 'post_id=4821&post%5BID%5D=4821&post%5Bpost_title%5D=%D8%AE%D8%A8%D8%B1';
+    expect((await send(signWpWebhook('nope', body))).statusCode).toBe(401);
+    expect(await count('article_events')).toBe(before);
+    const res = await send(signWpWebhook(WP_SECRET, body));
+    expect(res.statusCode).toBe(202);
+    expect(res.json().events).toMatchObject([{ action: 'upsert', externalId: '4822', duplicate: false }]);
+    const row = await eventually(() => article('wordpress', '4822'));
+    expect(row).toMatchObject({
+      title: 'افتتاح معرض الكتاب في دمشق',
+      url: 'https://almadar.example/2024/05/14/بدء-موسم-الحصاد/',
+      topics: ['economy'],
+      breaking: true,
+      featured: true,
+      language: 'ar',
+      status: 'published',
+    });
+  });
+
+  it('tells a WP Webhooks site sending multipart or XML to switch to JSON or form, and stores nothing', async () => {
+    const before = await count('article_events');
     const res = await ctx.app.inject({
       method: 'POST',
       url: `/webhooks/wordpress?token=${WP_SECRET}`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' },
-      payload: body,
+      headers: { 'content-type': 'application/xml' },
+      payload: '<post><ID>4821</ID></post>',
     });
     expect(res.statusCode).toBe(400);
     expect(res.json().message).toBe(
-      'body: Content-Type application/x-www-form-urlencoded is not accepted; send JSON (WP Webhooks: set "Change the data request type" to JSON for this webhook)',
+      'body: Content-Type application/xml is not accepted; send JSON or form-encoded (WP Webhooks: set "Change the data request type" to JSON or form for this webhook)',
     );
     expect(await count('article_events')).toBe(before);
   });

@@ -10,6 +10,7 @@ const production = {
   PUBLIC_URL: 'https://news.example',
   SECRET_KEY: STRONG_KEY,
   ADMIN_TOKEN: STRONG_ADMIN,
+  SESSION_SECRET: 'Qw3eRt5yUi7oP9aS1dF4gH6jK8lZ0xCv2bN',
 };
 
 describe('secrets outside development', () => {
@@ -26,12 +27,27 @@ describe('secrets outside development', () => {
     ['ADMIN_TOKEN', 'Yt7Qm2Lw9Xc4Vb8Nz1Kp', /is 20 characters/],
     ['SECRET_KEY_PREVIOUS', 'gazette-development-secret-key-not-for-production', /development value/],
     ['METRICS_TOKEN', 'metrics-token-1234', /is 18 characters/],
+    ['SESSION_SECRET', 'gazette-development-session-secret-not-for-production', /development value/],
   ])('refuses %s=%s in production with one line naming it', (name, value, reason) => {
     const run = () => loadConfig({ ...production, [name]: value });
     expect(run).toThrow(new RegExp(`^environment variable ${name}: unsafe for NODE_ENV=production: `));
     expect(run).toThrow(reason);
     expect(run).toThrow(/openssl rand -base64 48/);
     expect(() => run()).not.toThrow(/\n/);
+  });
+
+  it('refuses production without SESSION_SECRET: the console sessions would use a key printed in the source', () => {
+    const { SESSION_SECRET: _, ...without } = production;
+    expect(() => loadConfig(without)).toThrow(
+      /^environment variable SESSION_SECRET: required when NODE_ENV=production/,
+    );
+  });
+
+  it('takes the first operator as ADMIN_EMAIL and ADMIN_PASSWORD together, never one alone', () => {
+    expect(() => loadConfig({ ADMIN_EMAIL: 'editor@example.com' })).toThrow(/ADMIN_EMAIL and ADMIN_PASSWORD/);
+    expect(
+      loadConfig({ ADMIN_EMAIL: 'a@example.com', ADMIN_PASSWORD: 'long-enough-password' }).ADMIN_EMAIL,
+    ).toBe('a@example.com');
   });
 
   it('keeps the development defaults in development and test', () => {
@@ -55,5 +71,36 @@ describe('listening address', () => {
   it('binds every interface in production (containers), or HOST', () => {
     expect(loadConfig(production).HOST).toBe('0.0.0.0');
     expect(loadConfig({ ...production, HOST: '10.0.0.5' }).HOST).toBe('10.0.0.5');
+  });
+});
+
+describe('bounce configuration', () => {
+  it('a bounce listener needs the domain it accepts mail for', () => {
+    expect(() => loadConfig({ BOUNCE_SMTP_PORT: '2526' })).toThrow(/BOUNCE_SMTP_PORT: needs BOUNCE_DOMAIN/);
+    expect(
+      loadConfig({ BOUNCE_SMTP_PORT: '2526', BOUNCE_DOMAIN: 'bounces.news.example' }).BOUNCE_SMTP_PORT,
+    ).toBe(2526);
+  });
+
+  it('production without a bounce domain warns that bounce mail is never processed', () => {
+    expect(loadConfig(production).warnings.join('\n')).toMatch(/BOUNCE_DOMAIN is not set/);
+    expect(
+      loadConfig({ ...production, BOUNCE_DOMAIN: 'bounces.news.example' }).warnings.join('\n'),
+    ).not.toMatch(/BOUNCE_DOMAIN/);
+  });
+
+  it('refuses Postmark credentials with a short password and a Standard Webhooks secret that is not base64', () => {
+    expect(() => loadConfig({ BOUNCE_POSTMARK_CREDENTIALS: 'gazette:short' })).toThrow(
+      /BOUNCE_POSTMARK_CREDENTIALS/,
+    );
+    expect(() => loadConfig({ BOUNCE_WEBHOOK_SECRET: 'whsec_not base64!' })).toThrow(/BOUNCE_WEBHOOK_SECRET/);
+  });
+});
+
+describe('relay keys are checked at boot', () => {
+  it('names a SendGrid verification key that is no public key', () => {
+    expect(() => loadConfig({ BOUNCE_SENDGRID_PUBLIC_KEY: 'A'.repeat(40) })).toThrow(
+      /^environment variable BOUNCE_SENDGRID_PUBLIC_KEY: /,
+    );
   });
 });

@@ -5,10 +5,14 @@ import { wallClockToUtc } from '../../time/zoned-time.js';
 import {
   type ArticleLanguage,
   type ArticleStatus,
+  HeldError,
+  type LanguageOrigin,
   type NormalizedArticle,
   PayloadError,
   type Provider,
 } from '../types.js';
+import { extractText, type HtmlTextOptions } from './html-text.js';
+import { capped, shallowHtml } from './limits.js';
 
 /** Shared helpers every normalizer (and the feed parser) goes through, so all sources read alike. */
 
@@ -16,29 +20,19 @@ import {
 
 /** Titles arrive HTML-escaped from WordPress (`&#8211;`, `&hellip;`, `&amp;`) and sometimes with tags. */
 export function decodeTitle(raw: string): string {
-  return collapseWhitespace(decode(stripTags(raw)));
+  return htmlToText(raw);
 }
 
 export function collapseWhitespace(text: string): string {
   return text.replace(/\s+/gu, ' ').trim();
 }
 
-/** Closing block tags become spaces so "<p>a</p><p>b</p>" reads "a b", not "ab". */
-const BLOCK_BOUNDARY =
-  /<\/?(?:p|div|br|h[1-6]|li|ul|ol|blockquote|tr|td|th|table|figure|section|article|hr)\b[^>]*>/gi;
-
-function stripTags(html: string): string {
-  return sanitizeHtml(html.replace(BLOCK_BOUNDARY, ' $&'), {
-    allowedTags: [],
-    allowedAttributes: {},
-    // Captions and scripts are not part of the text a reader would quote as the article's lead.
-    nonTextTags: ['script', 'style', 'textarea', 'option', 'noscript', 'figcaption', 'iframe'],
-  });
-}
-
-/** HTML (or plain text) to plain text: tags dropped, entities decoded, whitespace collapsed. */
-export function htmlToText(html: string): string {
-  return collapseWhitespace(decode(stripTags(html)));
+/**
+ * HTML (or plain text) to plain text: tags dropped, entities decoded, whitespace collapsed. One
+ * linear pass (html-text.ts); `stopAfter` reads only as far as that many non-space characters.
+ */
+export function htmlToText(html: string, options: HtmlTextOptions = {}): string {
+  return collapseWhitespace(extractText(html, options));
 }
 
 export const SUMMARY_MAX_CHARS = 280;
@@ -64,10 +58,12 @@ export function summarize(
     shortened = true;
   }
   if (!text) {
-    text = htmlToText(bodyHtml);
+    // Only the start of a body is read: more than 2 * max non-space UTF-16 units is more than max
+    // code points, so the text is cut below whatever follows.
+    text = htmlToText(bodyHtml, { stopAfter: max * 2 });
     shortened = false;
   }
-  if ([...text].length > max) {
+  if (longerThan(text, max)) {
     text = cutAtWord(text, max);
     shortened = true;
   }
@@ -77,9 +73,20 @@ export function summarize(
 const wordSegmenter = new Intl.Segmenter('ar', { granularity: 'word' });
 const graphemeSegmenter = new Intl.Segmenter('ar', { granularity: 'grapheme' });
 
-function cutAtWord(text: string, max: number): string {
+/** More than `max` code points, counting no further than needed. */
+function longerThan(text: string, max: number): boolean {
+  if (text.length <= max) return false;
+  let n = 0;
+  for (const _ of text) if (++n > max) return true;
+  return false;
+}
+
+function cutAtWord(whole: string, max: number): string {
   // Leave room for the ellipsis.
   const limit = max - 1;
+  // Intl.Segmenter reads its whole input first (about a second for a megabyte): give it only the
+  // start, max code points being at most 2 * max UTF-16 units, with room for the last word's end.
+  const text = whole.slice(0, max * 4);
   let end = 0;
   let used = 0;
   for (const seg of wordSegmenter.segment(text)) {
@@ -359,16 +366,107 @@ export function cleanTerms(names: readonly string[]): string[] {
 
 // ---------------------------------------------------------------- language and source settings
 
-/** 'ar', 'ar-SY', 'ar_SY', 'en-GB' → 'ar' | 'en'; anything else falls back to the source's default. */
-export function languageOf(raw: unknown, fallback: ArticleLanguage): ArticleLanguage {
-  if (typeof raw !== 'string') return fallback;
-  const primary = raw.trim().toLowerCase().split(/[-_]/)[0];
-  return primary === 'ar' || primary === 'en' ? primary : fallback;
+/** A language the CMS or feed declared, and the field it came from (for the held reason). */
+export interface DeclaredLanguage {
+  value: unknown;
+  field: string;
+}
+
+/**
+ * A declared language code ('ar', 'ar-SY', 'ar_SA', 'en_US', WPML's 'en') to Gazette's language:
+ * the publication's `languageMap` first (full tag, then primary subtag, any case), then Arabic and
+ * English by primary subtag. undefined when nothing was declared (absent, not a string, empty);
+ * null when a language was declared that maps to neither.
+ */
+export function declaredLanguage(raw: unknown, publication: Publication): ArticleLanguage | null | undefined {
+  if (typeof raw !== 'string') return undefined;
+  const tag = raw.trim().toLowerCase().replace(/_/g, '-');
+  if (tag === '') return undefined;
+  const primary = tag.split('-')[0] ?? tag;
+  const map = languageMapIndex(publication);
+  const mapped = map.get(tag) ?? map.get(primary);
+  if (mapped) return mapped;
+  return primary === 'ar' || primary === 'en' ? primary : null;
+}
+
+const languageMaps = new WeakMap<Publication, Map<string, ArticleLanguage>>();
+
+function languageMapIndex(publication: Publication): Map<string, ArticleLanguage> {
+  let index = languageMaps.get(publication);
+  if (!index) {
+    index = new Map(
+      Object.entries(publication.languageMap ?? {}).map(([code, lang]) => [
+        code.trim().toLowerCase().replace(/_/g, '-'),
+        lang,
+      ]),
+    );
+    languageMaps.set(publication, index);
+  }
+  return index;
+}
+
+// letters only: harakat are marks, Arabic-Indic digits are numbers
+const ARABIC_LETTER = /(?=\p{L})\p{Script=Arabic}/u;
+const LATIN_LETTER = /(?=\p{L})\p{Script=Latin}/u;
+/** Enough text to tell the script; an article body can run to megabytes. */
+const SCRIPT_SAMPLE_CHARS = 2000;
+
+/**
+ * The language the letters of a text are written in, or null when it has neither Arabic nor Latin
+ * letters. Arabic wins from a third of the letters up: Arabic news is full of Latin brands,
+ * acronyms and product names ("Apple Pay", "iPhone 16 Pro", "NATO"), while English news rarely
+ * carries Arabic script at all, so an even split means an Arabic text quoting Latin names.
+ */
+export function scriptLanguage(text: string): ArticleLanguage | null {
+  let arabic = 0;
+  let latin = 0;
+  let seen = 0;
+  for (const ch of text) {
+    if (++seen > SCRIPT_SAMPLE_CHARS) break;
+    if (ARABIC_LETTER.test(ch)) arabic++;
+    else if (LATIN_LETTER.test(ch)) latin++;
+  }
+  if (arabic === 0 && latin === 0) return null;
+  return arabic * 2 >= latin ? 'ar' : 'en';
+}
+
+/**
+ * The readable text of a start of HTML, for counting letters only (never shown, never trusted):
+ * tags, scripts and styles dropped, since their names and URLs are Latin whatever the language.
+ */
+function lettersOf(html: string): string {
+  return extractText(html.slice(0, SCRIPT_SAMPLE_CHARS * 4), { stopAfter: SCRIPT_SAMPLE_CHARS });
+}
+
+/**
+ * An article's language, in this order: what the CMS or feed declares; else the script of its
+ * title and text; else the source's configured default. A declared language that maps to neither
+ * Arabic nor English is not guessed: the event is held until `languageMap` says what it is.
+ */
+export function resolveLanguage(
+  declared: DeclaredLanguage | undefined,
+  /** the title and text, read only when nothing was declared */
+  content: () => string,
+  ctx: SourceContext,
+): { language: ArticleLanguage; origin: LanguageOrigin } {
+  if (declared) {
+    const lang = declaredLanguage(declared.value, ctx.publication);
+    if (lang) return { language: lang, origin: 'cms' };
+    if (lang === null) {
+      throw new HeldError(
+        `language "${String(declared.value).trim()}" (${declared.field}) is neither Arabic nor English: map it in the publication file's languageMap`,
+      );
+    }
+  }
+  const script = scriptLanguage(content());
+  if (script) return { language: script, origin: 'script' };
+  return { language: ctx.language, origin: 'source-default' };
 }
 
 export interface SourceContext {
   provider: Provider;
   sourceKey: string;
+  /** the source's default language, the last resort of resolveLanguage */
   language: ArticleLanguage;
   timezone: string;
   siteUrl?: string;
@@ -406,14 +504,57 @@ export interface ArticleDraft {
   tags?: string[];
   /** Extra keys (slugs) matched against topics and breaking terms but not shown. */
   matchTerms?: string[];
-  language?: unknown;
+  /** The language the CMS or feed declared, with its field; absent when it declares none (Ghost). */
+  language?: DeclaredLanguage;
   publishedAt: Date | null;
   modifiedAt: Date | null;
   status: ArticleStatus;
   breaking?: boolean;
+  /** the editor's lead story (Ghost featured, WordPress sticky, generic featured) */
+  featured?: boolean;
+  /** the editor's rank, higher leads (generic priority) */
+  priority?: number;
+  /**
+   * The body's source field was capped before it was converted (Markdown, classic-editor text):
+   * escaping may grow the HTML past the cap, which is then no reason to refuse it.
+   */
+  bodySourceCapped?: boolean;
+  /** Where the other capped fields came from, for the refusal (e.g. "post.post_content"). */
+  fields?: Partial<Record<'excerpt' | 'body' | 'author' | 'imageUrl' | 'imageAlt', string>>;
+}
+
+/**
+ * Every field within its size limit, and the HTML ones within the nesting limit, before any of
+ * them is parsed (limits.ts): a PayloadError names the first one that is not.
+ */
+function checkLimits(draft: ArticleDraft): void {
+  const f = draft.fields ?? {};
+  capped(draft.url, 'url', draft.urlField);
+  capped(draft.title, 'title', draft.titleField);
+  capped(draft.author, 'author', f.author ?? 'author');
+  capped(draft.imageUrl, 'url', f.imageUrl ?? 'image url');
+  capped(draft.imageAlt, 'imageAlt', f.imageAlt ?? 'image alt');
+  capped(draft.excerptHtml, 'excerpt', f.excerpt ?? 'excerpt');
+  if (!draft.bodySourceCapped) capped(draft.bodyHtml, 'body', f.body ?? 'body');
+  shallowHtml(draft.title, draft.titleField);
+  shallowHtml(draft.excerptHtml, f.excerpt ?? 'excerpt');
+  shallowHtml(draft.bodyHtml, f.body ?? 'body');
 }
 
 export function buildArticle(draft: ArticleDraft, ctx: SourceContext): NormalizedArticle {
+  checkLimits(draft);
+  let language: ReturnType<typeof resolveLanguage>;
+  try {
+    language = resolveLanguage(
+      draft.language,
+      () => lettersOf(`${draft.title} ${draft.excerptHtml ?? ''} ${draft.bodyHtml ?? ''}`),
+      ctx,
+    );
+  } catch (err) {
+    if (err instanceof HeldError)
+      throw new HeldError(err.message, draft.externalId, decodeTitle(draft.title));
+    throw err;
+  }
   const url = canonicalUrl(draft.url, ctx.siteUrl);
   if (url === null) throw new PayloadError(`${draft.urlField}: not an absolute http(s) URL`);
   const title = decodeTitle(draft.title);
@@ -440,11 +581,14 @@ export function buildArticle(draft: ArticleDraft, ctx: SourceContext): Normalize
     categories,
     tags,
     topics: topicsFor(terms, ctx.publication),
-    language: languageOf(draft.language, ctx.language),
+    language: language.language,
+    languageOrigin: language.origin,
     publishedAt: draft.publishedAt,
     modifiedAt: draft.modifiedAt,
     status: draft.status,
     breaking: draft.breaking === true || isBreaking(terms, ctx.publication),
+    featured: draft.featured === true,
+    priority: draft.priority ?? 0,
   };
 }
 

@@ -3,6 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { Publication } from '../../publication.js';
 import { type ArticleEvent, type ArticleStatus, PayloadError } from '../types.js';
 import { buildArticle, dateField, derivedEventId, sourceContext } from './common.js';
+import { FIELD_LIMITS, MAX_HTML_DEPTH } from './limits.js';
 
 /**
  * Gazette's own article event, for CMSes without a plugin of their own: POST it signed the Standard
@@ -24,18 +25,46 @@ export const GenericArticleDataSchema = Type.Object(
     id: Id,
     url: HttpUrl,
     title: Type.String({ minLength: 1, maxLength: 1000, description: 'Plain text or HTML with entities' }),
-    summary: Type.Optional(Type.String({ description: 'HTML or text; derived from html when absent' })),
-    html: Type.Optional(Type.String({ description: 'Article body HTML; sanitised on receipt' })),
-    image: Type.Optional(
-      Type.Object({ url: Type.String({ minLength: 1 }), alt: Type.Optional(Type.String()) }),
+    summary: Type.Optional(
+      Type.String({
+        maxLength: FIELD_LIMITS.excerpt,
+        description: 'HTML or text; derived from html when absent',
+      }),
     ),
-    author: Type.Optional(Type.String()),
+    html: Type.Optional(
+      Type.String({
+        maxLength: FIELD_LIMITS.body,
+        description: `Article body HTML; sanitised on receipt; elements nested at most ${MAX_HTML_DEPTH} deep`,
+      }),
+    ),
+    image: Type.Optional(
+      Type.Object({
+        url: Type.String({ minLength: 1, maxLength: FIELD_LIMITS.url }),
+        alt: Type.Optional(Type.String({ maxLength: FIELD_LIMITS.imageAlt })),
+      }),
+    ),
+    author: Type.Optional(Type.String({ maxLength: FIELD_LIMITS.author })),
     categories: Type.Optional(Type.Array(Type.String())),
     tags: Type.Optional(Type.Array(Type.String())),
-    language: Type.Optional(Type.String({ description: 'BCP 47, e.g. ar or ar-SY' })),
+    language: Type.Optional(
+      Type.String({
+        description:
+          'BCP 47, e.g. ar, ar-SY or en; without it the language is read from the letters of the title and text',
+      }),
+    ),
     publishedAt: DateString,
     modifiedAt: Type.Optional(DateString),
     breaking: Type.Optional(Type.Boolean()),
+    featured: Type.Optional(
+      Type.Boolean({ description: "The editor's lead story: digests that carry it lead with it" }),
+    ),
+    priority: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 1000,
+        description: "The editor's rank: among articles not featured, a higher priority comes first",
+      }),
+    ),
   },
   { additionalProperties: true },
 );
@@ -135,11 +164,20 @@ export function normalizeGeneric(
       author: data.author ?? null,
       categories: data.categories,
       tags: data.tags,
-      language: data.language,
+      language: data.language === undefined ? undefined : { value: data.language, field: 'data.language' },
       publishedAt,
       modifiedAt,
       status,
       breaking: data.breaking,
+      featured: data.featured,
+      priority: data.priority,
+      fields: {
+        excerpt: 'data.summary',
+        body: 'data.html',
+        author: 'data.author',
+        imageUrl: 'data.image.url',
+        imageAlt: 'data.image.alt',
+      },
     },
     ctx,
   );

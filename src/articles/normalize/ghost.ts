@@ -77,9 +77,18 @@ export function normalizeGhost(
       // Ghost has tags only; internal tags (#name) are for theming, not readers.
       tags: namesAt(current.tags, 'post.current.tags').filter((t) => !t.startsWith('#')),
       matchTerms: slugs(current.tags),
+      // Ghost declares no language (one site, one locale setting): the letters decide.
       publishedAt: dateField(current.published_at, 'post.current.published_at', 'UTC'),
       modifiedAt,
       status,
+      featured: current.featured === true,
+      fields: {
+        excerpt: current.custom_excerpt ? 'post.current.custom_excerpt' : 'post.current.excerpt',
+        body: 'post.current.html',
+        author: 'post.current.primary_author.name',
+        imageUrl: 'post.current.feature_image',
+        imageAlt: 'post.current.feature_image_alt',
+      },
     },
     ctx,
   );

@@ -1,5 +1,6 @@
 import { encode } from 'html-entities';
 import { isObject } from './fields.js';
+import { replaceImages, replaceLinks } from './markdown-inline.js';
 
 /**
  * Strapi rich text comes as Blocks JSON (Strapi 5's editor), Markdown (the v4 "Rich text" field) or
@@ -100,9 +101,9 @@ function markdownBlock(block: string): string {
 }
 
 function inline(text: string): string {
-  return encode(text, { mode: 'specialChars' })
-    .replace(/!\[([^\]]*)\]\(([^)\s]+)\)/g, '<img src="$2" alt="$1">')
-    .replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, '<a href="$2">$1</a>')
+  // Images and links by forward scans (markdown-inline.ts): their patterns were quadratic on "[[[…".
+  // The emphasis patterns stay: each attempt stops at the next "*", so they are linear.
+  return replaceLinks(replaceImages(encode(text, { mode: 'specialChars' })))
     .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
     .replace(/(^|[^*])\*([^*\s][^*]*)\*/g, '$1<em>$2</em>');
 }

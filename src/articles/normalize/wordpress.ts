@@ -1,8 +1,23 @@
 import { systemClock } from '../../clock.js';
 import type { Publication } from '../../publication.js';
-import { type ArticleEvent, type ArticleStatus, PayloadError } from '../types.js';
-import { buildArticle, dateField, derivedEventId, type SourceContext, sourceContext } from './common.js';
+import {
+  type ArticleEvent,
+  type ArticleStatus,
+  HeldError,
+  type NormalizedArticle,
+  PayloadError,
+} from '../types.js';
+import {
+  type ArticleDraft,
+  buildArticle,
+  type DeclaredLanguage,
+  dateField,
+  derivedEventId,
+  type SourceContext,
+  sourceContext,
+} from './common.js';
 import { idAt, isObject, type Json, namesAt, objectAt, optionalStringAt, stringAt } from './fields.js';
+import { capped } from './limits.js';
 
 /**
  * WordPress arrives in three shapes, told apart by their fields:
@@ -34,6 +49,34 @@ const STATUS: Record<string, ArticleStatus> = {
   trash: 'deleted',
   private: 'unpublished',
 };
+
+/** Polylang's REST field, then WPML's (its language code, then its locale such as "ar_SA"). */
+const LANGUAGE_FIELDS = ['lang', 'wpml_language_code', 'wpml_current_locale'] as const;
+
+/**
+ * The language a multilingual plugin declares: Polylang's `lang` or WPML's fields on the post (or
+ * on the payload around it), else Polylang's `language` taxonomy term in a WP Webhooks payload.
+ */
+function wpLanguage(objects: Array<[Json, string]>, taxonomies?: unknown): DeclaredLanguage | undefined {
+  for (const [obj, path] of objects) {
+    for (const key of LANGUAGE_FIELDS) {
+      const value = obj[key];
+      if (typeof value === 'string' && value.trim() !== '')
+        return { value, field: path ? `${path}.${key}` : key };
+    }
+  }
+  if (isObject(taxonomies) && isObject(taxonomies.language)) {
+    const [slug, term] = Object.entries(taxonomies.language)[0] ?? [];
+    const code = isObject(term) && typeof term.slug === 'string' ? term.slug : slug;
+    if (code) return { value: code, field: `taxonomies.language.${slug}` };
+  }
+  return undefined;
+}
+
+/** WordPress `sticky` (a post pinned to the front page): the editor's lead story. */
+function isSticky(value: unknown): boolean {
+  return value === true || value === 1 || value === '1' || value === 'true';
+}
 
 function wpStatus(raw: string, path: string): ArticleStatus {
   const status = STATUS[raw];
@@ -69,7 +112,15 @@ export function normalizeWordPress(
     // Nothing says when the post changed, so retries cannot be told apart from a later edit: key the
     // event by delivery (or arrival) and let the fetched post's modified_gmt decide what is new.
     const receivedAt = (options.receivedAt ?? systemClock.now()).toISOString();
-    return [fetchEvent(externalId, ctx, options.deliveryId ?? `${externalId}@fetch-${receivedAt}`)];
+    return [
+      fetchEvent(
+        externalId,
+        ctx,
+        options.deliveryId ?? `${externalId}@fetch-${receivedAt}`,
+        undefined,
+        `body.${key}`,
+      ),
+    ];
   }
   throw new PayloadError(
     'body: not a WordPress post payload (expected WP Webhooks post_*, New Post Webhook or a wp/v2 post)',
@@ -116,27 +167,45 @@ function fromWpWebhooks(
     throw new PayloadError('post.post_title: required');
   }
   const thumbnail = typeof root.post_thumbnail === 'string' ? root.post_thumbnail : null; // false when none
-  const article = buildArticle(
-    {
-      externalId,
-      url: permalink,
-      urlField: 'post_permalink',
-      title,
-      titleField: 'post.post_title',
-      excerptHtml: optionalStringAt(post, 'post_excerpt', 'post'),
-      bodyHtml: autoParagraph(optionalStringAt(post, 'post_content', 'post') ?? ''),
-      imageUrl: thumbnail,
-      imageAlt: null,
-      author: null,
-      categories,
-      tags,
-      matchTerms: [...categorySlugs, ...tagSlugs],
-      publishedAt,
-      modifiedAt,
-      status,
-    },
-    ctx,
-  );
+  const draft: ArticleDraft = {
+    externalId,
+    url: permalink,
+    urlField: 'post_permalink',
+    title,
+    titleField: 'post.post_title',
+    excerptHtml: optionalStringAt(post, 'post_excerpt', 'post'),
+    // capped before autoParagraph reads it
+    bodyHtml: autoParagraph(
+      capped(optionalStringAt(post, 'post_content', 'post'), 'body', 'post.post_content') ?? '',
+    ),
+    imageUrl: thumbnail,
+    imageAlt: null,
+    author: null,
+    categories,
+    tags,
+    matchTerms: [...categorySlugs, ...tagSlugs],
+    language: wpLanguage(
+      [
+        [post, 'post'],
+        [root, ''],
+      ],
+      root.taxonomies,
+    ),
+    publishedAt,
+    modifiedAt,
+    status,
+    featured: isSticky(root.sticky ?? post.sticky ?? root.is_sticky),
+    bodySourceCapped: true,
+    fields: { excerpt: 'post.post_excerpt', body: 'post.post_content', imageUrl: 'post_thumbnail' },
+  };
+  let article: NormalizedArticle | null;
+  try {
+    article = buildArticle(draft, ctx);
+  } catch (err) {
+    // A removal needs no language: an unmapped one must not hold back an unpublish.
+    if (!(err instanceof HeldError) || action === 'upsert') throw err;
+    article = null;
+  }
   return [
     {
       provider: 'wordpress',
@@ -203,10 +272,13 @@ function fromNewPostWebhook(root: Json, ctx: SourceContext, options: WordPressOp
       author: author ?? null,
       categories: namesAt(root.categories, 'categories'),
       tags: namesAt(root.tags, 'tags'),
+      language: wpLanguage([[root, '']]),
       publishedAt,
       modifiedAt: publishedAt,
+      featured: isSticky(root.sticky),
       // The plugin fires on publish only.
       status: 'published',
+      fields: { excerpt: 'excerpt', body: 'content', author: 'author.name', imageUrl: 'featured_image' },
     },
     ctx,
   );
@@ -266,6 +338,7 @@ export function restPostEvent(
         ctx,
         deliveryId ?? derivedEventId(externalId, modifiedAt, 'fetch'),
         fetchUrl,
+        'body.id',
       );
     }
   }
@@ -289,9 +362,18 @@ export function restPostEvent(
       categories,
       tags,
       matchTerms: slugs,
+      language: wpLanguage([[root, '']]),
       publishedAt,
       modifiedAt,
       status,
+      featured: isSticky(root.sticky),
+      fields: {
+        excerpt: 'excerpt.rendered',
+        body: 'content.rendered',
+        author: '_embedded.author[0].name',
+        imageUrl: '_embedded.wp:featuredmedia[0].source_url',
+        imageAlt: '_embedded.wp:featuredmedia[0].alt_text',
+      },
     },
     ctx,
   );
@@ -367,12 +449,18 @@ function fetchEvent(
   externalId: string,
   ctx: SourceContext,
   eventId: string,
-  fetchUrl?: string,
+  fetchUrl: string | undefined,
+  idField: string,
 ): ArticleEvent {
+  // The id becomes part of the path fetched: only a post id (a positive integer) may ("..", "1/../users").
+  if (!/^[1-9][0-9]{0,18}$/.test(externalId)) {
+    throw new PayloadError(`${idField}: must be a numeric WordPress post id`);
+  }
   const url = fetchUrl ?? siteFetchUrl(externalId, ctx);
   if (!url) {
-    throw new PayloadError(
-      `body: only the id of post ${externalId} was sent; set sources.wordpress.siteUrl so Gazette can fetch it`,
+    throw new HeldError(
+      `only the id of post ${externalId} arrived and sources.wordpress.siteUrl is not set, so Gazette cannot fetch it`,
+      externalId,
     );
   }
   return { provider: 'wordpress', eventId, action: 'upsert', externalId, article: null, fetchUrl: url };

@@ -79,6 +79,13 @@ button:hover{background:#6f1515}
 .secondary{background:#fff;color:#8a1c1c;border:2px solid #8a1c1c}
 .error{border:2px solid #b00020;background:#fdecee;color:#6d0014;border-radius:8px;padding:.6rem .8rem;margin:0 0 1rem}
 .notice{border:2px solid #2e7d32;background:#edf7ee;color:#1b4d1e;border-radius:8px;padding:.6rem .8rem;margin:0 0 1rem}
+ol.archive{list-style:none;padding:0;margin:0 0 1rem}ol.archive li{padding:.6rem 0;border-bottom:1px solid #e6e3dc}ol.archive a{font-weight:600}
+h2{font-size:1.15rem;line-height:1.4;margin:1.25rem 0 .25rem}
+a.button{display:block;text-align:center;font-weight:700;padding:.8rem 1rem;border-radius:8px;background:#8a1c1c;color:#fff;text-decoration:none}
+a.button:hover{background:#6f1515}
+.secondary:hover{background:#f8eeee}
+.notice.pending{border-color:#9a6700;background:#fff8e5;color:#4d3800}
+.notice form{margin:.6rem 0 0}
 [aria-invalid=true]{border-color:#b00020!important;border-width:2px!important}
 .hp{position:absolute;inset-inline-start:0;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap;opacity:0}
 .ltr{direction:ltr;unicode-bidi:isolate;display:inline-block;max-width:100%;overflow-wrap:anywhere}

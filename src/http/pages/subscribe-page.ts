@@ -6,6 +6,17 @@ import { type ErrorField, fmt, pageStrings } from './strings.js';
 /** Field names shared by the hosted form, embedded forms, the JSON API and the preferences page. */
 export const HONEYPOT_FIELD = 'website';
 export const RENDERED_FIELD = 'rendered';
+/** "all" or "chosen": whether the reader follows every topic or only the ticked ones */
+export const TOPICS_MODE_FIELD = 'topicsMode';
+
+/** What a list of topics reads as: "all topics" or the labels, in the page's language. */
+export function topicsSummary(publication: Publication, language: Language, topics: string[]): string {
+  if (topics.length === 0) return pageStrings(language).preferences.savedAll;
+  const labels = publication.topics.filter((t) => topics.includes(t.id)).map((t) => t.label[language]);
+  return new Intl.ListFormat(publication.locales[language].locale, { type: 'conjunction' }).format(labels);
+}
+/** an embedded form's timing proof, from GET /api/v1/subscriptions/challenge (subscribe.js fills it) */
+export const EMBED_RENDERED_FIELD = 'embed_rendered';
 
 export interface FormValues {
   email: string;
@@ -42,13 +53,21 @@ export function topicChoices(
   error?: FormError,
 ): Html {
   const s = pageStrings(language);
+  // An empty list is "all topics" (new ones included): an explicit choice, never what unticking
+  // every box silently means.
+  const all = selected.length === 0;
+  const ticked = all ? publication.topics.map((t) => t.id) : selected;
   return html`<fieldset${invalid(error, 'topics')}>
 <legend>${s.subscribe.topics}</legend>
 <span class="hint">${s.subscribe.topicsHint}</span>
+<div class="choices few">
+<label class="choice"><input type="radio" name="${TOPICS_MODE_FIELD}" value="all"${all ? html` checked` : ''}> ${s.subscribe.topicsAll}</label>
+<label class="choice"><input type="radio" name="${TOPICS_MODE_FIELD}" value="chosen"${all ? '' : html` checked`}> ${s.subscribe.topicsChosen}</label>
+</div>
 <div class="choices">
 ${publication.topics.map(
   (t) =>
-    html`<label class="choice"><input type="checkbox" name="topics" value="${t.id}"${selected.includes(t.id) ? html` checked` : ''}> ${t.label[language]}</label>
+    html`<label class="choice"><input type="checkbox" name="topics" value="${t.id}"${ticked.includes(t.id) ? html` checked` : ''}> ${t.label[language]}</label>
 `,
 )}</div>
 </fieldset>`;
@@ -96,7 +115,7 @@ export function subscribePage(o: SubscribePageInput): string {
     body: html`<h1>${fmt(s.subscribe.title, { publication: name })}</h1>
 <p>${s.subscribe.intro}</p>
 ${errorBlock(language, error)}
-<form method="post" action="/subscribe?lang=${language}" accept-charset="utf-8" novalidate>
+<form method="post" action="/subscribe?lang=${language}" accept-charset="utf-8" novalidate data-gazette-subscribe>
 <input type="hidden" name="language" value="${language}">
 <input type="hidden" name="timezone" value="" data-gazette-timezone>
 <input type="hidden" name="${RENDERED_FIELD}" value="${o.rendered}">
@@ -119,7 +138,12 @@ ${alertsToggle(language, values.alerts)}
   });
 }
 
-export function checkInboxPage(language: Language, publication: Publication, ttlSeconds: number): string {
+export function checkInboxPage(
+  language: Language,
+  publication: Publication,
+  ttlSeconds: number,
+  chosenTopics?: string[],
+): string {
   const s = pageStrings(language);
   return page({
     language,
@@ -127,6 +151,7 @@ export function checkInboxPage(language: Language, publication: Publication, ttl
     title: s.checkInbox.title,
     body: html`<h1>${s.checkInbox.title}</h1>
 <p>${fmt(s.checkInbox.body, { publication: publication.name[language] })}</p>
+${chosenTopics ? html`<p>${fmt(s.checkInbox.chosen, { topics: topicsSummary(publication, language, chosenTopics) })}</p>` : ''}
 <p class="hint">${fmt(s.checkInbox.hint, { days: formatDuration(publication, language, ttlSeconds) })}</p>`,
   });
 }
@@ -140,6 +165,10 @@ export function buttonPage(o: {
   action: string;
   button: string;
   fields?: Record<string, string>;
+  /** a line just above the button, saying what it does */
+  hint?: string;
+  /** an outlined button, for a way back rather than the page's main action */
+  secondary?: boolean;
 }): string {
   return page({
     language: o.language,
@@ -147,9 +176,10 @@ export function buttonPage(o: {
     title: o.heading,
     body: html`<h1>${o.heading}</h1>
 <p>${o.text}</p>
-<form method="post" action="${o.action}">
+${o.hint ? html`<p class="hint">${o.hint}</p>` : ''}
+<form method="post" action="${o.action}"${o.secondary ? html` class="way-back"` : ''}>
 ${Object.entries(o.fields ?? {}).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
-<button type="submit">${o.button}</button>
+<button type="submit"${o.secondary ? html` class="secondary"` : ''}>${o.button}</button>
 </form>`,
   });
 }
@@ -158,11 +188,51 @@ export interface PreferencesPageInput {
   language: Language;
   publication: Publication;
   email: string;
+  name: string;
   action: string;
   unsubscribeHref: string;
+  /** the reader's own data as JSON, authenticated by the same preferences link */
+  dataHref: string;
   values: Preferences;
   saved?: boolean;
   error?: FormError;
+  /** the address is not confirmed yet: say so, with a button that mails the link again */
+  pending?: { resent: boolean; intervalSeconds: number };
+}
+
+/** Every IANA zone this runtime knows, grouped by region, once per process. */
+let zoneGroups: Array<[string, string[]]> | undefined;
+function timeZoneGroups(): Array<[string, string[]]> {
+  if (zoneGroups) return zoneGroups;
+  const groups = new Map<string, string[]>();
+  for (const zone of ['UTC', ...Intl.supportedValuesOf('timeZone')]) {
+    const region = zone.includes('/') ? zone.slice(0, zone.indexOf('/')) : 'UTC';
+    groups.set(region, [...(groups.get(region) ?? []), zone]);
+  }
+  zoneGroups = [...groups.entries()];
+  return zoneGroups;
+}
+
+/** A picker of time zones: the reader's and the publication's first, then every zone by region. */
+function timeZonePicker(o: PreferencesPageInput): Html {
+  const current = o.values.timezone;
+  const first = [...new Set([current, o.publication.timezone])];
+  const option = (zone: string) =>
+    html`<option value="${zone}"${zone === current ? html` selected` : ''}>${zone.replaceAll('_', ' ')}</option>`;
+  return html`<select id="timezone" name="timezone" dir="ltr"${invalid(o.error, 'timezone')}>
+${first.map(option)}
+${timeZoneGroups().map(([region, zones]) => html`<optgroup label="${region}">${zones.filter((z) => !first.includes(z)).map(option)}</optgroup>`)}
+</select>`;
+}
+
+/** A pending reader's page says the address is not confirmed yet, with a way to get the mail again. */
+function pendingNotice(o: PreferencesPageInput): Html {
+  const s = pageStrings(o.language).preferences;
+  const pending = o.pending!;
+  if (pending.resent)
+    return html`<div class="notice" role="status">${fmt(s.resent, { interval: formatDuration(o.publication, o.language, pending.intervalSeconds) })}</div>`;
+  return html`<div class="notice pending" role="status"><b>${s.pending}</b><br>${fmtHtml(s.pendingBody, { email: ltr(o.email) })}
+<form method="post" action="${o.action}/resend"><button type="submit" class="secondary">${s.resend}</button></form></div>`;
 }
 
 export function preferencesPage(o: PreferencesPageInput): string {
@@ -175,9 +245,14 @@ export function preferencesPage(o: PreferencesPageInput): string {
     title: s.preferences.title,
     body: html`<h1>${s.preferences.title}</h1>
 <p>${fmtHtml(s.preferences.intro, { email: ltr(o.email) })}</p>
-${o.saved ? html`<div class="notice" role="status">${s.preferences.saved}</div>` : ''}
+${o.pending ? pendingNotice(o) : ''}
+${o.saved ? html`<div class="notice" role="status">${s.preferences.saved} ${fmt(s.preferences.savedTopics, { topics: topicsSummary(publication, language, values.topics) })}</div>` : ''}
 ${errorBlock(language, error)}
 <form method="post" action="${o.action}" accept-charset="utf-8" novalidate>
+<div class="field">
+<label for="name">${s.preferences.name}</label>
+<input id="name" name="name" type="text" autocomplete="name" maxlength="100" value="${o.name}"${invalid(error, 'name')}>
+</div>
 ${topicChoices(publication, language, values.topics, error)}
 ${frequencyChoices(language, values.frequency, error)}
 ${alertsToggle(language, values.alerts)}
@@ -195,10 +270,11 @@ ${hours.map((h) => html`<option value="${h}"${values.sendHour === h ? html` sele
 </div>
 <div class="field">
 <label for="timezone">${s.preferences.timezone}</label>
-<input id="timezone" name="timezone" type="text" dir="ltr" autocomplete="off" maxlength="64" value="${values.timezone}"${invalid(error, 'timezone')}>
+${timeZonePicker(o)}
 </div>
 <button type="submit">${s.preferences.save}</button>
 </form>
-<p><a href="${o.unsubscribeHref}">${s.preferences.unsubscribe}</a></p>`,
+<p><a href="${o.unsubscribeHref}">${s.preferences.unsubscribe}</a></p>
+<p><a href="${o.dataHref}" download>${s.preferences.downloadData}</a></p>`,
   });
 }

@@ -3,9 +3,13 @@
  * edition (encoded-word subject, QP encoding of every line); `buildMessage` only encodes the few
  * lines that carry a personal token and concatenates buffers.
  *
- * Layout: multipart/alternative with text/plain then text/html, both UTF-8 quoted-printable with
- * hard breaks at the source newlines, so lines are encoded independently. CRLF throughout; SMTP
- * dot-stuffing is left to the transport (nodemailer's SMTP connection does it).
+ * Layout: multipart/alternative with text/plain then text/html, each UTF-8 in the transfer
+ * encoding that is smaller for its content (transfer-encoding.ts): quoted-printable with hard
+ * breaks at the source newlines, so lines are encoded independently, or base64, where the static
+ * runs between personal tokens are encoded once per edition at each of the three byte offsets a
+ * token's length can leave them at (see Base64Part). CRLF throughout; SMTP dot-stuffing is left
+ * to the transport (nodemailer's SMTP connection does it; base64 and our QP never start a line
+ * with a dot).
  */
 import { randomBytes } from 'node:crypto';
 import type { Language } from '../../publication.js';
@@ -26,6 +30,7 @@ import {
   unstructuredHeader,
 } from './header-encoding.js';
 import { encodeQpLine } from './quoted-printable.js';
+import { base64Lines, chooseTransferEncoding, type TransferEncoding } from './transfer-encoding.js';
 
 /** Headers buildMessage writes itself; callers may not pass them. */
 const RESERVED = new Set([
@@ -50,7 +55,77 @@ interface DynamicLine {
   escape: Escape;
 }
 
-type Segment = Buffer | DynamicLine;
+/** A static run of a base64 part, encoded once for each offset 0-2 at which it can start. */
+interface Base64Run {
+  raw: Buffer;
+  /** shifts[k]: base64 lines of raw[k .. k + 3n) and the 0-2 bytes left after them */
+  shifts: { encoded: Buffer; tail: Buffer }[];
+}
+
+/**
+ * A base64 body: static runs alternating with personal tokens. Base64 works in groups of three
+ * bytes, so a token's value (of any length) shifts where the next run starts within a group;
+ * each run is pre-encoded at all three shifts, and only the token plus up to two bytes on each
+ * side is encoded per recipient. Lines may end early (decoders skip line breaks), never pass 76.
+ */
+interface Base64Part {
+  runs: Base64Run[];
+  tokens: PersonalTokenName[];
+  escape: Escape;
+}
+
+type Segment = Buffer | DynamicLine | Base64Part;
+
+const EMPTY: Buffer = Buffer.alloc(0);
+
+function base64Run(text: string): Base64Run {
+  const raw = Buffer.from(text, 'utf8');
+  const shifts: Base64Run['shifts'] = [];
+  for (let k = 0; k < 3 && k <= raw.length; k++) {
+    const end = k + Math.floor((raw.length - k) / 3) * 3;
+    shifts.push({
+      encoded: Buffer.from(base64Lines(raw.subarray(k, end)), 'ascii'),
+      tail: raw.subarray(end),
+    });
+  }
+  return { raw, shifts };
+}
+
+function base64Part(source: string, escapeValue: Escape): Base64Part {
+  // text/* in base64 is encoded in canonical form: CRLF line ends (RFC 2045 §6.8)
+  const parts = source.replace(/\r?\n/g, '\r\n').split(PERSONAL_TOKEN_PATTERN);
+  return {
+    runs: parts.filter((_, i) => i % 2 === 0).map(base64Run),
+    tokens: parts.filter((_, i) => i % 2 === 1) as PersonalTokenName[],
+    escape: escapeValue,
+  };
+}
+
+function isBase64Part(segment: Segment): segment is Base64Part {
+  return !Buffer.isBuffer(segment) && 'runs' in segment;
+}
+
+function pushBase64(part: Base64Part, values: PersonalValues, chunks: Buffer[]): void {
+  let carry: Buffer = EMPTY;
+  for (let i = 0; i < part.runs.length; i++) {
+    const run = part.runs[i]!;
+    if (i > 0) {
+      const value = Buffer.from(part.escape(values[part.tokens[i - 1]!]), 'utf8');
+      carry = Buffer.concat([carry, value]);
+    }
+    const need = (3 - (carry.length % 3)) % 3;
+    if (run.raw.length < need + 3) {
+      carry = Buffer.concat([carry, run.raw]);
+      continue;
+    }
+    const head = Buffer.concat([carry, run.raw.subarray(0, need)]);
+    if (head.length > 0) chunks.push(Buffer.from(base64Lines(head), 'ascii'));
+    const shifted = run.shifts[need]!;
+    chunks.push(shifted.encoded);
+    carry = shifted.tail;
+  }
+  if (carry.length > 0) chunks.push(Buffer.from(base64Lines(carry), 'ascii'));
+}
 
 export interface PrepareEditionInput {
   from: string | MailAddress;
@@ -116,12 +191,20 @@ function encodeBody(source: string, escapeValue: Escape, segments: Segment[], pr
 export function prepareEditionMessage(input: PrepareEditionInput): PreparedMessage {
   // "=_" can never occur in quoted-printable output, so the boundary cannot collide with a body.
   const boundary = `=_gazette_${randomBytes(12).toString('hex')}`;
-  const partHeader = (type: string) =>
-    `--${boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`;
+  const partHeader = (type: string, encoding: TransferEncoding) =>
+    `--${boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: ${encoding}\r\n\r\n`;
   const body: Segment[] = [];
   const noEscape: Escape = (v) => v;
-  encodeBody(input.text, noEscape, body, [partHeader('text/plain')]);
-  encodeBody(input.html, escapeHtml, body, [partHeader('text/html')]);
+  const addPart = (type: string, source: string, escapeValue: Escape) => {
+    const { encoding } = chooseTransferEncoding(source);
+    if (encoding === 'quoted-printable') {
+      encodeBody(source, escapeValue, body, [partHeader(type, encoding)]);
+      return;
+    }
+    body.push(Buffer.from(partHeader(type, encoding), 'ascii'), base64Part(source, escapeValue));
+  };
+  addPart('text/plain', input.text, noEscape);
+  addPart('text/html', input.html, escapeHtml);
   body.push(Buffer.from(`--${boundary}--\r\n`, 'ascii'));
   return {
     language: input.language,
@@ -173,6 +256,10 @@ export function buildMessage(prepared: PreparedMessage, input: BuildMessageInput
   for (const segment of prepared.body) {
     if (Buffer.isBuffer(segment)) {
       chunks.push(segment);
+      continue;
+    }
+    if (isBase64Part(segment)) {
+      pushBase64(segment, values, chunks);
       continue;
     }
     let line = segment.pieces[0]!;

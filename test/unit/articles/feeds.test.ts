@@ -36,10 +36,13 @@ describe('RSS 2.0', () => {
         tags: [],
         topics: ['politics'],
         language: 'ar',
+        languageOrigin: 'cms',
         publishedAt: new Date('2024-05-21T07:15:00Z'),
         modifiedAt: new Date('2024-05-21T07:15:00Z'),
         status: 'published',
         breaking: true,
+        featured: false,
+        priority: 0,
       },
       {
         source: 'feed',
@@ -56,22 +59,49 @@ describe('RSS 2.0', () => {
         tags: [],
         topics: ['society'],
         language: 'ar',
+        languageOrigin: 'cms',
         publishedAt: new Date('2024-05-21T06:00:00Z'),
         modifiedAt: new Date('2024-05-21T06:00:00Z'),
         status: 'published',
         breaking: false,
+        featured: false,
+        priority: 0,
       },
     ]);
   });
 
-  it('takes the language from the channel (en-US → en) unless the feed config sets it', () => {
+  it('takes the language the channel declares (en-US → en), then the letters, then the feed default', () => {
+    const xml = fixtureText('feeds/rss-ar.xml');
+    const feed = { id: 'x', type: 'rss' as const, url: 'https://almadar.example/feed/' };
+    const lang = (body: string, f: typeof feed & { language?: 'ar' | 'en' } = feed) => {
+      const first = parseFeed(body, f, pub)[0];
+      return [first?.language, first?.languageOrigin];
+    };
+    const declaredEn = xml.replace('<language>ar-SY</language>', '<language>en-US</language>');
+    // a declaration wins over the configured default: the configuration is the last resort
+    expect(lang(declaredEn, { ...feed, language: 'ar' })).toEqual(['en', 'cms']);
+    const undeclared = xml.replace('<language>ar-SY</language>', '');
+    expect(lang(undeclared, { ...feed, language: 'en' })).toEqual(['ar', 'script']);
+    const noLetters = undeclared
+      .replace(/<title>[^<]*<\/title>/g, '<title>2024</title>')
+      .replace(/<description>[\s\S]*?<\/description>/g, '')
+      .replace(/<content:encoded>[\s\S]*?<\/content:encoded>/g, '');
+    expect(lang(noLetters, { ...feed, language: 'en' })).toEqual(['en', 'source-default']);
+  });
+
+  it('skips an item whose declared language is neither mapped nor Arabic/English, naming the setting', () => {
     const xml = fixtureText('feeds/rss-ar.xml').replace(
       '<language>ar-SY</language>',
-      '<language>en-US</language>',
+      '<language>fr</language>',
     );
     const feed = { id: 'x', type: 'rss' as const, url: 'https://almadar.example/feed/' };
-    expect(parseFeed(xml, feed, pub)[0]?.language).toBe('en');
-    expect(parseFeed(xml, { ...feed, language: 'ar' }, pub)[0]?.language).toBe('ar');
+    const skipped: string[] = [];
+    expect(parseFeed(xml, feed, pub, (reason) => skipped.push(reason))).toEqual([]);
+    expect(skipped[0]).toBe(
+      'held: language "fr" (channel language) is neither Arabic nor English: map it in the publication file\'s languageMap',
+    );
+    const mapped = publication({ languageMap: { fr: 'en' } });
+    expect(parseFeed(xml, feed, mapped)[0]?.language).toBe('en');
   });
 
   it('does not expand DOCTYPE entities (no billion laughs)', () => {
@@ -117,10 +147,13 @@ describe('Atom', () => {
         tags: [],
         topics: ['reports'],
         language: 'ar',
+        languageOrigin: 'cms',
         publishedAt: new Date('2024-05-22T03:00:00Z'),
         modifiedAt: new Date('2024-05-22T06:30:00Z'),
         status: 'published',
         breaking: false,
+        featured: false,
+        priority: 0,
       },
       {
         source: 'feed',
@@ -137,10 +170,13 @@ describe('Atom', () => {
         tags: [],
         topics: [],
         language: 'en',
+        languageOrigin: 'cms',
         publishedAt: new Date('2024-05-22T09:45:00Z'),
         modifiedAt: new Date('2024-05-22T09:45:00Z'),
         status: 'published',
         breaking: false,
+        featured: false,
+        priority: 0,
       },
     ]);
   });
@@ -204,5 +240,50 @@ describe('selectNewItems', () => {
       includeUndated: true,
     });
     expect(picked.map((i) => i.externalId)).toEqual(['c', 'undated']);
+  });
+});
+
+describe('RSS 1.0 (RDF)', () => {
+  it('reads items beside the channel: rdf:about, dc:date, dc:creator, dc:subject, dc:language, content:encoded', () => {
+    const items = parseFeed(
+      fixtureText('feeds/rss1-rdf-ar.xml'),
+      { id: 'rdf', type: 'rss', url: 'https://almadar.example/rdf' },
+      pub,
+    );
+    expect(items).toEqual([
+      {
+        source: 'feed',
+        sourceKey: 'feed:rdf',
+        externalId: 'https://almadar.example/2026/11/قطار-حلب/',
+        url: 'https://almadar.example/2026/11/قطار-حلب/',
+        title: 'عودة قطار الركاب بين دمشق وحلب بعد انقطاع طويل',
+        summary: 'انطلقت أول رحلة لقطار الركاب بين دمشق وحلب صباح اليوم.',
+        bodyHtml:
+          '<p>انطلقت أول رحلة لقطار الركاب بين دمشق وحلب صباح اليوم.</p><p>وتستغرق الرحلة خمس ساعات.</p>',
+        imageUrl: null,
+        imageAlt: null,
+        author: 'سلمى النجار',
+        categories: ['اقتصاد', 'نقل'],
+        tags: [],
+        topics: ['economy'],
+        language: 'ar',
+        languageOrigin: 'cms',
+        publishedAt: new Date('2026-11-29T06:10:00Z'),
+        modifiedAt: new Date('2026-11-29T06:10:00Z'),
+        status: 'published',
+        breaking: false,
+        featured: false,
+        priority: 0,
+      },
+      expect.objectContaining({
+        externalId: 'https://almadar.example/2026/11/مهرجان-الزيتون/',
+        url: 'https://almadar.example/en/2026/11/olive-festival/',
+        title: 'Olive festival opens in Idlib',
+        categories: ['Culture'],
+        // the item's own dc:language wins over the channel's
+        language: 'en',
+        languageOrigin: 'cms',
+      }),
+    ]);
   });
 });

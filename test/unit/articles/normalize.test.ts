@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   GenericArticleEventSchema,
+  HeldError,
   normalizeGeneric,
   normalizeGhost,
   normalizeStrapi,
   normalizeWordPress,
   PayloadError,
 } from '../../../src/articles/index.js';
+import { loadPublication } from '../../../src/publication.js';
 import { type FixtureJson, fixture, publication } from './helpers.js';
 
 const pub = publication();
@@ -54,10 +56,13 @@ describe('WordPress: WP Webhooks post_create', () => {
         tags: ['عاجل', 'القمح'],
         topics: ['economy'],
         language: 'ar',
+        languageOrigin: 'script',
         publishedAt: new Date('2024-05-14T06:30:00Z'),
         modifiedAt: new Date('2024-05-14T07:05:12Z'),
         status: 'published',
         breaking: true,
+        featured: false,
+        priority: 0,
       },
     });
   });
@@ -142,11 +147,14 @@ describe('WordPress: New Post Webhook', () => {
         tags: ['كتب', 'معارض'],
         topics: ['culture'],
         language: 'ar',
+        languageOrigin: 'script',
         // 00:30 did not exist in Damascus on 25 March 2022 (00:00 jumped to 01:00): 01:30 UTC+3.
         publishedAt: new Date('2022-03-24T22:30:00Z'),
         modifiedAt: new Date('2022-03-24T22:30:00Z'),
         status: 'published',
         breaking: false,
+        featured: false,
+        priority: 0,
       },
     });
   });
@@ -176,10 +184,13 @@ describe('WordPress: REST wp/v2 post', () => {
         tags: [],
         topics: ['sport'],
         language: 'ar',
+        languageOrigin: 'script',
         publishedAt: new Date('2021-10-28T20:30:00Z'),
         modifiedAt: new Date('2021-10-29T06:00:00Z'),
         status: 'published',
         breaking: false,
+        featured: false,
+        priority: 0,
       },
     });
   });
@@ -197,7 +208,7 @@ describe('WordPress: REST wp/v2 post', () => {
     ]);
   });
 
-  it('turns an id-only body into a fetch event keyed by delivery, and refuses it without siteUrl', () => {
+  it('turns an id-only body into a fetch event keyed by delivery, and holds it without siteUrl', () => {
     const receivedAt = new Date('2024-05-15T08:21:00Z');
     expect(normalizeWordPress({ post_id: 77 }, pub, { receivedAt })).toEqual([
       {
@@ -210,7 +221,11 @@ describe('WordPress: REST wp/v2 post', () => {
       },
     ]);
     const noSite = publication({ sources: { wordpress: { language: 'ar' } } });
-    expect(payloadError(() => normalizeWordPress({ post_id: 77 }, noSite)).message).toMatch(/siteUrl/);
+    // a configuration reason: held until the publication file names the site
+    expect(() => normalizeWordPress({ post_id: 77 }, noSite)).toThrow(HeldError);
+    expect(() => normalizeWordPress({ post_id: 77 }, noSite)).toThrow(
+      'only the id of post 77 arrived and sources.wordpress.siteUrl is not set, so Gazette cannot fetch it',
+    );
   });
 });
 
@@ -241,10 +256,13 @@ describe('Ghost', () => {
         tags: ['World', 'Breaking'],
         topics: ['politics'],
         language: 'en',
+        languageOrigin: 'script',
         publishedAt: new Date('2024-05-17T08:00:00Z'),
         modifiedAt: new Date('2024-05-17T08:02:45Z'),
         status: 'published',
         breaking: true,
+        featured: false,
+        priority: 0,
       },
     });
   });
@@ -310,10 +328,13 @@ describe('Strapi', () => {
         tags: [],
         topics: ['economy'],
         language: 'ar',
+        languageOrigin: 'cms',
         publishedAt: new Date('2024-05-20T09:15:01.897Z'),
         modifiedAt: new Date('2024-05-20T09:15:01.900Z'),
         status: 'published',
         breaking: false,
+        featured: false,
+        priority: 0,
       },
     });
   });
@@ -342,10 +363,13 @@ describe('Strapi', () => {
         tags: ['عاجل', 'طرق'],
         topics: [],
         language: 'ar',
+        languageOrigin: 'cms',
         publishedAt: new Date('2024-06-02T12:00:02.100Z'),
         modifiedAt: new Date('2024-06-02T12:00:02.000Z'),
         status: 'published',
         breaking: true,
+        featured: false,
+        priority: 0,
       },
     });
   });
@@ -374,18 +398,83 @@ describe('Strapi', () => {
     ]);
   });
 
-  it('ignores other models and events, and names missing fields', () => {
-    expect(normalizeStrapi({ ...v5, model: 'category', uid: 'api::category.category' }, pub)).toEqual([]);
+  it('ignores events and models that are not articles, and names missing fields', () => {
+    const category = {
+      ...v5,
+      model: 'category',
+      uid: 'api::category.category',
+      entry: { id: 3, name: 'طرق' },
+    };
+    expect(normalizeStrapi(category, pub)).toEqual([]);
+    const page = { ...v5, model: 'page', uid: 'api::page.page' };
+    expect(normalizeStrapi(page, pub, { ignoredModels: ['page'] })).toEqual([]);
     expect(
       normalizeStrapi({ event: 'media.create', createdAt: '2024-06-02T12:00:00Z', media: {} }, pub),
     ).toEqual([]);
-    expect(payloadError(() => normalizeStrapi(v4, pub)).message).toMatch(/^entry\.url: required/);
     const noTitle = clone(v5);
     delete noTitle.entry.title;
     expect(payloadError(() => normalizeStrapi(noTitle, pub)).message).toBe('entry.title: required');
     expect(payloadError(() => normalizeStrapi({ model: 'article' }, pub)).message).toBe(
       'body.event: required',
     );
+  });
+
+  it('holds, naming the setting, what only configuration keeps from being an article', () => {
+    const held = (fn: () => unknown): HeldError => {
+      try {
+        fn();
+      } catch (err) {
+        expect(err).toBeInstanceOf(HeldError);
+        return err as HeldError;
+      }
+      throw new Error('expected a HeldError');
+    };
+    // no url field and no template
+    expect(held(() => normalizeStrapi(v4, pub))).toMatchObject({
+      message:
+        'the entry has no url field and sources.strapi.urlTemplate is not set (e.g. "https://example.com/{locale}/news/{slug}")',
+      externalId: '87',
+      title: 'تحسن ملحوظ في ساعات تغذية الكهرباء',
+    });
+    // the template needs what the entry lacks
+    const noSlug = clone(v4);
+    delete noSlug.entry.slug;
+    expect(held(() => normalizeStrapi(noSlug, pub, { urlTemplate })).message).toBe(
+      'sources.strapi.urlTemplate uses {slug} and the entry has no slug',
+    );
+    // an article-shaped model nobody listed
+    const news = { ...v5, model: 'news-item', uid: 'api::news-item.news-item' };
+    expect(held(() => normalizeStrapi(news, pub, { models: ['article'] }))).toMatchObject({
+      message:
+        'Strapi model "api::news-item.news-item" is not in sources.strapi.models (add it there, or to sources.strapi.ignoredModels if it is not news)',
+      externalId: 'h7q2m9x4k1z8c3v6b5n0p2l4:ar',
+    });
+    expect(normalizeStrapi(news, pub, { models: ['news-item'] })[0]?.article?.title).toBe(v5.entry.title);
+  });
+
+  it('a default Strapi v5 entry (no url field, blocks dynamic zone) works with the sample publication file', () => {
+    const sample = loadPublication('config/publication.sample.json');
+    const strapi = sample.sources.strapi;
+    const [event] = normalizeStrapi(fixture('strapi/v5-default-entry.json'), sample, {
+      models: strapi?.models,
+      ignoredModels: strapi?.ignoredModels,
+      urlTemplate: strapi?.urlTemplate,
+    });
+    expect(event?.article).toMatchObject({
+      externalId: 'r3k8v1n6q9w2e5t7y0u4i2o8:ar',
+      url: 'https://almadar.example/ar/news/aleppo-old-souq-restoration',
+      title: 'بلدية حلب تبدأ ترميم سوق المدينة القديم',
+      summary: 'انطلقت أعمال ترميم أقسام من سوق المدينة في حلب القديمة بمشاركة حرفيين محليين.',
+      bodyHtml:
+        '<p>بدأت بلدية حلب <strong>ترميم</strong> أقسام من سوق المدينة القديم.</p>\n<p>وتستمر الأعمال ستة أشهر على ثلاث مراحل.</p>\n<blockquote><p>نعيد الحجر إلى مكانه كما كان.</p></blockquote>',
+      imageUrl: 'https://cms.almadar.example/uploads/souq_5c1e.jpg',
+      imageAlt: 'واجهة حجرية في السوق القديم',
+      categories: ['ثقافة'],
+      topics: ['culture'],
+      language: 'ar',
+      languageOrigin: 'cms',
+      status: 'published',
+    });
   });
 });
 
@@ -414,11 +503,14 @@ describe('Generic', () => {
         tags: ['مياه'],
         topics: ['reports'],
         language: 'ar',
+        languageOrigin: 'cms',
         // Zone-less: read in sources.generic.timezone (Asia/Damascus, UTC+3 since 2022).
         publishedAt: new Date('2024-07-01T05:00:00Z'),
         modifiedAt: new Date('2024-07-01T06:30:00Z'),
         status: 'published',
         breaking: false,
+        featured: false,
+        priority: 0,
       },
     });
   });
@@ -460,5 +552,29 @@ describe('Generic', () => {
   it('exports a TypeBox schema for OpenAPI', () => {
     expect(GenericArticleEventSchema.$id).toBe('GenericArticleEvent');
     expect(GenericArticleEventSchema.anyOf).toHaveLength(2);
+  });
+});
+
+describe("the editor's lead story", () => {
+  it('reads Ghost featured, WordPress sticky and the generic featured / priority', () => {
+    const ghost = fixture('ghost/post-published.json') as FixtureJson;
+    const featuredPost = clone(ghost);
+    featuredPost.post.current.featured = true;
+    expect(normalizeGhost(featuredPost, pub)[0]?.article?.featured).toBe(true);
+    expect(normalizeGhost(ghost, pub)[0]?.article?.featured).toBe(false);
+
+    const rest = fixture('wordpress/rest-post-embed.json') as FixtureJson;
+    expect(normalizeWordPress({ ...rest, sticky: true }, pub)[0]?.article?.featured).toBe(true);
+    expect(normalizeWordPress({ ...rest, sticky: false }, pub)[0]?.article?.featured).toBe(false);
+
+    const generic = fixture('generic/article-published.json') as FixtureJson;
+    const lead = clone(generic);
+    lead.data.featured = true;
+    lead.data.priority = 7;
+    expect(normalizeGeneric(lead, pub)[0]?.article).toMatchObject({ featured: true, priority: 7 });
+    expect(normalizeGeneric(generic, pub)[0]?.article).toMatchObject({ featured: false, priority: 0 });
+    const bad = clone(generic);
+    bad.data.priority = -1;
+    expect(payloadError(() => normalizeGeneric(bad, pub)).message).toMatch(/^data\.priority: /);
   });
 });

@@ -1,7 +1,12 @@
 import { type ParsedMail, simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildMessage, type PreparedMessage, prepareEditionMessage } from '../../../src/mail/mime/index.js';
+import {
+  buildMessage,
+  encodeQp,
+  type PreparedMessage,
+  prepareEditionMessage,
+} from '../../../src/mail/mime/index.js';
 import { personalize, type RenderedEdition, renderEdition } from '../../../src/render/index.js';
 import { arabicArticles, SAMPLE_DATE, samplePublication } from '../../fixtures/sample-articles.js';
 
@@ -70,6 +75,56 @@ beforeAll(async () => {
   theirsParsed = await simpleParser(info.message as Buffer);
 });
 
+describe('transfer encoding by content', () => {
+  const prepare = (html: string, text: string) =>
+    prepareEditionMessage({ from, subject: 's', html, text, headers: {}, language: 'ar' });
+  const partEncodings = (raw: Buffer) =>
+    [...raw.toString('latin1').matchAll(/Content-Transfer-Encoding: ([\w-]+)/g)].map((m) => m[1]);
+
+  it('keeps English in quoted-printable and puts Arabic in base64, each part on its own', async () => {
+    const english = prepare('<p>Cabinet approves the budget</p>\n', 'Cabinet approves the budget\n');
+    const mixed = prepare('<p>الحكومة تقرّ الموازنة العامة للدولة</p>\n', 'Cabinet approves the budget\n');
+    const build = (p: PreparedMessage) => buildMessage(p, { to, messageId, date: SAMPLE_DATE, values });
+    expect(partEncodings(build(english))).toEqual(['quoted-printable', 'quoted-printable']);
+    expect(partEncodings(build(mixed))).toEqual(['quoted-printable', 'base64']);
+  });
+
+  it('decodes to exactly the personalised text for values of every length around each token', async () => {
+    // Base64 works in three-byte groups: values of 0-7 bytes (ASCII and two-byte Arabic) put the
+    // static run after each token at every offset, and runs shorter than a group sit between.
+    const html =
+      '<p dir="rtl">مرحباً {{greeting_name}}،</p>\n<a href="{{preferences_url}}">ا</a>{{unsubscribe_url}}ب{{archive_url}}\n<p>نهاية الرسالة العربية الطويلة بما يكفي</p>\n';
+    const text = 'مرحباً {{greeting_name}}\n{{preferences_url}}\n{{unsubscribe_url}}{{archive_url}}\nنهاية\n';
+    const p = prepare(html, text);
+    for (const value of ['', 'a', 'ab', 'abc', 'س', 'سل', 'سلم', 'سلمى', 'a&b<c>"d"']) {
+      const vals = {
+        greeting_name: value,
+        preferences_url: `https://x.example/${value}`,
+        unsubscribe_url: value,
+        archive_url: `${value}z`,
+      };
+      const parsed = await simpleParser(buildMessage(p, { to, messageId, date: SAMPLE_DATE, values: vals }));
+      const expected = personalize({ html, text, greeting: undefined } as unknown as RenderedEdition, vals);
+      expect(parsed.html).toBe(expected.html);
+      expect(parsed.text?.replace(/\r\n/g, '\n')).toBe(expected.text);
+    }
+  });
+
+  it('sends each part in the smaller encoding: the Arabic text part at about half its QP size', () => {
+    const raw = ours.toString('latin1');
+    const textPart = raw.slice(
+      raw.indexOf('Content-Type: text/plain'),
+      raw.indexOf('Content-Type: text/html'),
+    );
+    expect(textPart).toContain('base64');
+    expect(textPart.length).toBeLessThan(encodeQp(rendered.text).length * 0.6);
+    // MJML's markup is ASCII: the Arabic HTML is still smaller in QP, and stays in it
+    const htmlPart = raw.slice(raw.indexOf('Content-Type: text/html'));
+    expect(htmlPart).toContain('quoted-printable');
+    expect(htmlPart.length).toBeLessThanOrEqual(encodeQp(rendered.html).length + 1500);
+  });
+});
+
 describe('prepareEditionMessage + buildMessage', () => {
   it('parses to the same message nodemailer builds', () => {
     expect(oursParsed.subject).toBe(rendered.subject);
@@ -122,9 +177,8 @@ describe('prepareEditionMessage + buildMessage', () => {
     const body = raw.slice(raw.indexOf('\r\n\r\n') + 4);
     for (const line of body.split('\r\n')) expect(line.length).toBeLessThanOrEqual(76);
     expect(body).toMatch(/^[\x20-\x7e\r\n\t]*$/);
-    expect(body).toContain(
-      'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable',
-    );
+    // Arabic parts are base64: an Arabic letter is six bytes in QP and under three in base64.
+    expect(body).toContain('Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64');
     expect(body).toContain(
       'Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable',
     );

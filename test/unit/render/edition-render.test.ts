@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Language } from '../../../src/publication.js';
+import { SUBJECT_MAX_CHARS } from '../../../src/render/edition-renderer.js';
 import {
   getCompileCount,
   PERSONAL_TOKENS,
@@ -65,9 +66,10 @@ describe('what an Arabic reader sees', () => {
     expect(html).toMatch(/<html lang="ar" dir="rtl"/);
     // The body wrapper div carries lang and dir too (Gmail drops the <html> element).
     expect(html).toMatch(/<div[^>]*role="article"[^>]*lang="ar" dir="rtl"/);
-    expect(subject).toBe('صحيفة المدار: نشرة الأحد، ١ تشرين الثاني ٢٠٢٦');
+    // The subject leads with the news; the brand is the sender's name, the date is in the mail.
+    expect(subject).toBe('الحكومة تقرّ خطة لإعادة تأهيل شبكة الكهرباء في المحافظات… و٧ أخبار أخرى');
     expect(html).toContain('الأحد، ١ تشرين الثاني ٢٠٢٦');
-    expect(html).toContain("font-family:'Noto Naskh Arabic', 'Noto Sans Arabic', Tahoma");
+    expect(html).toContain("font-family:'Noto Naskh Arabic', 'SF Arabic', 'Geeza Pro', 'Segoe UI'");
     expect(html).toMatch(/text-align:right/);
     expect(html).not.toMatch(/<div[^>]*style="[^"]*text-align:left/);
     // Multi-column rows run right to left.
@@ -128,7 +130,7 @@ describe('what an English reader sees', () => {
     expect(html).toMatch(/<div[^>]*role="article"[^>]*lang="en" dir="ltr"/);
     expect(html).not.toContain('direction:rtl');
     expect(html).toMatch(/text-align:left/);
-    expect(subject).toBe('Al-Madar Daily: your briefing for Sunday, 1 November 2026');
+    expect(subject).toBe('Cabinet approves plan to rebuild the northern power grid and 7 more stories');
     expect(text).toContain('== Politics ==');
     expect(text).toContain('Damascus International Fair returns with 35 countries & local start-ups');
     expect(html).toContain('35 countries &amp; local start-ups');
@@ -141,6 +143,73 @@ describe('what an English reader sees', () => {
     expect((await alert('ar')).subject).toBe(
       'عاجل | وزراء خارجية دول الجوار يجتمعون في عمّان لبحث ملف المعابر الحدودية',
     );
+  });
+});
+
+describe('subjects lead with the news', () => {
+  const take = (n: number) =>
+    arabicArticles
+      .concat(arabicArticles)
+      .slice(0, n)
+      .map((a, i) => ({ ...a, id: `s-${i}` }));
+
+  it.each([
+    [1, 'الحكومة تقرّ خطة لإعادة تأهيل شبكة الكهرباء في المحافظات الشمالية'],
+    [2, ' وخبر آخر'],
+    [3, ' وخبران آخران'],
+    [5, ' و٤ أخبار أخرى'],
+  ])(
+    'an Arabic digest of %i stories says how many follow in Arabic grammar and digits',
+    async (n, ending) => {
+      const { subject } = await digest('ar', { articles: take(n) });
+      expect(subject.endsWith(ending)).toBe(true);
+      expect(subject.length).toBeLessThanOrEqual(SUBJECT_MAX_CHARS);
+    },
+  );
+
+  it('uses the many form from eleven on, and fits the subject line', async () => {
+    const many = Array.from({ length: 14 }, (_, i) => ({
+      ...arabicArticles[i % arabicArticles.length]!,
+      id: `m-${i}`,
+    }));
+    const { subject } = await digest('ar', { articles: many, maxHtmlBytes: 10_000_000 });
+    expect(subject).toMatch(/ و١٣ خبراً آخر$/);
+    expect(subject.length).toBeLessThanOrEqual(SUBJECT_MAX_CHARS);
+  });
+
+  it('does not say Breaking twice when the title already does', async () => {
+    const base = arabicArticles[1]!;
+    const own = await renderEdition({
+      template: 'alert',
+      language: 'ar',
+      articles: [{ ...base, title: 'عاجل: زلزال بقوة 5 درجات يضرب ريف اللاذقية' }],
+      publication,
+      editionId: 'alert-own-term',
+      date: SAMPLE_DATE,
+      frequency: 'immediate',
+    });
+    expect(own.subject).toBe('عاجل: زلزال بقوة 5 درجات يضرب ريف اللاذقية');
+    const english = await renderEdition({
+      template: 'alert',
+      language: 'en',
+      articles: [{ ...englishArticles[1]!, title: 'BREAKING - Earthquake shakes the coast' }],
+      publication,
+      editionId: 'alert-own-term-en',
+      date: SAMPLE_DATE,
+      frequency: 'immediate',
+    });
+    expect(english.subject).toBe('BREAKING - Earthquake shakes the coast');
+    // a word that only starts like the term is not the term
+    const breakingPoint = await renderEdition({
+      template: 'alert',
+      language: 'en',
+      articles: [{ ...englishArticles[1]!, title: 'Breakingviews: markets calm' }],
+      publication,
+      editionId: 'alert-not-term-en',
+      date: SAMPLE_DATE,
+      frequency: 'immediate',
+    });
+    expect(breakingPoint.subject).toBe('Breaking | Breakingviews: markets calm');
   });
 });
 
@@ -274,7 +343,70 @@ describe('size and count limits', () => {
     const sizeDrops = rendered.omitted.filter((o) => o.reason === 'size-limit').length;
     expect(rendered.omitted.filter((o) => o.reason === 'count-limit')).toHaveLength(40 - 20);
     expect(rendered.included).toHaveLength(publication.digest.weeklyMaxItems - sizeDrops);
-    expect(rendered.htmlBytes).toBeLessThanOrEqual(96_000);
-    expect(rendered.subject).toBe('صحيفة المدار: حصاد الأسبوع حتى الأحد، ١ تشرين الثاني ٢٠٢٦');
+    expect(rendered.htmlBytes).toBeLessThanOrEqual(92_000);
+    // The count in the subject is of the stories that stayed after the size budget.
+    const others = rendered.included.length - 1;
+    expect(rendered.subject).toMatch(/^حصاد الأسبوع: الحكومة تقرّ .*… و[٠-٩]+ (?:خبراً آخر|أخبار أخرى)$/);
+    expect(rendered.subject).toContain(
+      `و${others.toLocaleString('ar-SY', { numberingSystem: 'arab' } as Intl.NumberFormatOptions)} `,
+    );
+    expect(rendered.html).toContain(`<title>${rendered.subject}</title>`);
   });
+});
+
+describe('personal tokens never leak into content links', () => {
+  // Braces in a query string survive URL normalisation; a CMS author (or a feed) can therefore
+  // ask for the reader's own links inside an article URL or an image URL.
+  const leaky: RenderArticle = {
+    id: 'leaky',
+    title: 'عرض خاص لقرّاء المدار',
+    summary: 'تفاصيل العرض في الرابط',
+    url: 'https://evil.example/r?p={{preferences_url}}&u={{unsubscribe_url}}#{{greeting_name}}',
+    imageUrl: 'https://evil.example/pixel.png?p={{preferences_url}}&u={{unsubscribe_url}}',
+    imageAlt: 'صورة',
+    author: null,
+    topics: ['politics'],
+    publishedAt: SAMPLE_DATE,
+    breaking: false,
+  };
+  const values = {
+    greeting_name: 'سلمى',
+    preferences_url: 'https://almadar.example/preferences/PREFS-SECRET-7',
+    unsubscribe_url: 'https://almadar.example/unsubscribe/UNSUB-SECRET-7',
+    archive_url: 'https://almadar.example/archive/1',
+  };
+  const evilUrls = (s: string) => s.match(/https:\/\/evil\.example[^\s"'<>]*/g) ?? [];
+
+  it.each([
+    ['digest', 'ar'],
+    ['digest', 'en'],
+    ['alert', 'ar'],
+  ] as const)(
+    '%s %s: article and image URLs keep their braces inert in both parts',
+    async (template, language) => {
+      const rendered = await renderEdition({
+        template,
+        language,
+        articles: template === 'alert' ? [leaky] : [articlesFor(language)[0]!, leaky],
+        publication,
+        editionId: `leak-${template}-${language}`,
+        date: SAMPLE_DATE,
+        frequency: template === 'alert' ? 'immediate' : 'daily',
+      });
+      const { html, text } = personalize(rendered, values);
+      const urls = [...evilUrls(html), ...evilUrls(text)];
+      // Both parts link the article, the html part also shows its image.
+      expect(urls.length).toBeGreaterThanOrEqual(template === 'alert' ? 3 : 3);
+      for (const url of urls) {
+        expect(url).not.toMatch(/SECRET|سلمى|almadar/);
+        expect(url).not.toContain('{{');
+      }
+      // The reader's own links are still filled where the template put them.
+      expect(html).toContain('href="https://almadar.example/unsubscribe/UNSUB-SECRET-7"');
+      expect(text).toContain('\nhttps://almadar.example/unsubscribe/UNSUB-SECRET-7\n');
+      expect(text).toContain(
+        'https://evil.example/r?p=%7B%7Bpreferences_url%7D%7D&u=%7B%7Bunsubscribe_url%7D%7D',
+      );
+    },
+  );
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getCompileCount, RenderError, renderTransactional } from '../../../src/render/index.js';
 import { SAMPLE_DATE, samplePublication } from '../../fixtures/sample-articles.js';
-import { hrefs, visibleText } from './render-helpers.js';
+import { expectGolden, hrefs, visibleText } from './render-helpers.js';
 
 const publication = samplePublication();
 const confirmUrl = 'https://almadar.example/ar/newsletter/confirm?token=abc&lang=ar';
@@ -26,13 +26,43 @@ describe('confirmation', () => {
     expect(html).toContain(`<bdi>\u2068${confirmUrl.replace('&', '&amp;')}\u2069</bdi>`);
     expect(html).toContain('تنتهي صلاحية هذا الرابط في ٣ تشرين الثاني ٢٠٢٦');
     expect(html).not.toContain('<img src=x>');
-    expect(html).toContain('Sarah &lt;img src=x&gt;');
     // Not subscribed yet: no unsubscribe link, and the footer says why the mail came.
     expect(html).not.toContain('إلغاء الاشتراك');
     expect(text).toContain(confirmUrl);
     expect(text).toContain('أُدخل في نموذج الاشتراك');
-    expect(text).toContain('Sarah <img src=x>');
     expect(text).not.toMatch(/<(?:a|div|p|br|span|bdi)\b|&amp;|&lt;/i);
+  });
+
+  it('never carries the name typed into the form: no greeting at all, in either part', async () => {
+    // whoever typed the address chose the name; this mail goes to an unconfirmed mailbox
+    const spam = 'WIN $5000 NOW: https://evil.example/claim';
+    for (const language of ['ar', 'en'] as const) {
+      const { subject, html, text } = await renderTransactional('confirmation', {
+        language,
+        publication,
+        name: spam,
+        confirmUrl,
+        expiresAt,
+      });
+      for (const part of [subject, html, text]) {
+        expect(part).not.toContain('evil.example');
+        expect(part).not.toContain('5000');
+      }
+      expect(visibleText(html)).not.toContain(language === 'ar' ? 'مرحباً' : 'Hello');
+      expect(text).not.toContain(language === 'ar' ? 'مرحباً' : 'Hello');
+    }
+  });
+
+  it.each(['ar', 'en'] as const)('confirmation %s matches its golden files', async (language) => {
+    const { subject, html, text } = await renderTransactional('confirmation', {
+      language,
+      publication,
+      name: 'ليلى',
+      confirmUrl,
+      expiresAt,
+    });
+    expectGolden(`confirmation-${language}.html`, html);
+    expectGolden(`confirmation-${language}.txt`, `Subject: ${subject}\n\n${text}`);
   });
 
   it('requires an http(s) confirmation URL', async () => {

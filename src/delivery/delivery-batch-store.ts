@@ -1,4 +1,6 @@
 import type { Queryable } from '../db/pool.js';
+import { markEditionSent } from '../digests/edition-state-store.js';
+import type { EditionCounts } from './delivery-store.js';
 
 /**
  * The SQL behind bulk sends: the status lock over one batch of an edition's ledger rows.
@@ -24,7 +26,7 @@ export interface ClaimedRow {
   attempts: number;
 }
 
-export interface ClaimResult {
+export interface ChunkClaim {
   claimed: ClaimedRow[];
   /** rows taken but not to be mailed: the reader is no longer confirmed */
   suppressed: number;
@@ -40,10 +42,8 @@ export interface RowOutcome {
   error?: string;
 }
 
-export type EditionCounts = Record<
-  'total' | 'pending' | 'sending' | 'sent' | 'failed' | 'ambiguous' | 'suppressed' | 'cancelled',
-  number
->;
+// re-exported for batch-sender.ts until its split lands; the one definition is delivery-store's
+export type { EditionCounts } from './delivery-store.js';
 
 const STALE = `edition_id = $1 AND batch_no = $2 AND state = 'sending'
         AND claimed_at < now() - $3 * interval '1 millisecond'`;
@@ -144,7 +144,7 @@ export async function claimChunk(
   token: string,
   limit: number,
   at: Date,
-): Promise<ClaimResult> {
+): Promise<ChunkClaim> {
   const { rows } = await q.query<{
     id: number;
     subscriber_id: string | null;
@@ -274,27 +274,11 @@ export async function failPendingRows(
   return res.rowCount ?? 0;
 }
 
-/** Per-state row counts of an edition's ledger, as select-list columns (retention stores them too). */
-export const EDITION_COUNT_COLUMNS = `count(*)::int AS total,
-  count(*) FILTER (WHERE state = 'pending')::int AS pending,
-  count(*) FILTER (WHERE state = 'sending')::int AS sending,
-  count(*) FILTER (WHERE state = 'sent')::int AS sent,
-  count(*) FILTER (WHERE state = 'failed')::int AS failed,
-  count(*) FILTER (WHERE state = 'ambiguous')::int AS ambiguous,
-  count(*) FILTER (WHERE state = 'suppressed')::int AS suppressed,
-  count(*) FILTER (WHERE state = 'cancelled')::int AS cancelled`;
-
-const COUNTS_SQL = `SELECT ${EDITION_COUNT_COLUMNS} FROM deliveries WHERE edition_id = $1`;
-
-export async function editionCounts(q: Queryable, editionId: string): Promise<EditionCounts> {
-  const { rows } = await q.query<EditionCounts>(COUNTS_SQL, [editionId]);
-  return rows[0]!;
-}
-
 /**
- * When nothing of the edition is pending or sending any more: state `sent` and final_counts.
- * Runs again after any later batch (a batch persisted after an early finish re-opens nothing but
- * refreshes the counts), never once retention has pruned part of the ledger.
+ * When nothing of the edition is pending or sending any more: state `sent` and final_counts
+ * (markEditionSent in edition-state-store.ts). Runs again after any later batch (a batch persisted
+ * after an early finish re-opens nothing but refreshes the counts), never once retention has
+ * pruned part of the ledger.
  */
 export async function finalizeEdition(
   q: Queryable,
@@ -302,24 +286,11 @@ export async function finalizeEdition(
   at: Date,
 ): Promise<EditionCounts | null> {
   // One probe of deliveries_open_idx, so counting the whole edition happens once it is done, not
-  // after every batch. The UPDATE below checks again: a row re-opened meanwhile keeps it open.
+  // after every batch. markEditionSent checks again: a row re-opened meanwhile keeps it open.
   const open = await q.query(
     `SELECT 1 FROM deliveries WHERE edition_id = $1 AND state IN ('pending', 'sending') LIMIT 1`,
     [editionId],
   );
   if ((open.rowCount ?? 0) > 0) return null;
-  const { rows } = await q.query<{ final_counts: EditionCounts }>(
-    `WITH c AS (${COUNTS_SQL})
-     UPDATE editions e
-        SET state = 'sent', updated_at = $2,
-            final_counts = jsonb_build_object('total', c.total, 'sent', c.sent, 'failed', c.failed,
-              'ambiguous', c.ambiguous, 'suppressed', c.suppressed, 'cancelled', c.cancelled,
-              'pending', c.pending, 'sending', c.sending)
-       FROM c
-      WHERE e.id = $1 AND e.state IN ('planned', 'sending', 'sent') AND e.ledger_pruned_at IS NULL
-        AND c.pending = 0 AND c.sending = 0
-      RETURNING e.final_counts`,
-    [editionId, at],
-  );
-  return rows[0]?.final_counts ?? null;
+  return markEditionSent(q, editionId, at);
 }

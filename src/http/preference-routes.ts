@@ -1,0 +1,173 @@
+import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import type { Container } from '../container.js';
+import { GazetteError } from '../errors.js';
+import type { Language } from '../publication.js';
+import { preferencesUrl, readerDataUrl, unsubscribeUrl } from '../render/reader-links.js';
+import type { SubscriberRow } from '../subscriptions/subscriber-store.js';
+import { type Preferences, type RawFields, topicsFromForm } from '../subscriptions/validate.js';
+import { messagePage } from './pages/layout.js';
+import { fmt, pageStrings } from './pages/strings.js';
+import { localizedError, preferencesPage, TOPICS_MODE_FIELD } from './pages/subscribe-page.js';
+import {
+  type Body,
+  deadLink,
+  first,
+  LangQuery,
+  languageFrom,
+  requestMeta as meta,
+  sendHtml,
+  subscribeAgain,
+  TokenParams,
+  text,
+  topicValues,
+} from './reader-http.js';
+
+/**
+ * The preference centre, reached from every mail's footer with a signed token: the reader's topics,
+ * frequency, alerts, language, send hour and time zone.
+ */
+export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = async (
+  app,
+  { container },
+) => {
+  const { config, publication, tokens } = container;
+  const service = container.subscriptions;
+  const langFrom = languageFrom(config.DEFAULT_LANGUAGE);
+
+  // ---- preferences --------------------------------------------------------------------------
+
+  const badLink = (reply: FastifyReply, language: Language) => deadLink(reply, publication, language);
+  const inactive = (reply: FastifyReply, sub: SubscriberRow) => {
+    const s = pageStrings(sub.language).preferences;
+    return sendHtml(
+      reply,
+      200,
+      messagePage({
+        language: sub.language,
+        publication,
+        heading: s.inactive,
+        text: fmt(s.inactiveBody, { publication: publication.name[sub.language] }),
+        link: subscribeAgain(sub.language),
+      }),
+    );
+  };
+  const prefsOf = (sub: SubscriberRow): Preferences => ({
+    topics: sub.topics,
+    frequency: sub.frequency,
+    alerts: sub.alerts,
+    language: sub.language,
+    timezone: sub.timezone,
+    sendHour: sub.send_hour,
+  });
+
+  const pendingOf = (sub: SubscriberRow, resent: boolean) =>
+    sub.status === 'pending'
+      ? { resent, intervalSeconds: config.CONFIRMATION_RESEND_INTERVAL_SECONDS }
+      : undefined;
+
+  app.get(
+    '/preferences/:token',
+    {
+      schema: {
+        hide: true,
+        params: TokenParams,
+        querystring: Type.Object({
+          lang: Type.Optional(Type.String()),
+          saved: Type.Optional(Type.String()),
+          resent: Type.Optional(Type.String()),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const sub = await service.forPreferences(request.params.token);
+      if (!sub) return badLink(reply, langFrom(request.query.lang));
+      if (sub.status === 'unsubscribed' || sub.status === 'suppressed') return inactive(reply, sub);
+      return sendHtml(
+        reply,
+        200,
+        preferencesPage({
+          language: sub.language,
+          publication,
+          email: sub.email,
+          name: sub.name ?? '',
+          action: preferencesUrl('', request.params.token),
+          unsubscribeHref: unsubscribeUrl('', tokens.unsubscribe(sub.id)),
+          dataHref: readerDataUrl('', request.params.token),
+          values: prefsOf(sub),
+          saved: request.query.saved === '1',
+          pending: pendingOf(sub, request.query.resent === '1'),
+        }),
+      );
+    },
+  );
+
+  app.post(
+    '/preferences/:token',
+    { schema: { hide: true, params: TokenParams, querystring: LangQuery } },
+    async (request, reply) => {
+      const body = (request.body ?? {}) as Body;
+      const token = request.params.token;
+      try {
+        const fields: RawFields = {
+          topics: topicsFromForm(body[TOPICS_MODE_FIELD] ?? 'chosen', body.topics),
+          frequency: body.frequency,
+          alerts: body.alerts ?? false,
+          language: body.language,
+          timezone: body.timezone,
+          sendHour: body.sendHour,
+          name: body.name === undefined ? undefined : text(first(body.name)),
+        };
+        const result = await service.updatePreferences(token, fields, meta(request, 'preferences-page'));
+        if (!result) return badLink(reply, langFrom(request.query.lang));
+        if (!result.changed) return inactive(reply, result.subscriber);
+      } catch (err) {
+        if (!(err instanceof GazetteError) || err.statusCode !== 400) throw err;
+        const sub = await service.forPreferences(token);
+        if (!sub) return badLink(reply, langFrom(request.query.lang));
+        const values = {
+          ...prefsOf(sub),
+          topics: text(first(body[TOPICS_MODE_FIELD])) === 'all' ? [] : topicValues(body.topics),
+          frequency: (text(first(body.frequency)) || sub.frequency) as Preferences['frequency'],
+          alerts: body.alerts !== undefined && body.alerts !== 'false',
+          timezone: text(first(body.timezone)).slice(0, 64),
+        };
+        return sendHtml(
+          reply,
+          400,
+          preferencesPage({
+            language: sub.language,
+            publication,
+            email: sub.email,
+            name: text(first(body.name)).slice(0, 200),
+            action: preferencesUrl('', token),
+            unsubscribeHref: unsubscribeUrl('', tokens.unsubscribe(sub.id)),
+            dataHref: readerDataUrl('', token),
+            values,
+            error: localizedError(sub.language, err.field ?? 'generic'),
+            pending: pendingOf(sub, false),
+          }),
+        );
+      }
+      return reply
+        .code(303)
+        .header('location', `${preferencesUrl('', token)}?saved=1`)
+        .send();
+    },
+  );
+
+  // a reader who has not confirmed yet asks for the mail again, from the page that says so
+  app.post(
+    '/preferences/:token/resend',
+    { schema: { hide: true, params: TokenParams, querystring: LangQuery } },
+    async (request, reply) => {
+      const token = request.params.token;
+      const result = await service.resendConfirmation(token, meta(request, 'preferences-resend'));
+      if (!result) return badLink(reply, langFrom(request.query.lang));
+      return reply
+        .code(303)
+        .header('location', `${preferencesUrl('', token)}${result === 'requested' ? '?resent=1' : ''}`)
+        .send();
+    },
+  );
+};
