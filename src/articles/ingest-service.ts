@@ -16,7 +16,7 @@ import {
   dropOrphanHeldArticles,
   holdArticle,
   setHeldReason,
-} from './article-repository.js';
+} from './article-store.js';
 import { createEventWriter, markEventFailed, noteEventAttempt, type StoredEvent } from './event-writer.js';
 import { sourceContext } from './normalize/common.js';
 import { type DeliveryContext, normalizeDelivery, type WebhookProvider } from './normalize/delivery.js';

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { listArticles } from '../articles/article-repository.js';
+import { listArticles } from '../articles/article-store.js';
 import type { IngestService } from '../articles/ingest-service.js';
 import type { Db } from '../db/pool.js';
 import { validationError } from '../errors.js';

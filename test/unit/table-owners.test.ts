@@ -20,7 +20,7 @@ const OWNERS: Record<string, string[]> = {
   // creation, rendering and recipients; every later state change
   editions: ['src/digests/edition-store.ts', 'src/digests/edition-state-store.ts'],
   digest_runs: ['src/digests/run-store.ts'],
-  articles: ['src/articles/article-repository.ts'],
+  articles: ['src/articles/article-store.ts'],
   article_events: ['src/articles/event-writer.ts'],
   feed_state: ['src/articles/feed-poller.ts'],
   schema_migrations: ['src/db/migrate.ts'],
