@@ -18,10 +18,10 @@ import {
   setHeldReason,
 } from './article-store.js';
 import { createEventWriter, markEventFailed, noteEventAttempt, type StoredEvent } from './event-writer.js';
-import { sourceContext } from './normalize/common.js';
 import { type DeliveryContext, normalizeDelivery, type WebhookProvider } from './normalize/delivery.js';
+import { sourceContext } from './normalize/language.js';
 import { parsePhpForm } from './normalize/php-form.js';
-import { restPostEvent } from './normalize/wordpress.js';
+import { restPostEvent } from './normalize/wordpress-rest.js';
 import { INLINE_BODY_BYTES, type NormalizePool } from './normalize-pool.js';
 import { FetchRefusedError, type SafeFetchPolicy, safeFetch } from './safe-fetch.js';
 import {
