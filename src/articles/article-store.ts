@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/pool.js';
-import { supersedeHeldEvents } from './event-writer.js';
+import { supersedeHeldEvents } from './event-store.js';
 import type { ArticleEvent, LanguageOrigin, NormalizedArticle } from './types.js';
 
 export type Lifecycle = 'published' | 'changed' | 'withdrawn';

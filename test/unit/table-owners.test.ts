@@ -21,7 +21,7 @@ const OWNERS: Record<string, string[]> = {
   editions: ['src/digests/edition-store.ts', 'src/digests/edition-state-store.ts'],
   digest_runs: ['src/digests/run-store.ts'],
   articles: ['src/articles/article-store.ts'],
-  article_events: ['src/articles/event-writer.ts'],
+  article_events: ['src/articles/event-store.ts'],
   feed_state: ['src/articles/feed-poller.ts'],
   schema_migrations: ['src/db/migrate.ts'],
   dev_mailbox: ['src/mail/dev-mailbox.ts'],
@@ -52,11 +52,6 @@ const EXCEPTIONS: Array<{ file: string; table: string; why: string }> = [
     file: 'src/subscriptions/subscriber-store.ts',
     table: 'deliveries',
     why: 'a first subscription is one statement (reader, consent, confirmation row): no round trips, all or nothing',
-  },
-  {
-    file: 'src/articles/ingest-service.ts',
-    table: 'article_events',
-    why: 'processing marks on stored events; move to the event store once the ingest work in progress is merged',
   },
 ];
 
