@@ -22,7 +22,7 @@ const OWNERS: Record<string, string[]> = {
   digest_runs: ['src/digests/run-store.ts'],
   articles: ['src/articles/article-store.ts'],
   article_events: ['src/articles/event-store.ts'],
-  feed_state: ['src/articles/feed-poller.ts'],
+  feed_state: ['src/articles/feed-state-store.ts'],
   schema_migrations: ['src/db/migrate.ts'],
   dev_mailbox: ['src/mail/dev-mailbox.ts'],
   bounce_events: ['src/bounces/bounce-store.ts'],
