@@ -1,9 +1,10 @@
 import type { Publication } from '../publication.js';
 import { parseGuardedJson, UnsafeJsonError } from '../security/json-guard.js';
 import { sourceContext } from './normalize/language.js';
+import { noSiteUrl, WP_POST_ID } from './normalize/wordpress-post.js';
 import { restPostEvent } from './normalize/wordpress-rest.js';
 import { FetchRefusedError, type SafeFetchPolicy, safeFetch } from './safe-fetch.js';
-import { type ArticleEvent, HeldError } from './types.js';
+import type { ArticleEvent } from './types.js';
 
 /** Answers that say the post is not there for Gazette, now or on any retry. */
 const PERMANENT_STATUSES = new Set([401, 403, 404, 410]);
@@ -31,9 +32,6 @@ export function createFetchJson(policy: SafeFetchPolicy): (url: string) => Promi
   };
 }
 
-/** WordPress post ids are positive integers; anything else would change the path fetched. */
-const WP_POST_ID = /^[1-9][0-9]{0,18}$/;
-
 /**
  * The post a WordPress webhook announced by id only, fetched from the configured site: HeldError
  * while no siteUrl is set, FetchRefusedError for what no retry changes, plain errors to retry.
@@ -47,12 +45,7 @@ export async function fetchAnnounced(
   if (event.provider !== 'wordpress') {
     throw new FetchRefusedError(`event ${event.eventId}: only an id arrived from ${event.provider}`);
   }
-  if (!site) {
-    throw new HeldError(
-      `only the id of post ${event.externalId} arrived and sources.wordpress.siteUrl is not set, so Gazette cannot fetch it`,
-      event.externalId,
-    );
-  }
+  if (!site) throw noSiteUrl(event.externalId);
   if (!WP_POST_ID.test(event.externalId)) {
     throw new FetchRefusedError(
       `event ${event.eventId}: post id ${JSON.stringify(event.externalId)} is not numeric`,

@@ -61,6 +61,17 @@ export function actionFor(status: ArticleStatus): ArticleEvent['action'] {
   return 'unpublish';
 }
 
+/** WordPress post ids are positive integers; anything else would change the path fetched. */
+export const WP_POST_ID = /^[1-9][0-9]{0,18}$/;
+
+/** Held until the publication file names the WordPress site to fetch an id-only post from. */
+export function noSiteUrl(externalId: string): HeldError {
+  return new HeldError(
+    `only the id of post ${externalId} arrived and sources.wordpress.siteUrl is not set, so Gazette cannot fetch it`,
+    externalId,
+  );
+}
+
 export function siteFetchUrl(externalId: string, ctx: SourceContext): string | undefined {
   if (!ctx.siteUrl) return undefined;
   const base = ctx.siteUrl.endsWith('/') ? ctx.siteUrl : `${ctx.siteUrl}/`;
@@ -75,15 +86,10 @@ export function fetchEvent(
   idField: string,
 ): ArticleEvent {
   // The id becomes part of the path fetched: only a post id (a positive integer) may ("..", "1/../users").
-  if (!/^[1-9][0-9]{0,18}$/.test(externalId)) {
+  if (!WP_POST_ID.test(externalId)) {
     throw new PayloadError(`${idField}: must be a numeric WordPress post id`);
   }
   const url = fetchUrl ?? siteFetchUrl(externalId, ctx);
-  if (!url) {
-    throw new HeldError(
-      `only the id of post ${externalId} arrived and sources.wordpress.siteUrl is not set, so Gazette cannot fetch it`,
-      externalId,
-    );
-  }
+  if (!url) throw noSiteUrl(externalId);
   return { provider: 'wordpress', eventId, action: 'upsert', externalId, article: null, fetchUrl: url };
 }
