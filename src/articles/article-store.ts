@@ -194,6 +194,27 @@ export async function dropOrphanHeldArticles(db: Queryable): Promise<void> {
   );
 }
 
+/** Articles waiting for a configuration change (a held placeholder, or a held change of a live one). */
+export async function countHeldArticles(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM articles WHERE held_reason IS NOT NULL',
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** Which of a source's external ids are stored already. */
+export async function knownExternalIds(
+  db: Queryable,
+  source: string,
+  externalIds: readonly string[],
+): Promise<Set<string>> {
+  const { rows } = await db.query<{ external_id: string }>(
+    'SELECT external_id FROM articles WHERE source = $1 AND external_id = ANY($2)',
+    [source, externalIds],
+  );
+  return new Set(rows.map((r) => r.external_id));
+}
+
 export type ArticleListState = 'published' | 'updated' | 'unpublished' | 'draft' | 'scheduled' | 'held';
 
 export interface ArticleListItem {

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/pool.js';
 import type { Publication } from '../publication.js';
+import { knownExternalIds } from './article-store.js';
 import { loadFeedState, recordPoll } from './feed-state-store.js';
 import { parseFeed, selectNewItems } from './feeds.js';
 import type { IngestService } from './ingest-service.js';
@@ -98,11 +99,7 @@ export function createFeedPoller(deps: FeedPollerDeps) {
       const items = parseFeed(body, feed, publication, (reason, i) => skipped.push(`item ${i}: ${reason}`));
       const sourceKey = `feed:${feed.id}`;
       const ids = items.map((i) => i.externalId);
-      const known = await db.query<{ external_id: string }>(
-        'SELECT external_id FROM articles WHERE source = $1 AND external_id = ANY($2)',
-        [sourceKey, ids],
-      );
-      const seen = new Set(known.rows.map((r) => r.external_id));
+      const seen = await knownExternalIds(db, sourceKey, ids);
       let chosen: NormalizedArticle[];
       if (feed.type === 'wordpress') {
         // edits are seen here too: known posts always pass; the event key (id@modified) de-duplicates

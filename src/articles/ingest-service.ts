@@ -7,6 +7,7 @@ import { jobId } from '../queues/definitions.js';
 import {
   type ApplyResult,
   applyArticleEvent,
+  countHeldArticles,
   dropOrphanHeldArticles,
   holdArticle,
   setHeldReason,
@@ -179,10 +180,7 @@ export function createIngestService(deps: IngestDeps) {
 
     /** Articles waiting for a configuration change (a held placeholder, or a held change of a live one). */
     async heldCount(): Promise<number> {
-      const { rows } = await db.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM articles WHERE held_reason IS NOT NULL',
-      );
-      return rows[0]?.n ?? 0;
+      return countHeldArticles(db);
     },
 
     /** Feed items arrive already normalized; stored the same way as webhook events. */
