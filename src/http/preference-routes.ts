@@ -59,6 +59,7 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
     language: sub.language,
     timezone: sub.timezone,
     sendHour: sub.send_hour,
+    weeklyDay: sub.weekly_day,
   });
 
   const pendingOf = (sub: SubscriberRow, resent: boolean) =>
@@ -116,6 +117,7 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
           language: body.language,
           timezone: body.timezone,
           sendHour: body.sendHour,
+          weeklyDay: body.weeklyDay,
           name: body.name === undefined ? undefined : text(first(body.name)),
         };
         const result = await service.updatePreferences(token, fields, meta(request, 'preferences-page'));
@@ -131,6 +133,9 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
           frequency: (text(first(body.frequency)) || sub.frequency) as Preferences['frequency'],
           alerts: body.alerts !== undefined && body.alerts !== 'false',
           timezone: text(first(body.timezone)).slice(0, 64),
+          weeklyDay: /^[0-6]$/.test(text(first(body.weeklyDay)))
+            ? Number(first(body.weeklyDay))
+            : sub.weekly_day,
         };
         return sendHtml(
           reply,

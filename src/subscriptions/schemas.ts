@@ -38,6 +38,14 @@ const SendHour = Type.Integer({
   description: "Local hour (0-23) for daily and weekly digests. Omitted: the publication's default (07:00).",
 });
 
+const WeeklyDay = Type.Integer({
+  minimum: 0,
+  maximum: 6,
+  description:
+    "Day of the weekly digest in the reader's time zone, 0 = Sunday ... 6 = Saturday (5: Friday). " +
+    "Omitted: the publication's weekly day. Used when frequency is weekly.",
+});
+
 export const PreferenceFields = {
   topics: Type.Optional(Topics),
   frequency: Type.Optional(Frequency),
@@ -45,6 +53,7 @@ export const PreferenceFields = {
   language: Type.Optional(LanguageField),
   timezone: Type.Optional(Timezone),
   sendHour: Type.Optional(SendHour),
+  weeklyDay: Type.Optional(WeeklyDay),
 };
 
 const Altcha = Type.String({
@@ -125,6 +134,9 @@ export const SubscriberView = Type.Object({
   alerts: Type.Boolean(),
   timezone: Type.String(),
   sendHour: Type.Integer(),
+  weeklyDay: Type.Union([Type.Integer({ minimum: 0, maximum: 6 }), Type.Null()], {
+    description: "0 = Sunday ... 6 = Saturday; null: the publication's weekly day",
+  }),
   createdAt: Timestamp,
   confirmedAt: NullableTimestamp,
   unsubscribedAt: NullableTimestamp,

@@ -17,6 +17,8 @@ const en = {
     frequencies: { immediate: 'As stories appear', daily: 'Once a day', weekly: 'Once a week' },
     alerts: 'Breaking-news alerts',
     alertsHint: 'A short mail when major news breaks.',
+    weeklyDay: 'Day of the weekly digest',
+    weeklyDayHint: 'Used only with “Once a week”. The week starts on {first}.',
     honeypot: 'Leave this field empty',
     submit: 'Subscribe',
     language: 'Language',
@@ -97,6 +99,7 @@ const en = {
     language: 'Choose Arabic or English.',
     timezone: 'The time zone is not valid.',
     sendHour: 'Choose an hour from 00:00 to 23:00.',
+    weeklyDay: 'Choose a day of the week for the weekly digest.',
     generic: 'Something in the form is not valid.',
     tooFast:
       'That was quicker than we expect from a person, so nothing was saved. Check your details and send the form again.',
@@ -137,6 +140,8 @@ const ar: Strings = {
     frequencies: { immediate: 'فور نشر الأخبار', daily: 'مرة في اليوم', weekly: 'مرة في الأسبوع' },
     alerts: 'تنبيهات الأخبار العاجلة',
     alertsHint: 'رسالة قصيرة عند وقوع حدث مهم.',
+    weeklyDay: 'يوم النشرة الأسبوعية',
+    weeklyDayHint: 'يُعتمد فقط مع «مرة في الأسبوع». يبدأ الأسبوع يوم {first}.',
     honeypot: 'اترك هذا الحقل فارغاً',
     submit: 'اشترك',
     language: 'اللغة',
@@ -214,6 +219,7 @@ const ar: Strings = {
     language: 'اختر العربية أو الإنجليزية.',
     timezone: 'المنطقة الزمنية غير صالحة.',
     sendHour: 'اختر ساعة بين ٠٠:٠٠ و٢٣:٠٠.',
+    weeklyDay: 'اختر يوماً من أيام الأسبوع للنشرة الأسبوعية.',
     generic: 'في النموذج قيمة غير صالحة.',
     tooFast: 'أُرسل النموذج أسرع مما نتوقع من شخص، فلم يُحفظ شيء. راجع بياناتك ثم أرسل النموذج مرة أخرى.',
     altcha:
