@@ -150,7 +150,7 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
             unsubscribeHref: unsubscribeUrl('', tokens.unsubscribe(sub.id)),
             dataHref: readerDataUrl('', token),
             values,
-            error: localizedError(sub.language, err.field ?? 'generic'),
+            error: localizedError(publication, sub.language, err.field ?? 'generic'),
             pending: pendingOf(sub, false),
           }),
         );

@@ -251,7 +251,7 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
               weeklyDay: /^[0-6]$/.test(text(first(body.weeklyDay))) ? Number(first(body.weeklyDay)) : null,
             },
             rendered: tokens.formRender(clock.now()),
-            error: localizedError(language, field),
+            error: localizedError(publication, language, field),
           }),
         );
 

@@ -1,5 +1,5 @@
 import type { Language, Publication } from '../../publication.js';
-import type { Preferences } from '../../subscriptions/validate.js';
+import { NAME_MAX, type Preferences } from '../../subscriptions/validate.js';
 import { fmtHtml, formatDuration, formatHour, type Html, html, ltr, page, weekdays } from './layout.js';
 import { type ErrorField, fmt, pageStrings } from './strings.js';
 
@@ -39,10 +39,19 @@ function errorBlock(language: Language, error: FormError | undefined): Html {
   return html`<div class="error" role="alert" id="form-error"><b>${s.errors.title}</b><br>${error.message}</div>`;
 }
 
-export function localizedError(language: Language, field: string): FormError {
+/** The message for a field, its numbers in the publication's digits for the language. */
+export function localizedError(publication: Publication, language: Language, field: string): FormError {
   const errors = pageStrings(language).errors;
   const key = (field in errors ? field : 'generic') as ErrorField;
-  return { field, message: errors[key] };
+  const { locale, numberingSystem } = publication.locales[language];
+  return {
+    field,
+    message: fmt(errors[key], {
+      max: new Intl.NumberFormat(locale, { numberingSystem }).format(NAME_MAX),
+      first: formatHour(publication, language, 0),
+      last: formatHour(publication, language, 23),
+    }),
+  };
 }
 
 const invalid = (error: FormError | undefined, field: string) =>
