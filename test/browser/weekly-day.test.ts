@@ -49,12 +49,15 @@ describe('the weekly day on the Arabic form and preference centre', () => {
       expect(await day.inputValue()).toBe('5'); // the publication's Friday
       expect(await day.locator('option').first().textContent()).toBe('السبت');
       expect(await page.getByText('يبدأ الأسبوع يوم السبت').count()).toBe(1);
+      // shown only while "once a week" is chosen (the form starts on daily)
+      expect(await day.isVisible()).toBe(false);
+      await page.getByLabel('مرة في الأسبوع').check();
+      expect(await day.isVisible()).toBe(true);
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width);
       await page.screenshot({ path: `${SAMPLES}/subscribe-weekday-ar-${width}.png`, fullPage: true });
 
       const email = `weekday-${width}@example.com`;
       await page.getByLabel('البريد الإلكتروني').fill(email);
-      await page.getByLabel('مرة في الأسبوع').check();
       await day.selectOption({ label: 'الثلاثاء' });
       await page.getByRole('button', { name: 'اشترك' }).click();
       await page.waitForURL(/\/subscribe\/check-inbox/);
@@ -73,4 +76,16 @@ describe('the weekly day on the Arabic form and preference centre', () => {
       await context.close();
     },
   );
+
+  it('shows the weekly day without JavaScript, with its hint', async () => {
+    const context = await browser.newContext({
+      javaScriptEnabled: false,
+      viewport: { width: 375, height: 900 },
+    });
+    const page = await context.newPage();
+    await page.goto(`${base}/subscribe?lang=ar`);
+    expect(await page.getByLabel('يوم النشرة الأسبوعية').isVisible()).toBe(true);
+    expect(await page.getByText('يُعتمد فقط مع «مرة في الأسبوع»').isVisible()).toBe(true);
+    await context.close();
+  });
 });
