@@ -209,9 +209,12 @@ export const EditionListQuery = Type.Object({
 });
 export type EditionListQuery = Static<typeof EditionListQuery>;
 
-export const EditionList = Type.Object({
-  items: Type.Array(Edition),
-  total: Type.Integer({ description: 'editions matching the filters, all pages' }),
-  offset: Type.Integer(),
-  limit: Type.Integer(),
-});
+export const EditionList = Type.Object(
+  {
+    items: Type.Array(Edition),
+    total: Type.Integer({ description: 'editions matching the filters, all pages' }),
+    offset: Type.Integer(),
+    limit: Type.Integer(),
+  },
+  { title: 'EditionList' },
+);

@@ -93,7 +93,9 @@ describe('the OpenAPI document at /docs/json', () => {
       'DigestDryRun',
       'TestSendRequest',
       'Edition',
+      'EditionList',
       'SuppressRequest',
+      'OperatorConfirmRequest',
     ])
       expect(names, name).toContain(name);
     expect(
@@ -114,6 +116,7 @@ describe('the OpenAPI document at /docs/json', () => {
       'post /api/v1/digests/test request',
       'post /api/v1/subscribers/{id}/suppress request',
       'post /api/v1/subscribers/{id}/suppress 200',
+      'post /api/v1/subscribers/{id}/confirm request',
       'component GenericArticleEvent',
     ])
       expect(
