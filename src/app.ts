@@ -19,6 +19,7 @@ import { installErrorHandler } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
 import { homeRoutes } from './http/home-routes.js';
 import { importRoutes } from './http/import-routes.js';
+import { nameSchemas, refResolver } from './http/openapi.js';
 import { operatorRoutes } from './http/operator-routes.js';
 import { preferenceRoutes } from './http/preference-routes.js';
 import { readerAdminRoutes } from './http/reader-admin-routes.js';
@@ -117,6 +118,8 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
         securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } },
       },
     },
+    refResolver,
+    transformObject: nameSchemas as never,
   });
   // the document maps every operator endpoint: in production only operators read it, unless opted out
   const docsPublic = config.NODE_ENV !== 'production' || config.DOCS_PUBLIC;

@@ -137,7 +137,12 @@ export function createTransactionalSender(deps: TransactionalSenderDeps) {
                 nextDigest: nextDigestText(
                   publication,
                   language,
-                  { frequency: sub.frequency, timezone: sub.timezone, sendHour: sub.send_hour },
+                  {
+                    frequency: sub.frequency,
+                    timezone: sub.timezone,
+                    sendHour: sub.send_hour,
+                    weeklyDay: sub.weekly_day,
+                  },
                   clock.now(),
                 ),
               },

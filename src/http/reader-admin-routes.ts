@@ -33,7 +33,11 @@ const SearchPage = Type.Object({
 
 const ConfirmBody = Type.Object(
   { reason: Type.String({ minLength: 3, maxLength: 500, description: 'why: kept as the consent evidence' }) },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'OperatorConfirmRequest',
+    examples: [{ reason: 'Signed paper form at the Damascus office, 2026-12-05, kept in file 114' }],
+  },
 );
 
 /** Who acted on the reader: the bearer token here, the operator's address in the console. */

@@ -90,6 +90,7 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
     language: r.language,
     timezone: r.timezone,
     sendHour: r.send_hour,
+    weeklyDay: r.weekly_day,
   });
 
   return {
@@ -128,6 +129,7 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
         alerts: input.alerts,
         timezone: input.timezone,
         sendHour: input.sendHour,
+        weeklyDay: input.weeklyDay,
       };
 
       // The common case, an address seen for the first time, is one statement.
@@ -149,8 +151,8 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
       const toEnqueue = await withTransaction(db, async (tx) => {
         await tx.query(
           `INSERT INTO subscribers (email, email_key, name, status, language, topics, frequency, alerts, timezone,
-                                    send_hour, created_at, updated_at)
-           VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $10)
+                                    send_hour, created_at, updated_at, weekly_day)
+           VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $10, $11)
            ON CONFLICT (email_key) DO NOTHING`,
           [
             input.email,
@@ -163,6 +165,7 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
             input.timezone,
             input.sendHour,
             now,
+            input.weeklyDay,
           ],
         );
         const sub = (await findByKey(tx, input.emailKey, true))!;
@@ -201,7 +204,7 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
             `UPDATE subscribers SET status = 'pending', name = $2, language = $3, topics = $4, frequency = $5,
                     alerts = $6, timezone = $7, send_hour = $8, confirm_nonce = $9,
                     confirmation_sent_at = CASE WHEN $10 THEN confirmation_sent_at ELSE $11 END,
-                    confirmed_at = NULL, updated_at = $11
+                    confirmed_at = NULL, updated_at = $11, weekly_day = $12
               WHERE id = $1`,
             [
               sub.id,
@@ -215,6 +218,7 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
               nonce,
               capped,
               now,
+              input.weeklyDay,
             ],
           );
         } else {
@@ -379,9 +383,10 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
           // a new frequency, zone or hour drops the old slot so the new rule applies from the next
           // planner tick instead of after one more digest on the old schedule
           `UPDATE subscribers SET topics = $2, frequency = $3, alerts = $4, language = $5, timezone = $6,
-                  send_hour = $7, updated_at = $8, name = $9,
+                  send_hour = $7, updated_at = $8, name = $9, weekly_day = $10,
                   next_digest_at = CASE WHEN frequency IS DISTINCT FROM $3 OR timezone IS DISTINCT FROM $6
-                                          OR send_hour IS DISTINCT FROM $7 THEN NULL ELSE next_digest_at END
+                                          OR send_hour IS DISTINCT FROM $7 OR weekly_day IS DISTINCT FROM $10
+                                        THEN NULL ELSE next_digest_at END
             WHERE id = $1`,
           [
             id,
@@ -393,6 +398,7 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
             prefs.sendHour,
             now,
             name,
+            prefs.weeklyDay,
           ],
         );
         await appendConsent(tx, {
@@ -433,6 +439,7 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
           language: sub.language,
           timezone: sub.timezone,
           sendHour: sub.send_hour,
+          weeklyDay: sub.weekly_day ?? undefined,
         },
         meta,
       );
@@ -574,7 +581,7 @@ export function createSubscriptionService(deps: SubscriptionDeps) {
       }
       params.push(q.limit + 1);
       const { rows } = await db.query<SubscriberRow>(
-        `SELECT id, email, email_key, name, status, language, topics, frequency, alerts, timezone, send_hour,
+        `SELECT id, email, email_key, name, status, language, topics, frequency, alerts, timezone, send_hour, weekly_day,
                 confirm_nonce, confirmation_sent_at, confirmed_at, unsubscribed_at, suppressed_reason, created_at
            FROM subscribers ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
           ORDER BY created_at, id LIMIT $${params.length}`,
