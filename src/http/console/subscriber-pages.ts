@@ -90,7 +90,7 @@ ${select(
 )}
 <button>${s.common.filter}</button>
 </form>
-<p class="placeholder-note">${t.importLater}</p>
+<p class="placeholder-note"><a href="/admin/imports">${t.importLater}</a></p>
 </section>
 <section class="card">
 ${
