@@ -231,11 +231,11 @@ ${previewSection(p, o.preview, o.mapping)}
       const { imp, html: status } = await statusOf(p, request.params.id);
       const body = html`<p><a href="/admin/imports">${t.title}</a></p>
 <h1>${t.import}: <bdi>${imp.source}</bdi></h1>
-<section class="card"><dl class="kv"><dt>${t.when}</dt><dd>${p.when(imp.created_at)}</dd>
+<section class="card"><dl class="kv phone-stack"><dt>${t.when}</dt><dd>${p.when(imp.created_at)}</dd>
 <dt>${t.by}</dt><dd><bdi dir="ltr">${imp.operator}</bdi></dd>
 <dt>${t.mode}</dt><dd>${imp.mode === 'attested' ? t.modeAttested : t.modeConfirm}</dd>
 ${imp.attestation ? html`<dt>${t.attestation}</dt><dd><bdi>${imp.attestation}</bdi></dd>` : ''}
-<dt>${t.mapping}</dt><dd>${Object.entries(imp.mapping).map(([f, c]) => html`<bdi dir="ltr">${f}</bdi> ← <bdi>${String(c)}</bdi><br>`)}</dd>
+<dt>${t.mapping}</dt><dd>${Object.entries(imp.mapping).map(([f, c]) => html`<bdi dir="ltr">${f}</bdi>: <bdi>${String(c)}</bdi><br>`)}</dd>
 </dl><p><a href="/admin/subscribers?source=${imp.id}">${t.readers}</a></p></section>
 ${status}`;
       return p.send(`${t.import}: ${imp.source}`, 'imports', body, 200, true);

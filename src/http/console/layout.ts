@@ -90,6 +90,8 @@ input[type=file]{display:block;width:100%;max-width:100%;font:inherit;padding:.3
  table.stack td::before{content:attr(data-label);font-weight:600;color:#5b5b57}
  table.stack td.num{text-align:start}
  table.compact th,table.compact td{padding:.35rem .3rem;font-size:.88rem}
+ dl.kv.phone-stack{grid-template-columns:minmax(0,1fr);gap:0}
+ dl.kv.phone-stack dd{margin-bottom:.5rem}
  main{padding:.75rem}
  .big{font-size:1.6rem}
 }

@@ -1,0 +1,143 @@
+import type { AddressInfo } from 'node:net';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestContext, type TestContext } from '../helpers/context.js';
+import { addReader } from '../helpers/digest-fixtures.js';
+
+const SHOTS = 'samples/console';
+const ADMIN = { email: 'chief@almadar.example', password: 'correct horse battery 42' };
+
+const copy = {
+  ar: {
+    signIn: 'دخول',
+    email: 'البريد الإلكتروني',
+    password: 'كلمة المرور',
+    file: 'ملف CSV',
+    attested: 'وافق هؤلاء القرّاء من قبل: تأكيدهم الآن',
+    attestation: 'كيف ومتى وافق هؤلاء القرّاء (يُحفظ دليلاً على موافقتهم)',
+    statement: 'اشتركوا عبر نموذج الموقع بين ٢٠٢٢ و٢٠٢٥',
+    start: 'استيراد',
+    done: 'اكتمل',
+    rejected: 'الصفوف التي لم تُستورد',
+  },
+  en: {
+    signIn: 'Sign in',
+    email: 'Email address',
+    password: 'Password',
+    file: 'CSV file',
+    attested: 'These readers already consented: confirm them now',
+    attestation: 'How and when these readers consented (kept as their consent evidence)',
+    statement: 'Signed up on the website form between 2022 and 2025',
+    start: 'Import',
+    done: 'Done',
+    rejected: 'Rows not imported',
+  },
+};
+
+const csv = (lang: string) =>
+  '\uFEFFEmail Address;الاسم;اللغة;TIMEZONE\r\n' +
+  `hala.${lang}@example.org;"هالة; العمري";ar;Asia/Amman\r\n` +
+  `karim.${lang}@example.org;كريم منصور;ar;Africa/Cairo\r\n` +
+  'not-an-address;رقم خاطئ;ar;\r\n' +
+  `HALA.${lang}@example.org;هالة مكررة;ar;\r\n` +
+  'old.reader@example.org;قارئ قديم;ar;\r\n' +
+  `emma.${lang}@example.com;Emma Clarke;en;Europe/London\r\n`;
+
+describe('list import in the console, in Chromium', () => {
+  let ctx: TestContext;
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    ctx = await createTestContext({ env: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password } });
+    await addReader(ctx, { email: 'old.reader@example.org', language: 'ar' });
+    await ctx.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await ctx?.close();
+  });
+
+  async function shoot(page: Page, name: string) {
+    for (const width of [1280, 375]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.screenshot({ path: `${SHOTS}/${name}-${width}.png`, fullPage: true });
+      if (width === 375)
+        expect(
+          await page.evaluate('document.documentElement.scrollWidth'),
+          `${name} at 375 px`,
+        ).toBeLessThanOrEqual(375);
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+
+  for (const lang of ['ar', 'en'] as const) {
+    it(`uploads a CSV, maps its columns, imports with an attestation and watches it finish (${lang})`, async () => {
+      const t = copy[lang];
+      const context = await browser.newContext({ locale: lang, viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      await page.goto(`${base}/admin/imports`);
+      if (lang === 'en') await page.getByRole('button', { name: 'English' }).click();
+      await page.waitForSelector(`html[lang="${lang}"]`);
+      await page.getByLabel(t.email).fill(ADMIN.email);
+      await page.getByLabel(t.password).fill(ADMIN.password);
+      await page.getByRole('button', { name: t.signIn, exact: true }).click();
+      await page.waitForURL(`${base}/admin/imports`);
+      expect(await page.getAttribute('html', 'dir')).toBe(lang === 'ar' ? 'rtl' : 'ltr');
+
+      // choosing the file previews it (htmx): the suggested mapping and the first rows appear
+      await page.getByLabel(t.file).setInputFiles({
+        name: `قائمة-${lang}.csv`,
+        mimeType: 'text/csv',
+        buffer: Buffer.from(csv(lang)),
+      });
+      await page.waitForSelector('#map-email');
+      expect(await page.inputValue('#map-email')).toBe('Email Address');
+      expect(await page.inputValue('#map-name')).toBe('الاسم');
+      expect(await page.inputValue('#map-timezone')).toBe('TIMEZONE');
+      await expect.poll(() => page.locator('#import-preview').textContent()).toContain('هالة; العمري');
+      // the file input still holds the file after the preview: the same form imports it
+      await page.getByLabel(t.attested).check();
+      await page.getByLabel(t.attestation).fill(t.statement);
+      await shoot(page, `import-preview-${lang}`);
+
+      await page.getByRole('button', { name: t.start, exact: true }).click();
+      await page.waitForURL(/\/admin\/imports\/[0-9a-f-]{36}$/);
+      // htmx polls the progress until the job is done
+      await page.getByText(t.done, { exact: true }).waitFor({ timeout: 60_000 });
+      await page.getByRole('heading', { name: t.rejected }).waitFor();
+      const status = (await page.locator('#import-status').textContent()) ?? '';
+      expect(status).toContain('not-an-address');
+      expect(status).toContain('same address as row 1');
+      expect(status).toContain('already a reader');
+      await shoot(page, `import-report-${lang}`);
+      const id = /\/admin\/imports\/([0-9a-f-]{36})$/.exec(page.url())![1]!;
+      const imp = await ctx.container.imports.get(id);
+      expect(imp).toMatchObject({ state: 'done', mode: 'attested', imported: 3, invalid: 1, duplicate: 2 });
+      expect(imp.attestation).toBe(t.statement);
+      const hala = await ctx.db.query(`SELECT name, timezone, status FROM subscribers WHERE email_key = $1`, [
+        `hala.${lang}@example.org`,
+      ]);
+      expect(hala.rows[0]).toEqual({ name: 'هالة; العمري', timezone: 'Asia/Amman', status: 'confirmed' });
+
+      // the report downloads from the page
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page
+          .getByRole('link', { name: lang === 'ar' ? 'تنزيل التقرير (CSV)' : 'Download the report (CSV)' })
+          .click(),
+      ]);
+      expect(download.suggestedFilename()).toBe(`import-${id}.csv`);
+      expect(errors).toEqual([]);
+      await context.close();
+    });
+  }
+});
