@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Container } from '../../container.js';
 import type { Frequency, SubscriberStatus } from '../../subscriptions/schemas.js';
 import { formatHour } from '../pages/layout.js';
+import { fmt } from '../pages/strings.js';
 import { operatorMeta } from '../reader-admin-routes.js';
 import { csrfField, filterParams, html, ltr, pager, table, tag } from './layout.js';
 import { act, pageContext } from './page-context.js';
@@ -10,6 +11,8 @@ import { act, pageContext } from './page-context.js';
 const STATUSES: SubscriberStatus[] = ['pending', 'confirmed', 'unsubscribed', 'suppressed'];
 const FREQUENCIES: Frequency[] = ['immediate', 'daily', 'weekly'];
 const PAGE = 25;
+const SOURCES = ['form', 'embed', 'api', 'import', 'operator'] as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const ListQuery = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 254 })),
@@ -17,6 +20,7 @@ const ListQuery = Type.Object({
   language: Type.Optional(Type.String({ maxLength: 8 })),
   frequency: Type.Optional(Type.String({ maxLength: 20 })),
   topic: Type.Optional(Type.String({ maxLength: 64 })),
+  source: Type.Optional(Type.String({ maxLength: 64 })),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
 });
 const Params = Type.Object({ id: Type.String({ format: 'uuid' }) });
@@ -40,6 +44,7 @@ export const subscriberPages: FastifyPluginAsync<{ container: Container }> = asy
         language?: string;
         frequency?: string;
         topic?: string;
+        source?: string;
         offset?: number;
       };
       const filters = {
@@ -48,6 +53,8 @@ export const subscriberPages: FastifyPluginAsync<{ container: Container }> = asy
         language: pick(q.language, ['ar', 'en'] as const),
         frequency: pick(q.frequency, FREQUENCIES),
         topic: pick(q.topic, topicIds),
+        source:
+          pick(q.source, SOURCES) ?? (q.source && UUID.test(q.source) ? q.source.toLowerCase() : undefined),
       };
       const offset = q.offset ?? 0;
       const page = await readerAdmin.search({ ...filters, offset, limit: PAGE });
@@ -88,6 +95,12 @@ ${select(
   filters.topic,
   publication.topics.map((x) => [x.id, x.label[language]]),
 )}
+${select('source', t.source, filters.source, [
+  ...SOURCES.map((v): [string, string] => [v, t.sources[v]]),
+  ...(filters.source && UUID.test(filters.source)
+    ? [[filters.source, fmt(t.fromImport, { id: filters.source.slice(0, 8) })] as [string, string]]
+    : []),
+])}
 <button>${s.common.filter}</button>
 </form>
 <p class="placeholder-note"><a href="/admin/imports">${t.importLater}</a></p>
@@ -99,7 +112,7 @@ ${
         [t.email, t.state, t.language, t.frequency, t.created],
         page.items.map((r) => [
           html`<a href="/admin/subscribers/${r.id}">${ltr(r.email)}</a>${r.name ? html`<br><span class="muted">${r.name}</span>` : ''}`,
-          tag(r.status, s.status[r.status]),
+          html`${tag(r.status, s.status[r.status])}${r.suppressedReason ? html`<br><span class="muted"><bdi>${r.suppressedReason}</bdi></span>` : ''}`,
           s.languages[r.language],
           s.frequencies[r.frequency],
           p.when(r.createdAt),
