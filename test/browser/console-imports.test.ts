@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertBounceEvent } from '../../src/bounces/bounce-store.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
+import { seedEdition } from '../helpers/delivery-fixtures.js';
 import { addReader } from '../helpers/digest-fixtures.js';
 
 const SHOTS = 'samples/console';
@@ -140,4 +142,73 @@ describe('list import in the console, in Chromium', () => {
       await context.close();
     });
   }
+
+  it('shows bounce figures on the editions, readers by source with suppression reasons, and pauses all sending (ar)', async () => {
+    const e = await seedEdition(ctx, { readers: 4, batchSize: 10, language: 'ar' });
+    await ctx.db.query(`UPDATE deliveries SET state = 'sent', attempts = 1 WHERE edition_id = $1`, [
+      e.editionId,
+    ]);
+    await ctx.db.query(`UPDATE editions SET state = 'sent' WHERE id = $1`, [e.editionId]);
+    const rows = (
+      await ctx.db.query('SELECT id, subscriber_id, recipient FROM deliveries WHERE edition_id = $1', [
+        e.editionId,
+      ])
+    ).rows;
+    for (const [i, cls] of (['hard', 'complaint', 'auto-reply'] as const).entries())
+      await insertBounceEvent(ctx.db, {
+        source: 'inbound',
+        eventId: `shot-${i}`,
+        class: cls,
+        rule: null,
+        recipient: rows[i].recipient,
+        subscriberId: rows[i].subscriber_id,
+        deliveryId: Number(rows[i].id),
+        editionId: e.editionId,
+        messageId: null,
+        status: null,
+        diagnostic: null,
+        raw: null,
+        occurredAt: new Date(),
+        receivedAt: new Date(),
+      });
+    const suppressed = await addReader(ctx, {
+      email: 'rami.suppressed@example.org',
+      name: 'رامي',
+      language: 'ar',
+    });
+    await ctx.container.subscriptions.suppress(suppressed, 'شكوى بريد مزعج', {
+      source: 'operator',
+      ip: null,
+      userAgent: null,
+    });
+
+    const context = await browser.newContext({ locale: 'ar', viewport: { width: 1280, height: 900 } });
+    await context.route(
+      (url) => !url.href.startsWith(base),
+      (route) => route.fulfill({ status: 204 }),
+    );
+    const page = await context.newPage();
+    await page.goto(`${base}/admin`);
+    await page.getByLabel('البريد الإلكتروني').fill(ADMIN.email);
+    await page.getByLabel('كلمة المرور').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'دخول', exact: true }).click();
+    await page.waitForURL(`${base}/admin`);
+    await page.getByLabel('السبب (يظهر إلى أن يستأنف أحدهم الإرسال)').fill('مراجعة قائمة الليلة قبل الإرسال');
+    await page.getByRole('button', { name: 'إيقاف كل الإرسال' }).click();
+    await page.getByText('أُوقف كل الإرسال الجماعي.').waitFor();
+    expect(await page.textContent('main')).toContain('الإرسال موقوف: مراجعة قائمة الليلة قبل الإرسال');
+    await shoot(page, 'dashboard-paused-ar');
+    await page.getByRole('button', { name: 'استئناف الإرسال' }).click();
+    await page.getByText('الإرسال يعمل.').waitFor();
+    expect((await ctx.container.sendingPause.status()).paused).toBe(false);
+
+    await page.goto(`${base}/admin/editions`);
+    await shoot(page, 'editions-bounces-ar');
+    await page.goto(`${base}/admin/subscribers?status=suppressed`);
+    expect(await page.textContent('main')).toContain('شكوى بريد مزعج');
+    await page.goto(`${base}/admin/subscribers?source=import`);
+    await page.selectOption('#f-source', 'import');
+    await shoot(page, 'readers-source-ar');
+    await context.close();
+  });
 });
