@@ -211,4 +211,36 @@ describe('list import in the console, in Chromium', () => {
     await shoot(page, 'readers-source-ar');
     await context.close();
   });
+
+  it('previews a large file from its first megabyte only; the import sends it whole', async () => {
+    const rows = Array.from({ length: 60_000 }, (_, i) => `big${i}@large.example,قارئ رقم ${i}`);
+    const big = Buffer.from(`email,name\n${rows.join('\n')}\n`);
+    expect(big.length).toBeGreaterThan(2 * 1024 * 1024);
+    const context = await browser.newContext({ locale: 'ar', viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const sizes: Record<string, number> = {};
+    // the size the browser sent, as the request's Content-Length (a file body is not exposed)
+    page.on('request', (r) => {
+      if (r.method() !== 'POST') return;
+      void r.allHeaders().then((h) => {
+        sizes[new URL(r.url()).pathname] = Number(h['content-length'] ?? 0);
+      });
+    });
+    await page.goto(`${base}/admin/imports`);
+    await page.getByLabel('البريد الإلكتروني').fill(ADMIN.email);
+    await page.getByLabel('كلمة المرور').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'دخول', exact: true }).click();
+    await page.waitForURL(`${base}/admin/imports`);
+    await page.getByLabel('ملف CSV').setInputFiles({ name: 'big.csv', mimeType: 'text/csv', buffer: big });
+    await page.waitForSelector('#map-email');
+    await expect.poll(() => page.locator('#import-preview').textContent()).toContain('big0@large.example');
+    expect(sizes['/admin/imports/preview']).toBeGreaterThan(1024 * 1024);
+    expect(sizes['/admin/imports/preview']).toBeLessThan(1024 * 1024 + 4096);
+    await page.getByRole('button', { name: 'استيراد', exact: true }).click();
+    await page.waitForURL(/\/admin\/imports\/[0-9a-f-]{36}$/);
+    expect(sizes['/admin/imports']).toBeGreaterThan(big.length);
+    const id = /\/admin\/imports\/([0-9a-f-]{36})$/.exec(page.url())![1]!;
+    expect((await ctx.container.imports.get(id)).total_rows).toBe(60_000);
+    await context.close();
+  });
 });

@@ -30,6 +30,19 @@ const ExportQuery = Type.Object({
 });
 const HTMX = readFileSync(createRequire(import.meta.url).resolve('htmx.org/dist/htmx.min.js'));
 const REJECTED_SHOWN = 50;
+/**
+ * The preview reads the header and ten rows, and csv-source.ts caps a record at 64 KiB: the first
+ * megabyte of the file always holds them. The script sends only that much for a preview, so a
+ * large list is not uploaded twice; the import itself sends the whole file.
+ */
+const PREVIEW_SLICE = 1024 * 1024;
+export const PREVIEW_SCRIPT_PATH = '/admin/assets/import-preview.js';
+const PREVIEW_SCRIPT = `document.addEventListener('htmx:configRequest', function (e) {
+  if (!/\\/admin\\/imports\\/preview$/.test(e.detail.path)) return;
+  var f = e.detail.formData && e.detail.formData.get('file');
+  if (f && f.size > ${PREVIEW_SLICE}) e.detail.formData.set('file', f.slice(0, ${PREVIEW_SLICE}), f.name);
+});
+`;
 
 type Preview = Awaited<ReturnType<Container['imports']['preview']>>;
 type Fields = Record<string, string>;
@@ -86,6 +99,9 @@ export const importPages: FastifyPluginAsync<{ container: Container }> = async (
   app.get(HTMX_PATH, { schema: { hide: true } }, async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'private, max-age=86400').send(HTMX),
   );
+  app.get(PREVIEW_SCRIPT_PATH, { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(PREVIEW_SCRIPT),
+  );
 
   /** The upload form (with a preview when there is one), the recent imports, the export. */
   function importsPage(
@@ -98,6 +114,7 @@ export const importPages: FastifyPluginAsync<{ container: Container }> = async (
     const mode = o.fields?.mode === 'attested' ? 'attested' : 'confirm';
     const body = html`<h1>${t.title}</h1>
 ${o.problem ? html`<p class="error" role="alert">${o.problem}</p>` : ''}
+<script src="${PREVIEW_SCRIPT_PATH}" defer></script>
 <section class="card"><h2>${t.upload}</h2>
 <!-- the file comes last in the form (fields first: the server reads them before it streams the
      file) and is shown first by the stylesheet -->
