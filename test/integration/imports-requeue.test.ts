@@ -88,6 +88,5 @@ describe('an import whose worker is killed', () => {
       [id],
     );
     expect(counts.rows[0]).toEqual({ readers: ROWS, addresses: ROWS, consent: ROWS, settled: ROWS, open: 0 });
-    expect(first.output()).not.toContain('import done');
   }, 240_000);
 });

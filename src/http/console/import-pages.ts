@@ -161,7 +161,12 @@ ${previewSection(p, o.preview, o.mapping)}
   async function readUpload(request: FastifyRequest, p: PageContext) {
     const data = await readFilePart(request);
     const fields = data ? fieldsOf(data) : {};
-    await checkCsrf(app, request, fields._csrf ?? '');
+    try {
+      await checkCsrf(app, request, fields._csrf ?? '');
+    } catch (err) {
+      data?.file.resume(); // refused: the rest of the upload is drained, not left to stall the socket
+      throw err;
+    }
     if (!data?.filename) {
       data?.file.resume();
       return { fields, problem: p.s.imports.needFile };
