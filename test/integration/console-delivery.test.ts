@@ -192,4 +192,37 @@ describe('delivery figures and controls in the console', () => {
     ).toBe(400);
     await ctx.container.sendingPause.resume();
   });
+
+  it("downloads a reader's data for editors and admins; only an admin erases, retyping the address", async () => {
+    const id = await addReader(ctx, { email: 'leaving.reader@example.org', name: 'ليلى', language: 'ar' });
+    const page = await editor.get(`/admin/subscribers/${id}`);
+    expect(page.body).toContain(`/admin/subscribers/${id}/data.json`);
+    expect(page.body).not.toContain(`/admin/subscribers/${id}/erase`);
+    const data = await editor.get(`/admin/subscribers/${id}/data.json`);
+    expect(data.statusCode).toBe(200);
+    expect(data.headers['content-disposition']).toContain(`reader-${id}.json`);
+    expect(data.json().subscriber).toMatchObject({ id, email: 'leaving.reader@example.org', name: 'ليلى' });
+    expect(
+      (await editor.post(`/admin/subscribers/${id}/erase`, { confirm: 'leaving.reader@example.org' }))
+        .statusCode,
+    ).toBe(403);
+
+    expect((await admin.get(`/admin/subscribers/${id}`)).body).toContain(`/admin/subscribers/${id}/erase`);
+    const wrong = await admin.post(`/admin/subscribers/${id}/erase`, { confirm: 'someone.else@example.org' });
+    expect(wrong.headers.location).toBe(`/admin/subscribers/${id}`);
+    expect((await admin.get(`/admin/subscribers/${id}`)).body).toContain('لم يُمحَ');
+    expect((await ctx.db.query('SELECT 1 FROM subscribers WHERE id = $1', [id])).rowCount).toBe(1);
+    const erased = await admin.post(`/admin/subscribers/${id}/erase`, {
+      confirm: ' Leaving.Reader@example.org ',
+    });
+    expect(erased.headers.location).toBe('/admin/subscribers');
+    expect((await admin.get('/admin/subscribers')).body).toContain('مُحي القارئ');
+    expect((await ctx.db.query('SELECT 1 FROM subscribers WHERE id = $1', [id])).rowCount).toBe(0);
+    const record = await ctx.db.query(
+      'SELECT erased_by, details::text AS d FROM erasures WHERE subscriber_id = $1',
+      [id],
+    );
+    expect(record.rows[0].erased_by).toBe(ADMIN.email);
+    expect(record.rows[0].d).not.toContain('leaving.reader');
+  });
 });

@@ -149,7 +149,12 @@ export const en = {
     resend: 'Send a new confirmation link',
     confirm: 'Confirm by hand',
     confirmReason: 'Why (kept as the consent evidence)',
+    exportData: "Download this reader's data (JSON)",
+    erase: 'Erase this reader',
+    eraseConfirm: 'Type the address again to erase everything about this reader',
+    eraseMismatch: 'Not erased: the address typed is not this reader’s.',
     notices: {
+      erased: 'The reader is erased; only a keyed hash of the address remains, so it is never mailed again.',
       suppressed: 'The address is suppressed: no mail of any kind goes to it.',
       lifted: 'The suppression is lifted.',
       resent: 'A new confirmation link is on its way.',

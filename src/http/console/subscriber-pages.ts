@@ -29,7 +29,7 @@ const pick = <T extends string>(v: string | undefined, allowed: readonly T[]): T
   allowed.includes(v as T) ? (v as T) : undefined;
 
 export const subscriberPages: FastifyPluginAsync<{ container: Container }> = async (app, { container }) => {
-  const { publication, readerAdmin, subscriptions } = container;
+  const { publication, readerAdmin, subscriptions, readerData } = container;
   const topicIds = publication.topics.map((t) => t.id);
 
   app.get<{ Querystring: Record<string, string | number | undefined> }>(
@@ -170,7 +170,13 @@ ${r.name ? html`<dt>${t.name}</dt><dd>${r.name}</dd>` : ''}
 <dt>${t.created}</dt><dd>${p.when(r.createdAt)}</dd>
 ${r.suppressedReason ? html`<dt>${t.suppressedReason}</dt><dd>${r.suppressedReason}</dd>` : ''}
 </dl></section>
-<section class="card"><h2>${t.actions}</h2><div class="actions">${actions}</div></section>
+<section class="card"><h2>${t.actions}</h2><div class="actions">${actions}</div>
+<p><a href="/admin/subscribers/${r.id}/data.json" download>${t.exportData}</a></p>
+${
+  request.operator?.role === 'admin'
+    ? html`<form method="post" action="/admin/subscribers/${r.id}/erase" class="filters">${csrfField(p.csrf)}<div class="field"><label for="erase-confirm">${t.eraseConfirm}</label><input id="erase-confirm" name="confirm" type="email" dir="ltr" required autocomplete="off"></div><button class="secondary">${t.erase}</button></form>`
+    : ''
+}</section>
 </div>
 <section class="card"><h2>${t.consent}</h2>${table(
         [t.event, t.source, t.when, t.details],
@@ -199,6 +205,42 @@ ${r.suppressedReason ? html`<dt>${t.suppressedReason}</dt><dd>${r.suppressedReas
           : html`<p>${s.common.none}</p>`
       }</section>`;
       return p.send(r.email, 'subscribers', body);
+    },
+  );
+
+  // the reader's data as the API gives it (GET /api/v1/subscribers/:id/data)
+  app.get<{ Params: { id: string } }>(
+    '/admin/subscribers/:id/data.json',
+    { schema: { hide: true, params: Params } },
+    async (request, reply) =>
+      reply
+        .header('cache-control', 'no-store')
+        .header('content-disposition', `attachment; filename="reader-${request.params.id}.json"`)
+        .send(await readerData.export(request.params.id)),
+  );
+
+  // erasure (DELETE /api/v1/subscribers/:id): admins only, the address typed again to confirm
+  app.post<{ Params: { id: string } }>(
+    '/admin/subscribers/:id/erase',
+    { config: { role: 'admin' }, schema: { hide: true, params: Params } },
+    async (request, reply) => {
+      const p = pageContext(container, request, reply);
+      const typed = (request.body as Record<string, unknown> | undefined)?.confirm;
+      const sub = await subscriptions.detail(request.params.id);
+      if (typeof typed !== 'string' || typed.trim().toLowerCase() !== sub.email.toLowerCase()) {
+        request.session.set('flash', { problem: p.s.subscribers.eraseMismatch });
+        return reply.redirect(`/admin/subscribers/${sub.id}`, 303);
+      }
+      return act(
+        request,
+        reply,
+        '/admin/subscribers',
+        async (s) => {
+          await readerData.erase(sub.id, request.operator?.email ?? 'console');
+          return s.subscribers.notices.erased!;
+        },
+        p.language,
+      );
     },
   );
 
