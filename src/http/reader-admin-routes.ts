@@ -19,6 +19,13 @@ const SearchQuery = Type.Object({
   topic: Type.Optional(
     Type.String({ maxLength: 64, description: 'readers who follow this topic (or every topic)' }),
   ),
+  source: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description:
+        "where readers came from: form, embed, api, import or operator (their first consent event's source), or an import's id",
+    }),
+  ),
   offset: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0 }),
   limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
 });

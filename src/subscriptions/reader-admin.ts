@@ -157,9 +157,16 @@ export interface ReaderSearch {
   language?: Language;
   frequency?: Frequency;
   topic?: string;
+  /**
+   * where the reader came from: the source of their first consent event (form, embed, api,
+   * import, operator), or an import's id (the readers that import added)
+   */
+  source?: string;
   offset: number;
   limit: number;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Readers matching the filters, newest first, with the total of all matches. */
 export async function searchReaders(
@@ -174,6 +181,14 @@ export async function searchReaders(
   if (s.frequency) where.push(`frequency = $${params.push(s.frequency)}`);
   // a reader with no topics follows every topic
   if (s.topic) where.push(`(topics = '{}' OR $${params.push(s.topic)} = ANY(topics))`);
+  if (s.source && UUID.test(s.source))
+    where.push(
+      `id IN (SELECT subscriber_id FROM import_rows WHERE import_id = $${params.push(s.source)} AND subscriber_id IS NOT NULL)`,
+    );
+  else if (s.source)
+    where.push(
+      `(SELECT c.source FROM consent_events c WHERE c.subscriber_id = subscribers.id ORDER BY c.id LIMIT 1) = $${params.push(s.source)}`,
+    );
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const { rows } = await q.query<SubscriberRow & { total: string }>(
     `SELECT ${COLUMNS}, count(*) OVER () AS total FROM subscribers ${filter}
