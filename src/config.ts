@@ -100,6 +100,11 @@ const Env = Type.Object({
   // Bounces and complaints (README "Bounces and complaints")
   BOUNCE_SOFT_LIMIT: Type.Integer({ default: 3, minimum: 1 }),
   BOUNCE_SOFT_WINDOW_DAYS: Type.Integer({ default: 15, minimum: 1 }),
+  // the complaint-rate guard: alert over ALERT, pause bulk sending over PAUSE (percent of mail sent)
+  COMPLAINT_ALERT_PERCENT: Type.Number({ default: 0.1, exclusiveMinimum: 0, maximum: 100 }),
+  COMPLAINT_PAUSE_PERCENT: Type.Number({ default: 0.3, exclusiveMinimum: 0, maximum: 100 }),
+  COMPLAINT_WINDOW_HOURS: Type.Integer({ default: 24, minimum: 1, maximum: 24 * 30 }),
+  COMPLAINT_MIN_SENT: Type.Integer({ default: 1000, minimum: 1 }),
   // relay webhooks: each unset = its /api/v1/bounces/<relay> endpoint answers 404
   BOUNCE_POSTMARK_CREDENTIALS: Type.Optional(Type.String({ pattern: '^[^:\\s]+:\\S{16,}$' })),
   BOUNCE_MAILGUN_SIGNING_KEY: Type.Optional(Type.String({ minLength: 16 })),
@@ -274,6 +279,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       );
     }
   }
+  if (env.COMPLAINT_PAUSE_PERCENT < env.COMPLAINT_ALERT_PERCENT)
+    throw new ConfigError(
+      'environment variable COMPLAINT_PAUSE_PERCENT: must not be below COMPLAINT_ALERT_PERCENT (the alert comes first)',
+    );
   if (env.BOUNCE_SMTP_PORT !== undefined && !env.BOUNCE_DOMAIN)
     throw new ConfigError(
       'environment variable BOUNCE_SMTP_PORT: needs BOUNCE_DOMAIN (the domain it accepts mail for)',

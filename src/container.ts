@@ -3,6 +3,7 @@ import { createFeedPoller, type FeedPoller } from './articles/feed-poller.js';
 import { createIngestService, type IngestService } from './articles/ingest-service.js';
 import { createNormalizePool } from './articles/normalize-pool.js';
 import { allowedFetchHosts } from './articles/safe-fetch.js';
+import { type ComplaintGuard, createComplaintGuard } from './bounces/complaint-guard.js';
 import { type BounceListener, createBounceListener } from './bounces/inbound-smtp.js';
 import { type BouncePolicy, createBouncePolicy } from './bounces/policy.js';
 import type { SnsClient } from './bounces/ses-sns.js';
@@ -90,6 +91,8 @@ export interface Container {
   relayWatch: RelayWatch;
   /** stores every bounce and complaint report and decides whether it suppresses the reader */
   bounces: BouncePolicy;
+  /** measures the spam-complaint rate: alert, then pause bulk sending (COMPLAINT_*_PERCENT) */
+  complaintGuard: ComplaintGuard;
   /** the inbound SMTP listener for DSN/ARF mail, where BOUNCE_SMTP_PORT is set and the API runs */
   bounceListener?: BounceListener;
   /** fetches SNS signing certificates and confirms SNS subscriptions (Amazon SES notifications) */
@@ -264,7 +267,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     render: renderEdition,
     onExpired: (n) => metrics.digestSlotsExpired.inc(n),
   });
-  const sendingPause = createSendingPause({
+  const pauseControl = createSendingPause({
     redis,
     queues,
     metrics,
@@ -272,13 +275,29 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     clock,
     queuePrefix: config.QUEUE_PREFIX,
   });
+  const complaintGuard = createComplaintGuard({
+    db,
+    clock,
+    log: log.child({ component: 'complaints' }),
+    metrics,
+    pause: pauseControl,
+    config,
+  });
+  // an operator's resume (API or console) acknowledges a complaint pause; the relay probe's does not
+  const sendingPause: SendingPause = {
+    ...pauseControl,
+    async resume() {
+      await complaintGuard.acknowledgeResume('operator');
+      return pauseControl.resume();
+    },
+  };
   const relayWatch = createRelayWatch({
     pause: sendingPause,
     probe: () => mailer.probe(),
     log,
     intervalMs: config.RELAY_PROBE_INTERVAL_MS,
   });
-  const bounces = createBouncePolicy({ db, clock, log, metrics, config });
+  const bounces = createBouncePolicy({ db, clock, log, metrics, config, complaints: complaintGuard });
   let bounceListener: BounceListener | undefined;
   if (opts.withBounceListener && config.BOUNCE_SMTP_PORT !== undefined) {
     bounceListener = createBounceListener({ config, log: log.child({ component: 'bounces' }), bounces });
@@ -352,6 +371,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     owedWork: createOwedWork({ db, clock, queues, ingest, enqueuer: digestEnqueuer }),
     relayWatch,
     bounces,
+    complaintGuard,
     bounceListener,
     sns: createSnsClient(),
     async close() {

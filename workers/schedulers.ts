@@ -53,3 +53,13 @@ export const heldReprocessAtBoot: SchedulerSetup = async ({ queues, publication 
   const version = createHash('sha256').update(JSON.stringify(publication)).digest('hex').slice(0, 16);
   await queues.enqueue('article-events', 'reprocess', {}, { jobId: jobId('held-reprocess', version) });
 };
+
+/**
+ * The complaint rate measured every minute as well as after each complaint: the alert and the
+ * pause also follow from mail sent (the rate falls) and from the window moving on.
+ */
+export const bounceSchedulers: SchedulerSetup = async ({ queues }) => {
+  await queues
+    .get('bounces')
+    .upsertJobScheduler('complaint-check', { every: 60_000 }, { name: 'complaint-check', data: {} });
+};
