@@ -1,7 +1,11 @@
 import type { Container } from '../src/container.js';
+import { parsePayload } from '../src/queues/definitions.js';
 import type { WorkerSpec } from './worker-spec.js';
 
-/** The complaint-rate guard's periodic measurement. */
+/**
+ * Mail the inbound listener stored (reports, unsubscribes), the sweep of stored mail whose job was
+ * lost, and the complaint-rate guard's periodic measurement.
+ */
 export const bouncesWorker: WorkerSpec = {
   queue: 'bounces',
   concurrency: () => 4,
@@ -10,6 +14,14 @@ export const bouncesWorker: WorkerSpec = {
       const s = await container.complaintGuard.check();
       return { level: s.level, complaints: s.complaints, sent: s.sent };
     }
-    throw new Error(`unknown bounces job ${job.name}`);
+    if (job.name === 'sweep') {
+      const result = await container.inboundProcessor.sweep();
+      if (result.requeued || result.pruned) container.log.info(result, 'inbound mail sweep');
+      return result;
+    }
+    const { mailId } = parsePayload('bounces', 'inbound', job.data);
+    const outcome = await container.inboundProcessor.process(mailId);
+    container.log.info({ jobId: job.id, mailId, outcome }, 'inbound mail processed');
+    return { outcome };
   },
 };

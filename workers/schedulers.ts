@@ -56,10 +56,11 @@ export const heldReprocessAtBoot: SchedulerSetup = async ({ queues, publication 
 
 /**
  * The complaint rate measured every minute as well as after each complaint: the alert and the
- * pause also follow from mail sent (the rate falls) and from the window moving on.
+ * pause also follow from mail sent (the rate falls) and from the window moving on. The sweep hands
+ * inbound mail stored without a live job (Redis was away or lost it) to the queue again.
  */
 export const bounceSchedulers: SchedulerSetup = async ({ queues }) => {
-  await queues
-    .get('bounces')
-    .upsertJobScheduler('complaint-check', { every: 60_000 }, { name: 'complaint-check', data: {} });
+  const queue = queues.get('bounces');
+  await queue.upsertJobScheduler('complaint-check', { every: 60_000 }, { name: 'complaint-check', data: {} });
+  await queue.upsertJobScheduler('inbound-sweep', { every: 60_000 }, { name: 'sweep', data: {} });
 };
