@@ -1,10 +1,13 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { readerBounces } from '../bounces/bounce-store.js';
 import type { Container } from '../container.js';
+import { notFound } from '../errors.js';
+import { SubscriberParams } from '../subscriptions/schemas.js';
+import { findById } from '../subscriptions/subscriber-store.js';
 import { adminSecurity } from './admin-auth.js';
 
-const Nullable = <T extends ReturnType<typeof Type.String | typeof Type.Number>>(t: T) =>
-  Type.Union([t, Type.Null()]);
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 const ComplaintRate = Type.Object({
   windowHours: Type.Integer({ description: 'COMPLAINT_WINDOW_HOURS' }),
@@ -39,6 +42,27 @@ const ComplaintRate = Type.Object({
   resumedBy: Nullable(Type.String()),
 });
 
+const ReaderBounces = Type.Object({
+  status: Type.String(),
+  suppressedReason: Nullable(Type.String({ description: 'why the reader is suppressed, when they are' })),
+  events: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      source: Type.String({ description: 'smtp, postmark, mailgun, sendgrid, standard, ses or inbound' }),
+      class: Type.String({ description: 'hard, soft, block, complaint, auto-reply or unknown' }),
+      rule: Nullable(Type.String({ description: 'the classification rule, or the relay type' })),
+      status: Nullable(Type.String({ description: 'the enhanced status code, e.g. 5.1.1' })),
+      diagnostic: Nullable(Type.String()),
+      deliveryId: Nullable(Type.Integer()),
+      editionId: Nullable(Type.String()),
+      suppressed: Type.Boolean({ description: 'this report suppressed the reader' }),
+      occurredAt: Type.String({ format: 'date-time' }),
+      receivedAt: Type.String({ format: 'date-time' }),
+    }),
+    { description: 'newest first, at most 100' },
+  ),
+});
+
 /** Operator views of bounces and complaints (the relay webhooks are public: bounce-routes.ts). */
 export const bounceAdminRoutes: FastifyPluginAsync<{ container: Container }> = async (app, { container }) => {
   app.get(
@@ -54,5 +78,29 @@ export const bounceAdminRoutes: FastifyPluginAsync<{ container: Container }> = a
       },
     },
     async () => container.complaintGuard.status(),
+  );
+
+  app.get<{ Params: Static<typeof SubscriberParams> }>(
+    '/api/v1/subscribers/:id/bounces',
+    {
+      schema: {
+        tags: ['bounces'],
+        summary: "A reader's bounce and complaint reports: why they are suppressed",
+        description:
+          'Lift a suppression with POST /api/v1/subscribers/{id}/lift-suppression; one caused by a spam complaint needs {"override": true, "reason": "..."}.',
+        security: adminSecurity,
+        params: SubscriberParams,
+        response: { 200: ReaderBounces },
+      },
+    },
+    async (request) => {
+      const sub = await findById(container.db, request.params.id);
+      if (!sub) throw notFound('subscriber');
+      return {
+        status: sub.status,
+        suppressedReason: sub.suppressed_reason,
+        events: await readerBounces(container.db, sub.id, 100),
+      };
+    },
   );
 };

@@ -118,6 +118,63 @@ describe('complaint-rate guard', () => {
     expect((await admin('/api/v1/sending')).paused).toBe(false);
   });
 
+  it('an operator sees why a reader is suppressed; lifting a complaint needs override and a reason', async () => {
+    const id = (
+      await ctx.db.query<{ id: string }>('SELECT id FROM subscribers WHERE email_key = $1', [readers[0]])
+    ).rows[0]!.id;
+    const why = await admin(`/api/v1/subscribers/${id}/bounces`);
+    expect(why).toMatchObject({ status: 'suppressed', suppressedReason: 'spam complaint' });
+    expect(why.events).toEqual([
+      expect.objectContaining({ source: 'standard', class: 'complaint', suppressed: true }),
+    ]);
+    const lift = (payload?: object) =>
+      ctx.app.inject({
+        method: 'POST',
+        url: `/api/v1/subscribers/${id}/lift-suppression`,
+        headers: ctx.adminHeaders,
+        ...(payload ? { payload } : {}),
+      });
+    for (const body of [undefined, { reason: 'asked by phone' }, { override: true }]) {
+      const refused = await lift(body);
+      expect(refused.statusCode, JSON.stringify(body)).toBe(409);
+      expect(refused.json()).toMatchObject({ error: 'GZ_CONFLICT' });
+      expect(refused.json().message).toContain('"override": true and a "reason"');
+    }
+    expect((await admin(`/api/v1/subscribers/${id}/bounces`)).status).toBe('suppressed');
+    const lifted = await lift({ override: true, reason: 'the reader wrote to the editor: it was a mistake' });
+    expect(lifted.statusCode, lifted.body).toBe(200);
+    expect(lifted.json().status).toBe('confirmed');
+    const { rows } = await ctx.db.query<{ details: Record<string, unknown> }>(
+      `SELECT details FROM consent_events WHERE subscriber_id = $1 AND event = 'suppression_lifted'`,
+      [id],
+    );
+    expect(rows).toEqual([
+      {
+        details: expect.objectContaining({
+          operator: 'api',
+          override: 'complaint',
+          reason: 'the reader wrote to the editor: it was a mistake',
+        }),
+      },
+    ]);
+    // a hard bounce is lifted as before, with no override
+    await ctx.container.bounces.record({
+      source: 'standard',
+      eventId: 'hard-1',
+      class: 'hard',
+      recipient: readers[5],
+    });
+    const hard = (
+      await ctx.db.query<{ id: string }>('SELECT id FROM subscribers WHERE email_key = $1', [readers[5]])
+    ).rows[0]!.id;
+    const res = await ctx.app.inject({
+      method: 'POST',
+      url: `/api/v1/subscribers/${hard}/lift-suppression`,
+      headers: ctx.adminHeaders,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+  });
+
   it('the thresholds are configuration, checked at boot', async () => {
     const { loadConfig } = await import('../../src/config.js');
     expect(() => loadConfig({ COMPLAINT_ALERT_PERCENT: '0.5', COMPLAINT_PAUSE_PERCENT: '0.2' })).toThrow(
