@@ -8,7 +8,7 @@ import type { WorkerSpec } from './worker-spec.js';
  */
 export const bouncesWorker: WorkerSpec = {
   queue: 'bounces',
-  concurrency: () => 4,
+  concurrency: () => 8,
   processor: (container: Container) => async (job) => {
     if (job.name === 'complaint-check') {
       const s = await container.complaintGuard.check();
