@@ -96,6 +96,18 @@ describe('complaint-rate guard', () => {
     expect(await metric('gazette_sending_paused')).toContain('gazette_sending_paused 1');
   });
 
+  it('a pause lifted other than by an operator (as the relay probe lifts its own) is put back', async () => {
+    const { PAUSED_QUEUES, sendingPauseKey } = await import('../../src/delivery/sending-pause.js');
+    for (const q of PAUSED_QUEUES) await ctx.container.queues.get(q).resume();
+    await ctx.container.redis.del(sendingPauseKey(ctx.config.QUEUE_PREFIX));
+    expect((await admin('/api/v1/sending')).paused).toBe(false);
+    await ctx.container.complaintGuard.check();
+    const sending = await admin('/api/v1/sending');
+    expect(sending.paused).toBe(true);
+    expect(sending.reason).toContain('spam-complaint rate 10%');
+    expect(await metric('gazette_complaint_guard_actions_total')).toContain('{action="pause"} 1');
+  });
+
   it('an operator resume acknowledges the complaints: the next measurement does not pause again', async () => {
     ctx.clock.set(new Date(ctx.clock.now().getTime() + 60_000));
     const resumed = await admin('/api/v1/sending/resume', 'POST');
