@@ -10,6 +10,7 @@ import { GazetteError } from './errors.js';
 import { installAdminAuth, requireAdmin } from './http/admin-auth.js';
 import { archiveRoutes } from './http/archive-routes.js';
 import { articleRoutes } from './http/article-routes.js';
+import { bounceAdminRoutes } from './http/bounce-admin-routes.js';
 import { bounceRoutes } from './http/bounce-routes.js';
 import { consoleRoutes } from './http/console/index.js';
 import { deliveryRoutes } from './http/delivery-routes.js';
@@ -150,6 +151,7 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
     sns: container.sns,
     config,
   });
+  await fastify.register(bounceAdminRoutes, { container });
   await fastify.register(articleRoutes, { db: container.db, ingest: container.ingest });
   await fastify.register(consoleRoutes, { container });
   if (container.devMailbox) await fastify.register(devMailboxRoutes, { mailbox: container.devMailbox });

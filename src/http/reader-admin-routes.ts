@@ -47,6 +47,22 @@ const ConfirmBody = Type.Object(
   },
 );
 
+const LiftBody = Type.Optional(
+  Type.Object(
+    {
+      reason: Type.Optional(
+        Type.String({ minLength: 3, maxLength: 500, description: 'why: kept as the consent evidence' }),
+      ),
+      override: Type.Optional(
+        Type.Boolean({
+          description: 'required (true) to lift a suppression the reader caused by a spam complaint',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+);
+
 /** Who acted on the reader: the bearer token here, the operator's address in the console. */
 export function operatorMeta(request: FastifyRequest, operator: string): OperatorMeta {
   return { source: 'operator', operator, ip: request.ip, userAgent: request.headers['user-agent'] ?? null };
@@ -71,20 +87,25 @@ export const readerAdminRoutes: FastifyPluginAsync<{ container: Container }> = a
     async (request) => admin.search(request.query),
   );
 
-  app.post<{ Params: Static<typeof SubscriberParams> }>(
+  app.post<{ Params: Static<typeof SubscriberParams>; Body: Static<typeof LiftBody> }>(
     '/api/v1/subscribers/:id/lift-suppression',
     {
       schema: {
         tags,
         summary: 'Take an address off the block list',
         description:
-          'Back to the status it had when suppressed (a pending reader needs a new confirmation link). Recorded as consent evidence. 409 when not suppressed.',
+          'Back to the status it had when suppressed (a pending reader needs a new confirmation link). Recorded as consent evidence with the reason. 409 when not suppressed, and for a reader suppressed by their own spam complaint unless the body has "override": true and a "reason". Why a reader is suppressed: GET /api/v1/subscribers/{id}/bounces.',
         security: adminSecurity,
         params: SubscriberParams,
+        body: LiftBody,
         response: { 200: SubscriberView },
       },
+      // the body is optional (only a complaint's lift needs one): no body is an empty one
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
     },
-    async (request) => admin.liftSuppression(request.params.id, operatorMeta(request, 'api')),
+    async (request) => admin.liftSuppression(request.params.id, operatorMeta(request, 'api'), request.body),
   );
 
   app.post<{ Params: Static<typeof SubscriberParams> }>(

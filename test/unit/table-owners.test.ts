@@ -26,6 +26,8 @@ const OWNERS: Record<string, string[]> = {
   schema_migrations: ['src/db/migrate.ts'],
   dev_mailbox: ['src/mail/dev-mailbox.ts'],
   bounce_events: ['src/bounces/bounce-store.ts'],
+  complaint_guard: ['src/bounces/complaint-guard-store.ts'],
+  inbound_mail: ['src/bounces/inbound-store.ts'],
   operators: ['src/operators/operator-store.ts'],
   imports: ['src/imports/import-store.ts'],
   import_rows: ['src/imports/import-store.ts'],
