@@ -205,3 +205,21 @@ export async function readerBounces(
     receivedAt: r.received_at.toISOString(),
   }));
 }
+
+/**
+ * Erasure: a reader's reports stay (edition bounce counts and the complaint rate are computed from
+ * them) but lose the address, the reader and the evidence (a DSN or a relay's event quotes the
+ * recipient). Returns how many reports were scrubbed.
+ */
+export async function scrubReaderBounces(
+  q: Queryable,
+  subscriberId: string,
+  emailKey: string,
+): Promise<number> {
+  const { rowCount } = await q.query(
+    `UPDATE bounce_events SET recipient = NULL, subscriber_id = NULL, diagnostic = NULL, raw = NULL
+      WHERE subscriber_id = $1 OR lower(recipient) = $2`,
+    [subscriberId, emailKey],
+  );
+  return rowCount ?? 0;
+}

@@ -85,3 +85,18 @@ export async function pruneInboundMail(q: Queryable, processedBefore: Date): Pro
   );
   return rowCount ?? 0;
 }
+
+/**
+ * Erasure: stored inbound mail from the reader (a mailto unsubscribe) or quoting the address (a
+ * DSN, a complaint report) is deleted, processed or not: the reader is gone, so is what it was for.
+ * The table holds about a week of mail, so the scan of the raw bytes is small.
+ */
+export async function deleteInboundMailOf(q: Queryable, emailKey: string): Promise<number> {
+  const { rowCount } = await q.query(
+    `DELETE FROM inbound_mail
+      WHERE lower(mail_from) = $1
+         OR strpos(lower(encode(raw, 'escape')), lower(encode(convert_to($1, 'UTF8'), 'escape'))) > 0`,
+    [emailKey],
+  );
+  return rowCount ?? 0;
+}

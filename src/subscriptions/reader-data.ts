@@ -1,3 +1,5 @@
+import { scrubReaderBounces } from '../bounces/bounce-store.js';
+import { deleteInboundMailOf } from '../bounces/inbound-store.js';
 import type { Clock } from '../clock.js';
 import { type Db, withTransaction } from '../db/pool.js';
 import { scrubReaderRows } from '../delivery/reader-rows.js';
@@ -12,9 +14,9 @@ import { type AddressHasher, addSuppressionHash, findErasure, recordErasure } fr
 /**
  * The reader's data rights: everything Gazette holds about a reader as one JSON document, and
  * erasure. Erasure removes the reader from PostgreSQL (reader, consent history, the address on
- * ledger rows, import rows, caught development mail) and from Redis job data, keeps the keyed hash
- * on the suppression list so the address is refused from then on, and records who erased which id
- * when.
+ * ledger rows, import rows, caught development mail, bounce reports and inbound mail) and from
+ * Redis job data, keeps the keyed hash on the suppression list so the address is refused from
+ * then on, and records who erased which id when.
  */
 export interface JobScrubber {
   /** removes the queued transactional jobs of these ledger rows; returns how many it removed */
@@ -107,8 +109,17 @@ export function createReaderData(deps: ReaderDataDeps) {
         const deliveryIds = await scrubReaderRows(tx, sub.id, sub.email_key, at);
         const importRows = await scrubAddress(tx, sub.id, sub.email_key);
         const mailbox = await deleteMailTo(tx, sub.email_key);
+        const bounceEvents = await scrubReaderBounces(tx, sub.id, sub.email_key);
+        const inboundMail = await deleteInboundMailOf(tx, sub.email_key);
         const { consentEvents } = await deleteReader(tx, sub.id);
-        const details = { deliveries: deliveryIds.length, importRows, devMailbox: mailbox, consentEvents };
+        const details = {
+          deliveries: deliveryIds.length,
+          importRows,
+          devMailbox: mailbox,
+          bounceEvents,
+          inboundMail,
+          consentEvents,
+        };
         // the row ids (no address) let a repeated call remove queued jobs a first call could not
         await recordErasure(tx, { subscriberId: sub.id, erasedBy, at, details: { ...details, deliveryIds } });
         return { deliveryIds, details };

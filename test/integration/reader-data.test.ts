@@ -3,6 +3,7 @@ import { parse } from 'csv-parse/sync';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertBounceEvent } from '../../src/bounces/bounce-store.js';
+import { insertInboundMail } from '../../src/bounces/inbound-store.js';
 import { createDelivery } from '../../src/delivery/delivery-store.js';
 import { jobId } from '../../src/queues/definitions.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
@@ -178,6 +179,45 @@ describe("the reader's data rights", () => {
     expect((await traces(KEY)).length).toBeGreaterThan(0);
     const jobTrace = `"deliveryid":${deliveryIds[0]}`;
     expect(await redisTraces(ctx.config.QUEUE_PREFIX, jobTrace)).not.toEqual([]);
+    // a relay's report about the reader quotes the address; so does their mail to the unsubscribe
+    // address and a DSN the listener stored
+    const reported = await insertBounceEvent(ctx.db, {
+      source: 'inbound',
+      eventId: 'dsn-erasure-1',
+      class: 'soft',
+      rule: 'mailbox-full',
+      recipient: KEY,
+      subscriberId: id,
+      deliveryId: deliveryIds[0]!,
+      editionId: null,
+      messageId: null,
+      status: '4.2.2',
+      diagnostic: `552 4.2.2 <${ADDRESS}>: mailbox full`,
+      raw: Buffer.from(`Final-Recipient: rfc822; ${ADDRESS}\r\nStatus: 4.2.2\r\n`),
+      occurredAt: new Date(),
+      receivedAt: new Date(),
+    });
+    await insertInboundMail(ctx.db, {
+      receivedAt: new Date(),
+      remoteIp: '127.0.0.1',
+      mailFrom: ADDRESS,
+      rcptTo: ['unsubscribe+x-y@bounces.news.example.test'],
+      raw: Buffer.from(`From: ${ADDRESS}\r\nSubject: unsubscribe\r\n\r\n`),
+    });
+    await insertInboundMail(ctx.db, {
+      receivedAt: new Date(),
+      remoteIp: '127.0.0.1',
+      mailFrom: '',
+      rcptTo: ['bounce+1-x@bounces.news.example.test'],
+      raw: Buffer.from(`From: MAILER-DAEMON\r\n\r\nFinal-Recipient: rfc822; ${ADDRESS.toUpperCase()}\r\n`),
+    });
+    const unrelated = await insertInboundMail(ctx.db, {
+      receivedAt: new Date(),
+      remoteIp: '127.0.0.1',
+      mailFrom: '',
+      rcptTo: ['bounce+2-x@bounces.news.example.test'],
+      raw: Buffer.from('From: MAILER-DAEMON\r\n\r\nFinal-Recipient: rfc822; other@example.org\r\n'),
+    });
 
     const res = await ctx.app.inject({
       method: 'DELETE',
@@ -189,8 +229,24 @@ describe("the reader's data rights", () => {
       subscriberId: id,
       erasedBy: 'admin@news.example',
       alreadyErased: false,
-      details: { consentEvents: 2, deliveries: 2, importRows: 2, devMailbox: 1, jobsRemoved: 2 },
+      details: {
+        consentEvents: 2,
+        deliveries: 2,
+        importRows: 2,
+        devMailbox: 1,
+        bounceEvents: 1,
+        inboundMail: 2,
+        jobsRemoved: 2,
+      },
     });
+    // the report stays, without the address, so the edition's counts and the complaint rate hold
+    const { rows: kept } = await ctx.db.query(
+      'SELECT class, recipient, raw FROM bounce_events WHERE id = $1',
+      [reported],
+    );
+    expect(kept).toEqual([{ class: 'soft', recipient: null, raw: null }]);
+    const { rows: inbound } = await ctx.db.query('SELECT id FROM inbound_mail');
+    expect(inbound.map((r) => Number(r.id))).toEqual([unrelated]);
 
     expect(await traces(KEY)).toEqual([]);
     expect(await redisTraces(ctx.config.QUEUE_PREFIX, KEY)).toEqual([]);
