@@ -11,6 +11,7 @@ import { installAdminAuth, requireAdmin } from './http/admin-auth.js';
 import { archiveRoutes } from './http/archive-routes.js';
 import { articleRoutes } from './http/article-routes.js';
 import { bounceRoutes } from './http/bounce-routes.js';
+import { clickRoutes } from './http/click-routes.js';
 import { consoleRoutes } from './http/console/index.js';
 import { deliveryRoutes } from './http/delivery-routes.js';
 import { devMailboxRoutes } from './http/dev-mailbox-routes.js';
@@ -133,6 +134,7 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
   await fastify.register(subscriptionRoutes, { container });
   await fastify.register(readerRoutes, { container });
   await fastify.register(preferenceRoutes, { container });
+  await fastify.register(clickRoutes, { container });
   await fastify.register(subscriberAdminRoutes, { container });
   await fastify.register(readerAdminRoutes, { container });
   await fastify.register(operatorRoutes, { container });

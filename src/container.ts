@@ -7,6 +7,7 @@ import { type BounceListener, createBounceListener } from './bounces/inbound-smt
 import { type BouncePolicy, createBouncePolicy } from './bounces/policy.js';
 import type { SnsClient } from './bounces/ses-sns.js';
 import { createSnsClient } from './bounces/sns-client.js';
+import { type ClickService, createClickService, createClickTokens } from './clicks/index.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { migrate } from './db/migrate.js';
@@ -94,6 +95,8 @@ export interface Container {
   bounceListener?: BounceListener;
   /** fetches SNS signing certificates and confirms SNS subscriptions (Amazon SES notifications) */
   sns: SnsClient;
+  /** the click redirect (/c/<token>) and its batched writes; statistics in src/clicks/click-stats.ts */
+  clicks: ClickService;
   close(): Promise<void>;
 }
 
@@ -300,6 +303,16 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     bounces,
     alertsPending: alertsPendingProbe(queues),
   });
+  const clicks = createClickService({
+    db,
+    clock,
+    log: log.child({ component: 'clicks' }),
+    tokens: createClickTokens({ secretKey: config.SECRET_KEY, previousKey: config.SECRET_KEY_PREVIOUS }),
+    homeUrl: publication.website,
+    flushIntervalMs: config.CLICK_FLUSH_INTERVAL_MS,
+    batchSize: config.CLICK_BATCH_SIZE,
+    burst: { windowSeconds: config.CLICK_SCANNER_WINDOW_SECONDS, links: config.CLICK_SCANNER_BURST_LINKS },
+  });
   const transactionalSender = createTransactionalSender({
     db,
     clock,
@@ -354,7 +367,9 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     bounces,
     bounceListener,
     sns: createSnsClient(),
+    clicks,
     async close() {
+      await clicks.close();
       await normalizePool.close();
       await bounceListener?.close();
       mailer.close();

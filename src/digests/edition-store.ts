@@ -167,7 +167,7 @@ export async function renderStoredEdition(
   }
   const archive = archiveUrl(deps.config.PUBLIC_URL, editionId);
   await q.query(
-    `UPDATE editions SET subject = $2, html = $3, text_body = $4, greeting = $5, article_ids = $6,
+    `UPDATE editions SET subject = $2, html = $3, text_body = $4, greeting = $5, article_ids = $6, links = $8,
             -- strictly increasing: the sender caches prepared messages by rendered_at
             rendered_at = CASE WHEN rendered_at >= $7 THEN rendered_at + interval '1 millisecond' ELSE $7 END,
             updated_at = $7
@@ -180,6 +180,7 @@ export async function renderStoredEdition(
       JSON.stringify(rendered.greeting),
       rendered.included,
       now,
+      JSON.stringify(rendered.links),
     ],
   );
   return { ok: true, articleIds: rendered.included };

@@ -3,6 +3,7 @@
  * carries personal tokens that personalize() or the MIME builder fill per reader.
  */
 import type { Language, Publication } from '../publication.js';
+import { type ArticleLinks, articleLinks } from './article-links.js';
 import {
   bylineHtml,
   bylineText,
@@ -48,10 +49,15 @@ function groupByTopic(
   return [...groups, other].filter((g) => g.items.length > 0);
 }
 
-function articleView(article: CleanArticle, strings: LocaleStrings, kicker: string): ArticleView {
+function articleView(
+  article: CleanArticle,
+  strings: LocaleStrings,
+  kicker: string,
+  links: ArticleLinks,
+): ArticleView {
   return {
     ...markerPair(`item-${article.rank}`),
-    url: article.url,
+    url: links.href(article),
     title: article.title,
     summary: article.summary,
     byline: bylineHtml(article, strings),
@@ -160,6 +166,7 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
   for (const article of valid.splice(limit)) omitted.push({ id: article.id, reason: 'count-limit' });
   const [lead, ...rest] = valid;
   if (!lead) throw new RenderError(`edition ${input.editionId} has no renderable article`);
+  const links = articleLinks(input, valid);
 
   const date = formatLongDate(publication, language, input.date);
   // The subject counts the stories that survive the size budget; MJML's <title> gets it after.
@@ -181,7 +188,7 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
   });
   // The alert already has a "breaking" banner; its kicker names the topic instead.
   const topicLabel = publication.topics.find((t) => t.id === lead.topicId)?.label[language] ?? '';
-  const leadView = articleView(lead, strings, isDigest ? strings.digest.lead : topicLabel);
+  const leadView = articleView(lead, strings, isDigest ? strings.digest.lead : topicLabel, links);
   const groups = groupByTopic(rest, publication, language, strings);
 
   const mjml = isDigest
@@ -194,7 +201,7 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
         groups: groups.map((g) => ({
           ...markerPair(`group-${g.id}`),
           label: g.label,
-          items: g.items.map((a) => articleView(a, strings, '')),
+          items: g.items.map((a) => articleView(a, strings, '', links)),
         })),
         more: {
           ...markerPair('more'),
@@ -238,6 +245,7 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
     strings,
     date,
     lead,
+    links,
     groups: groups
       .map((g) => ({ ...g, items: g.items.filter((a) => keptIds.has(a.id)) }))
       .filter((g) => g.items.length > 0),
@@ -254,6 +262,7 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
     compileCount: 1,
     included: [lead.id, ...kept.map((a) => a.id)],
     omitted,
+    links: links.list,
     htmlBytes: wireBytes(html),
   };
 }
@@ -263,12 +272,13 @@ function articleText(
   strings: LocaleStrings,
   language: Language,
   bullet: string,
+  links: ArticleLinks,
 ): string[] {
   const lines = [textLine(`${bullet}${article.title}`, language)];
   if (article.summary) lines.push(textLine(article.summary, language));
   const byline = bylineText(article, strings);
   if (byline) lines.push(textLine(byline, language));
-  lines.push(article.url, '');
+  lines.push(links.text(article), '');
   return lines;
 }
 
@@ -277,10 +287,11 @@ function editionText(args: {
   strings: LocaleStrings;
   date: string;
   lead: CleanArticle;
+  links: ArticleLinks;
   groups: Group[];
   more: string | null;
 }): string {
-  const { input, strings, lead } = args;
+  const { input, strings, lead, links } = args;
   const { language, publication } = input;
   const isDigest = input.template === 'digest';
   const lines = [textLine(publication.name[language], language), textLine(args.date, language), ''];
@@ -288,10 +299,10 @@ function editionText(args: {
     lines.push(PERSONAL_TOKENS.greeting_name, textLine(introFor(input, strings, args.date), language), '');
   }
   const leadLabel = isDigest ? strings.digest.lead : strings.article.breaking;
-  lines.push(textLine(`== ${leadLabel} ==`, language), ...articleText(lead, strings, language, ''));
+  lines.push(textLine(`== ${leadLabel} ==`, language), ...articleText(lead, strings, language, '', links));
   for (const group of args.groups) {
     lines.push(textLine(`== ${group.label} ==`, language), '');
-    for (const article of group.items) lines.push(...articleText(article, strings, language, '- '));
+    for (const article of group.items) lines.push(...articleText(article, strings, language, '- ', links));
   }
   if (args.more) {
     lines.push(

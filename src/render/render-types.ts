@@ -49,6 +49,11 @@ export interface RenderedEdition {
   /** Article ids in the edition, in priority order. */
   included: string[];
   omitted: { id: string; reason: OmitReason }[];
+  /**
+   * Each article's link target (UTM parameters added), by slot: with click tracking on, the html
+   * and text carry `{{link_<slot>}}` tokens instead, filled per reader (src/clicks/click-links.ts).
+   */
+  links: { articleId: string; url: string }[];
   /** size of the HTML part on the wire (transfer-encoded), the size Gmail's clipping counts */
   htmlBytes: number;
 }

@@ -62,7 +62,7 @@ const Marker = Html;
 export const ArticleViewSchema = Type.Object({
   markerStart: Marker,
   markerEnd: Marker,
-  url: Type.String({ pattern: '^https?://' }),
+  url: Link,
   title: Type.String({ minLength: 1 }),
   summary: Type.String(),
   byline: Content,
