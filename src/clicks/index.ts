@@ -8,4 +8,5 @@ export {
 } from './click-stats.js';
 export { hasClickOptOut, setClickOptOut } from './click-store.js';
 export { type ClickClaims, type ClickTokens, createClickTokens } from './click-token.js';
+export { type MostReadQuery, mostReadIds } from './most-read.js';
 export { requestScanner, type ScannerReason, scannerAgent } from './scanners.js';

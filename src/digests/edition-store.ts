@@ -127,7 +127,7 @@ export type RenderOutcome = { ok: true; articleIds: string[] } | { ok: false; re
  */
 export async function renderStoredEdition(
   q: Queryable,
-  deps: Pick<DigestDeps, 'render' | 'publication' | 'config' | 'clock'>,
+  deps: Pick<DigestDeps, 'render' | 'publication' | 'config' | 'clock' | 'mostRead'>,
   editionId: string,
 ): Promise<RenderOutcome> {
   const { rows } = await q.query<{
@@ -148,6 +148,14 @@ export async function renderStoredEdition(
     await cancelEdition(q, editionId, now);
     return { ok: false, reason: 'no published article left' };
   }
+  const withMostRead = e.template === 'digest' && (e.frequency === 'daily' || e.frequency === 'weekly');
+  const mostRead =
+    withMostRead && deps.mostRead
+      ? await loadRenderArticles(
+          q,
+          await deps.mostRead(q, { language: e.language, exclude: e.article_ids, at: e.due_at }),
+        )
+      : [];
   let rendered: Awaited<ReturnType<DigestDeps['render']>>;
   try {
     rendered = await deps.render({
@@ -159,6 +167,7 @@ export async function renderStoredEdition(
       date: e.due_at,
       frequency: e.frequency ?? 'immediate',
       moreUrl: e.more_url ?? undefined,
+      mostRead,
     });
   } catch (err) {
     if (!(err instanceof RenderError)) throw err;
@@ -238,7 +247,7 @@ export function acceptsReaders(state: EditionState): boolean {
   return state !== 'cancelled' && state !== 'expired';
 }
 
-type EditionDeps = Pick<DigestDeps, 'render' | 'publication' | 'config' | 'clock'>;
+type EditionDeps = Pick<DigestDeps, 'render' | 'publication' | 'config' | 'clock' | 'mostRead'>;
 
 export type OpenedEdition =
   | { ok: true; edition: LockedEdition }

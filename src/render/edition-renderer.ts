@@ -17,6 +17,7 @@ import { cutSpan, DEFAULT_MAX_HTML_BYTES, markerPair, stripMarkers, wireBytes } 
 import { layoutProps, textFooter } from './layout.js';
 import { formatText, type LocaleStrings, localeStrings } from './locale-strings.js';
 import { compileMjml } from './mjml-compiler.js';
+import { MOST_READ_SPAN, mostReadArticles, mostReadText, mostReadView } from './most-read.js';
 import { type GreetingPair, PERSONAL_TOKENS } from './personalization.js';
 import {
   type OmitReason,
@@ -166,7 +167,8 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
   for (const article of valid.splice(limit)) omitted.push({ id: article.id, reason: 'count-limit' });
   const [lead, ...rest] = valid;
   if (!lead) throw new RenderError(`edition ${input.editionId} has no renderable article`);
-  const links = articleLinks(input, valid);
+  const popular = mostReadArticles(input, valid);
+  const links = articleLinks(input, [...valid, ...popular]);
 
   const date = formatLongDate(publication, language, input.date);
   // The subject counts the stories that survive the size budget; MJML's <title> gets it after.
@@ -203,6 +205,7 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
           label: g.label,
           items: g.items.map((a) => articleView(a, strings, '', links)),
         })),
+        mostRead: mostReadView(input, popular, strings, links),
         more: {
           ...markerPair('more'),
           url: moreUrl,
@@ -218,7 +221,13 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
 
   let html = await compileMjml(mjml, strings.direction);
   const budget = input.maxHtmlBytes ?? DEFAULT_MAX_HTML_BYTES;
-  // Drop the lowest-priority items until the HTML fits; the lead story always stays.
+  // The most-read section goes first, then the lowest-priority items, until the HTML fits; the
+  // lead story always stays.
+  let mostReadShown = popular;
+  if (wireBytes(html) > budget && popular.length > 0) {
+    html = cutSpan(html, MOST_READ_SPAN);
+    mostReadShown = [];
+  }
   const kept = [...rest].sort((a, b) => a.rank - b.rank);
   while (wireBytes(html) > budget && kept.length > 0) {
     const dropped = kept.pop()!;
@@ -246,6 +255,7 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
     date,
     lead,
     links,
+    mostRead: mostReadShown,
     groups: groups
       .map((g) => ({ ...g, items: g.items.filter((a) => keptIds.has(a.id)) }))
       .filter((g) => g.items.length > 0),
@@ -288,6 +298,7 @@ function editionText(args: {
   date: string;
   lead: CleanArticle;
   links: ArticleLinks;
+  mostRead: CleanArticle[];
   groups: Group[];
   more: string | null;
 }): string {
@@ -304,6 +315,7 @@ function editionText(args: {
     lines.push(textLine(`== ${group.label} ==`, language), '');
     for (const article of group.items) lines.push(...articleText(article, strings, language, '- ', links));
   }
+  lines.push(...mostReadText(input, args.mostRead, strings, links, language));
   if (args.more) {
     lines.push(
       textLine(`${formatText(strings.digest.more, { publication: publication.name[language] })}:`, language),

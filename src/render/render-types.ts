@@ -31,6 +31,11 @@ export interface RenderEditionInput {
   frequency: Frequency;
   /** Target of the "more on the site" link; publication.website when absent. */
   moreUrl?: string;
+  /**
+   * Daily and weekly digests: the "most read" section (most clicked first). Articles already in
+   * the edition are left out; the publication's mostRead.items caps the count.
+   */
+  mostRead?: RenderArticle[];
   /** HTML size budget in UTF-8 bytes before personalisation (default: under Gmail's clipping). */
   maxHtmlBytes?: number;
 }

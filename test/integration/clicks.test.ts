@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickTokens } from '../../src/clicks/index.js';
+import { getCompileCount } from '../../src/render/index.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
 import { addArticle, addReader, htmlOf, mailsTo } from '../helpers/digest-fixtures.js';
 import { publicationFile } from '../helpers/publication-file.js';
@@ -31,9 +32,10 @@ describe('click tracking', () => {
   ];
   const editionOf = async (email: string) =>
     (
-      await ctx.db.query<{ edition_id: string }>('SELECT edition_id FROM deliveries WHERE recipient = $1', [
-        email,
-      ])
+      await ctx.db.query<{ edition_id: string }>(
+        'SELECT edition_id FROM deliveries WHERE recipient = $1 ORDER BY id',
+        [email],
+      )
     ).rows[0]!.edition_id;
 
   beforeAll(async () => {
@@ -171,6 +173,45 @@ describe('click tracking', () => {
       "SELECT count(*)::int AS n FROM clicks WHERE clicked_at >= '2026-11-29T11:00:00Z'",
     );
     expect(rows[0].n).toBe(0);
+  });
+
+  it('the next digest lists the most read articles of its language, rendered once per edition', async () => {
+    ctx.clock.set('2026-11-30T07:00:00Z');
+    const fresh = {
+      ar: await addArticle(ctx, { title: 'انطلاق موسم قطاف الزيتون', language: 'ar' as const }),
+      en: await addArticle(ctx, { title: 'Olive harvest begins' }),
+    };
+    const before = getCompileCount();
+    const count = ctx.sink.received.length;
+    for (const language of ['ar', 'en'] as const) {
+      const res = await ctx.app.inject({
+        method: 'POST',
+        url: '/api/v1/digests/send',
+        payload: { articleIds: [fresh[language]], language, frequency: 'daily' },
+        headers: ctx.adminHeaders,
+      });
+      expect(res.statusCode).toBe(202);
+    }
+    const received = (await ctx.sink.waitFor(count + 3)).slice(count);
+    expect(getCompileCount() - before).toBe(2);
+
+    const ar = mailsTo(received, 'tracked@example.org')[0]!;
+    expect(htmlOf(ar)).toContain('الأكثر قراءة');
+    expect(ar.parsed.text).toContain('== الأكثر قراءة ==');
+    for (const title of ['الحكومة تقرّ موازنة العام المقبل', 'افتتاح معرض الكتاب في دمشق']) {
+      expect(htmlOf(ar)).toContain(title);
+    }
+    // its own article and the two most read, each through a redirect of its own slot
+    expect(tokensIn(ar)).toHaveLength(3);
+    const opted = mailsTo(received, 'optout@example.org')[0]!;
+    expect(htmlOf(opted)).toContain('الأكثر قراءة');
+    expect(tokensIn(opted)).toHaveLength(0);
+
+    // the English clicks were a scanner's: nothing is most read in English
+    const en = mailsTo(received, 'scanned@example.org')[0]!;
+    expect(htmlOf(en)).toContain('Olive harvest begins');
+    expect(htmlOf(en)).not.toContain('Most read');
+    expect(htmlOf(en)).not.toContain('Budget passed');
   });
 
   it('an opted-out reader’s old tracked link still leads to the article but is not counted', async () => {

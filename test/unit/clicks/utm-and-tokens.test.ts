@@ -26,7 +26,9 @@ describe('UTM parameters', () => {
     expect(withParams('https://a.example/p?utm_source=cms', UTM.slice(0, 2))).toBe(
       'https://a.example/p?utm_source=cms&utm_medium=email',
     );
-    expect(withParams('https://a.example/p?', UTM.slice(0, 1))).toBe('https://a.example/p?utm_source=gazette');
+    expect(withParams('https://a.example/p?', UTM.slice(0, 1))).toBe(
+      'https://a.example/p?utm_source=gazette',
+    );
     expect(withParams('https://a.example/p?%zz=1', UTM.slice(0, 1))).toBe(
       'https://a.example/p?%zz=1&utm_source=gazette',
     );
