@@ -21,6 +21,7 @@ import { healthRoutes } from './http/health-routes.js';
 import { homeRoutes } from './http/home-routes.js';
 import { importRoutes } from './http/import-routes.js';
 import { operatorRoutes } from './http/operator-routes.js';
+import { popularityRoutes } from './http/popularity-routes.js';
 import { preferenceRoutes } from './http/preference-routes.js';
 import { readerAdminRoutes } from './http/reader-admin-routes.js';
 import { readerRoutes } from './http/reader-routes.js';
@@ -135,6 +136,7 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
   await fastify.register(readerRoutes, { container });
   await fastify.register(preferenceRoutes, { container });
   await fastify.register(clickRoutes, { container });
+  await fastify.register(popularityRoutes, { container });
   await fastify.register(subscriberAdminRoutes, { container });
   await fastify.register(readerAdminRoutes, { container });
   await fastify.register(operatorRoutes, { container });

@@ -69,6 +69,8 @@ const Env = Type.Object({
   ALTCHA_CHALLENGE_TTL_SECONDS: Type.Integer({ default: 3600, minimum: 30 }),
   // Webhooks and feeds
   WEBHOOK_SECRET_GENERIC: Type.Optional(Type.String({ minLength: 1 })),
+  // the CMS's popularity list for "most read" where clicks are not counted (Standard Webhooks)
+  WEBHOOK_SECRET_POPULARITY: Type.Optional(Type.String({ minLength: 1 })),
   WEBHOOK_SECRET_WORDPRESS: Type.Optional(Type.String({ minLength: 1 })),
   WEBHOOK_SECRET_GHOST: Type.Optional(Type.String({ minLength: 1 })),
   WEBHOOK_SECRET_STRAPI: Type.Optional(Type.String({ minLength: 1 })),

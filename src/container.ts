@@ -7,7 +7,13 @@ import { type BounceListener, createBounceListener } from './bounces/inbound-smt
 import { type BouncePolicy, createBouncePolicy } from './bounces/policy.js';
 import type { SnsClient } from './bounces/ses-sns.js';
 import { createSnsClient } from './bounces/sns-client.js';
-import { type ClickService, createClickService, createClickTokens, mostReadIds } from './clicks/index.js';
+import {
+  type ClickService,
+  createClickService,
+  createClickTokens,
+  mostReadIds,
+  popularIds,
+} from './clicks/index.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { migrate } from './db/migrate.js';
@@ -265,16 +271,14 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     config,
     enqueuer: digestEnqueuer,
     render: renderEdition,
-    // from the clicks where they are counted; elsewhere no section (a CMS popularity list is future work)
-    mostRead: !publication.engagement.clickTracking
-      ? undefined
-      : (q, edition) =>
-          mostReadIds(q, {
-            ...edition,
-            days: publication.engagement.mostRead.days,
-            // more than shown: the renderer drops any it cannot link
-            limit: publication.engagement.mostRead.items * 2,
-          }),
+    // from the clicks where they are counted, else from the CMS's popularity list (if it posts one)
+    mostRead: (q, edition) =>
+      (publication.engagement.clickTracking ? mostReadIds : popularIds)(q, {
+        ...edition,
+        days: publication.engagement.mostRead.days,
+        // more than shown: the renderer drops any it cannot link
+        limit: publication.engagement.mostRead.items * 2,
+      }),
     onExpired: (n) => metrics.digestSlotsExpired.inc(n),
   });
   const sendingPause = createSendingPause({

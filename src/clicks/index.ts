@@ -9,4 +9,5 @@ export {
 export { hasClickOptOut, setClickOptOut } from './click-store.js';
 export { type ClickClaims, type ClickTokens, createClickTokens } from './click-token.js';
 export { type MostReadQuery, mostReadIds } from './most-read.js';
+export { type PopularityEntry, popularIds, replacePopularity } from './popularity-store.js';
 export { requestScanner, type ScannerReason, scannerAgent } from './scanners.js';

@@ -33,6 +33,7 @@ const OWNERS: Record<string, string[]> = {
   erasures: ['src/subscriptions/suppression-store.ts'],
   clicks: ['src/clicks/click-store.ts'],
   click_optouts: ['src/clicks/click-store.ts'],
+  article_popularity: ['src/clicks/popularity-store.ts'],
 };
 
 /**
