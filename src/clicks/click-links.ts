@@ -30,5 +30,5 @@ export function readerLinks(args: {
   const { tokens, publicUrl, editionId, links, subscriberId } = args;
   if (!links) return [];
   if (!args.tracked || !subscriberId) return plainLinks(links);
-  return links.map((_, slot) => clickUrl(publicUrl, tokens.sign({ editionId, slot, subscriberId })));
+  return tokens.signSlots(editionId, subscriberId, links.length).map((token) => clickUrl(publicUrl, token));
 }

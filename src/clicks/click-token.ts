@@ -25,6 +25,11 @@ export interface ClickClaims {
 
 export interface ClickTokens {
   sign(claims: ClickClaims): string;
+  /**
+   * The tokens of slots 0..count-1 for one reader of one edition: the same as sign() per slot,
+   * with the ids parsed once (this runs per reader at send time).
+   */
+  signSlots(editionId: string, subscriberId: string, count: number): string[];
   /** the claims when the token is well formed and its tag verifies, else null */
   verify(token: string): ClickClaims | null;
 }
@@ -47,17 +52,31 @@ export function createClickTokens(opts: { secretKey: string; previousKey?: strin
   const tag = (key: Buffer, payload: Buffer) =>
     createHmac('sha256', key).update(payload).digest().subarray(0, TAG_BYTES);
 
+  const signSlots = (editionId: string, subscriberId: string, count: number): string[] => {
+    if (!Number.isInteger(count) || count < 0 || count > MAX_LINK_SLOT + 1) {
+      throw new Error(`bad link count ${count}`);
+    }
+    const buf = Buffer.alloc(PAYLOAD_BYTES + TAG_BYTES);
+    uuidBytes(editionId, buf, 0);
+    uuidBytes(subscriberId, buf, ID_BYTES + 1);
+    const payload = buf.subarray(0, PAYLOAD_BYTES);
+    const out: string[] = [];
+    for (let slot = 0; slot < count; slot++) {
+      buf[ID_BYTES] = slot;
+      tag(keys[0]!, payload).copy(buf, PAYLOAD_BYTES);
+      out.push(buf.toString('base64url'));
+    }
+    return out;
+  };
+
   return {
     sign({ editionId, slot, subscriberId }) {
-      if (!Number.isInteger(slot) || slot < 0 || slot > MAX_LINK_SLOT)
+      if (!Number.isInteger(slot) || slot < 0 || slot > MAX_LINK_SLOT) {
         throw new Error(`bad link slot ${slot}`);
-      const buf = Buffer.alloc(PAYLOAD_BYTES + TAG_BYTES);
-      uuidBytes(editionId, buf, 0);
-      buf[ID_BYTES] = slot;
-      uuidBytes(subscriberId, buf, ID_BYTES + 1);
-      tag(keys[0]!, buf.subarray(0, PAYLOAD_BYTES)).copy(buf, PAYLOAD_BYTES);
-      return buf.toString('base64url');
+      }
+      return signSlots(editionId, subscriberId, slot + 1)[slot]!;
     },
+    signSlots,
     verify(token) {
       if (typeof token !== 'string' || token.length !== TOKEN_CHARS || !/^[A-Za-z0-9_-]+$/.test(token)) {
         return null;
