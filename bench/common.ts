@@ -301,8 +301,16 @@ export function benchRecipientHeaders(i: number): Record<string, string> {
   };
 }
 
+/**
+ * Values for the article-link tokens of editions rendered with click tracking on: the same for
+ * every reader, so the library and wire lanes skip the per-reader signing Gazette does (their
+ * ratios with tracking on lean against Gazette, never for it).
+ */
+const BENCH_LINKS = Array.from({ length: 64 }, (_, slot) => `${PUBLIC_URL}/c/bench-link-${slot}`);
+
 export function personalValues(i: number, name: string) {
   return {
+    links: BENCH_LINKS,
     greeting_name: name,
     preferences_url: `${PUBLIC_URL}/preferences/bench-token-${i}`,
     unsubscribe_url: `${PUBLIC_URL}/u/bench-token-${i}`,

@@ -73,6 +73,8 @@ const Env = Type.Object({
   ALTCHA_CHALLENGE_TTL_SECONDS: Type.Integer({ default: 3600, minimum: 30 }),
   // Webhooks and feeds
   WEBHOOK_SECRET_GENERIC: Type.Optional(Type.String({ minLength: 1 })),
+  // the CMS's popularity list for "most read" where clicks are not counted (Standard Webhooks)
+  WEBHOOK_SECRET_POPULARITY: Type.Optional(Type.String({ minLength: 1 })),
   WEBHOOK_SECRET_WORDPRESS: Type.Optional(Type.String({ minLength: 1 })),
   WEBHOOK_SECRET_GHOST: Type.Optional(Type.String({ minLength: 1 })),
   WEBHOOK_SECRET_STRAPI: Type.Optional(Type.String({ minLength: 1 })),
@@ -91,6 +93,12 @@ const Env = Type.Object({
   PLANNER_CHUNK_SIZE: Type.Integer({ default: 5000, minimum: 1 }),
   DIGEST_ARRIVAL_GRACE_SECONDS: Type.Integer({ default: 600, minimum: 0 }),
   DELIVERY_RETENTION_DAYS: Type.Integer({ default: 90, minimum: 1 }),
+  // click redirects (publication.engagement.clickTracking): clicks are written in batches
+  CLICK_FLUSH_INTERVAL_MS: Type.Integer({ default: 1000, minimum: 10 }),
+  CLICK_BATCH_SIZE: Type.Integer({ default: 500, minimum: 1 }),
+  // scanner bursts: this many different links of one message within this many seconds of delivery
+  CLICK_SCANNER_WINDOW_SECONDS: Type.Integer({ default: 10, minimum: 0 }),
+  CLICK_SCANNER_BURST_LINKS: Type.Integer({ default: 3, minimum: 2 }),
   SEND_RATE_PER_SECOND: Type.Number({ default: 0, minimum: 0 }),
   // messages composed and in flight per send job; each is a row a crash may leave ambiguous (handoff-log.ts)
   SEND_CONCURRENCY: Type.Integer({ default: 8, minimum: 1 }),

@@ -9,6 +9,13 @@ import { createInboundListener, type InboundListener } from './bounces/inbound-s
 import { type BouncePolicy, createBouncePolicy } from './bounces/policy.js';
 import type { SnsClient } from './bounces/ses-sns.js';
 import { createSnsClient } from './bounces/sns-client.js';
+import {
+  type ClickService,
+  createClickService,
+  createClickTokens,
+  mostReadIds,
+  popularIds,
+} from './clicks/index.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { migrate } from './db/migrate.js';
@@ -100,6 +107,8 @@ export interface Container {
   inboundListener?: InboundListener;
   /** fetches SNS signing certificates and confirms SNS subscriptions (Amazon SES notifications) */
   sns: SnsClient;
+  /** the click redirect (/c/<token>) and its batched writes; statistics in src/clicks/click-stats.ts */
+  clicks: ClickService;
   close(): Promise<void>;
 }
 
@@ -268,6 +277,14 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     config,
     enqueuer: digestEnqueuer,
     render: renderEdition,
+    // from the clicks where they are counted, else from the CMS's popularity list (if it posts one)
+    mostRead: (q, edition) =>
+      (publication.engagement.clickTracking ? mostReadIds : popularIds)(q, {
+        ...edition,
+        days: publication.engagement.mostRead.days,
+        // more than shown: the renderer drops any it cannot link
+        limit: publication.engagement.mostRead.items * 2,
+      }),
     onExpired: (n) => metrics.digestSlotsExpired.inc(n),
   });
   const pauseControl = createSendingPause({
@@ -343,6 +360,16 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     bounces,
     alertsPending: alertsPendingProbe(queues),
   });
+  const clicks = createClickService({
+    db,
+    clock,
+    log: log.child({ component: 'clicks' }),
+    tokens: createClickTokens({ secretKey: config.SECRET_KEY, previousKey: config.SECRET_KEY_PREVIOUS }),
+    homeUrl: publication.website,
+    flushIntervalMs: config.CLICK_FLUSH_INTERVAL_MS,
+    batchSize: config.CLICK_BATCH_SIZE,
+    burst: { windowSeconds: config.CLICK_SCANNER_WINDOW_SECONDS, links: config.CLICK_SCANNER_BURST_LINKS },
+  });
   const transactionalSender = createTransactionalSender({
     db,
     clock,
@@ -399,7 +426,9 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     inboundProcessor,
     inboundListener,
     sns: createSnsClient(),
+    clicks,
     async close() {
+      await clicks.close();
       await normalizePool.close();
       await inboundListener?.close();
       mailer.close();

@@ -58,6 +58,32 @@ const LocaleSettings = Type.Object({
   calendar: Type.Optional(Type.String({ minLength: 3 })),
 });
 
+/** Placeholders a UTM campaign may use (render/utm.ts fills them). */
+export const UTM_PLACEHOLDERS = ['date', 'kind'] as const;
+const UtmValue = Type.String({ minLength: 1, maxLength: 100 });
+
+/**
+ * What Gazette learns back from readers. Click tracking is off unless the publisher turns it on
+ * (and then the consent text and the preference centre say so, and a reader can opt out).
+ */
+const Engagement = Type.Object(
+  {
+    clickTracking: Type.Boolean({ default: false }),
+    /** Appended to every article link: utm_source, utm_medium, utm_campaign ({date} {kind}). */
+    utm: Type.Optional(Type.Object({ source: UtmValue, medium: UtmValue, campaign: UtmValue })),
+    mostRead: Type.Object(
+      {
+        /** articles in the "most read" section of daily and weekly digests (0: no section) */
+        items: Type.Integer({ minimum: 0, maximum: 10, default: 5 }),
+        /** how far back the clicks (or the CMS's popularity list) count */
+        days: Type.Integer({ minimum: 1, maximum: 60, default: 7 }),
+      },
+      { default: {} },
+    ),
+  },
+  { default: {} },
+);
+
 export const PublicationSchema = Type.Object({
   name: Localized,
   website: Type.String({ pattern: '^https?://' }),
@@ -113,6 +139,7 @@ export const PublicationSchema = Type.Object({
     },
     { default: {} },
   ),
+  engagement: Engagement,
 });
 
 export type Publication = Static<typeof PublicationSchema>;
@@ -124,6 +151,14 @@ export function parsePublication(input: unknown, label = 'PUBLICATION_CONFIG'): 
   for (const [name, topic] of Object.entries(pub.categoryMap)) {
     if (!topicIds.has(topic))
       throw new ConfigError(`${label} field categoryMap.${name}: unknown topic "${topic}"`);
+  }
+  const campaign = pub.engagement.utm?.campaign;
+  for (const [, name] of campaign?.matchAll(/\{([^}]*)\}/g) ?? []) {
+    if (!(UTM_PLACEHOLDERS as readonly string[]).includes(name ?? '')) {
+      throw new ConfigError(
+        `${label} field engagement.utm.campaign: unknown placeholder {${name}} (known: {date} {kind})`,
+      );
+    }
   }
   const strapi = pub.sources.strapi;
   if (strapi?.urlTemplate) {

@@ -24,6 +24,8 @@ export interface ClaimedRow {
   recipient: string;
   name: string | null;
   attempts: number;
+  /** false when the reader turned click tracking off (plain article links) */
+  trackClicks: boolean;
 }
 
 export interface ChunkClaim {
@@ -117,7 +119,8 @@ export const CLAIM_SQL = `WITH picked AS (
     FOR UPDATE SKIP LOCKED
  ), decided AS (
    SELECT d.id, s.name, s.status,
-          coalesce(s.status = 'confirmed', d.subscriber_id IS NULL AND d.kind = 'test') AS allowed
+          coalesce(s.status = 'confirmed', d.subscriber_id IS NULL AND d.kind = 'test') AS allowed,
+          NOT EXISTS (SELECT 1 FROM click_optouts o WHERE o.subscriber_id = d.subscriber_id) AS track
      FROM picked p
      JOIN deliveries d ON d.id = p.id
      LEFT JOIN subscribers s ON s.id = d.subscriber_id
@@ -130,7 +133,7 @@ export const CLAIM_SQL = `WITH picked AS (
                      ELSE 'reader ' || coalesce(c.status, 'deleted') || ' when the row was claimed' END
    FROM decided c
   WHERE d.id = c.id
-  RETURNING d.id, d.subscriber_id, d.recipient, d.attempts, c.name, c.allowed`;
+  RETURNING d.id, d.subscriber_id, d.recipient, d.attempts, c.name, c.allowed, c.track`;
 
 /**
  * Takes up to `limit` pending rows of the batch: those of confirmed readers become `sending`
@@ -152,6 +155,7 @@ export async function claimChunk(
     attempts: number;
     name: string | null;
     allowed: boolean;
+    track: boolean;
   }>(CLAIM_SQL, [editionId, batch, token, limit, at]);
   const claimed: ClaimedRow[] = [];
   let suppressed = 0;
@@ -166,6 +170,7 @@ export async function claimChunk(
       recipient: r.recipient,
       name: r.name,
       attempts: Number(r.attempts),
+      trackClicks: r.track,
     });
   }
   return { claimed, suppressed, taken: rows.length };

@@ -1,4 +1,5 @@
 import { unsubscribeMailto } from '../bounces/unsubscribe-mailto.js';
+import { createClickTokens, type EditionLink, plainLinks, readerLinks } from '../clicks/index.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
@@ -33,6 +34,8 @@ export interface EditionInfo {
   envelopeFrom: string;
   /** when the edition was due to go out */
   dueAt: Date;
+  /** the article links by slot, filled into `{{link_<slot>}}` per reader; null before migration 033 */
+  links: EditionLink[] | null;
 }
 
 export type LoadedEdition = EditionInfo | { missing: string } | { state: string };
@@ -59,6 +62,8 @@ const SENDABLE_STATES = new Set(['planned', 'sending', 'sent']);
 
 export function createEditionMessages(deps: EditionMessagesDeps): EditionMessages {
   const { db, clock, tokens, publication, config, cacheSize } = deps;
+  // click links are signed with the current key only (verification also tries the previous one)
+  const clickTokens = createClickTokens({ secretKey: config.SECRET_KEY });
   const domain = sendingDomain(config.MAIL_FROM, publication.sender.email);
   // small LRU: a Map keeps insertion order; a hit is moved to the end
   const cache = new Map<string, EditionInfo>();
@@ -89,11 +94,13 @@ export function createEditionMessages(deps: EditionMessagesDeps): EditionMessage
       cache.set(cacheKey, hit);
       return { ...hit, state: row.state, dueAt: row.due_at };
     }
-    const body = await db.query<{ subject: string; html: string; text_body: string }>(
-      'SELECT subject, html, text_body FROM editions WHERE id = $1',
-      [editionId],
-    );
-    const { subject, html, text_body: text } = body.rows[0]!;
+    const body = await db.query<{
+      subject: string;
+      html: string;
+      text_body: string;
+      links: EditionLink[] | null;
+    }>('SELECT subject, html, text_body, links FROM editions WHERE id = $1', [editionId]);
+    const { subject, html, text_body: text, links } = body.rows[0]!;
     const language = row.language;
     const from = senderFor(config.MAIL_FROM, publication.sender, language);
     const strings = localeStrings(language);
@@ -120,6 +127,7 @@ export function createEditionMessages(deps: EditionMessagesDeps): EditionMessage
       prepared,
       envelopeFrom: from.address,
       dueAt: row.due_at,
+      links,
     };
     cache.set(cacheKey, info);
     while (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
@@ -151,6 +159,14 @@ export function createEditionMessages(deps: EditionMessagesDeps): EditionMessage
         preferences_url: prefs,
         unsubscribe_url: unsubscribeUrl(config.PUBLIC_URL, unsubscribeToken),
         archive_url: archiveUrl(config.PUBLIC_URL, edition.id),
+        links: readerLinks({
+          tokens: clickTokens,
+          publicUrl: config.PUBLIC_URL,
+          editionId: edition.id,
+          links: edition.links,
+          subscriberId: row.subscriberId,
+          tracked: row.trackClicks,
+        }),
       },
       extraHeaders: listHeaders,
     });
@@ -172,6 +188,7 @@ export function createEditionMessages(deps: EditionMessagesDeps): EditionMessage
         preferences_url: publication.website,
         unsubscribe_url: publication.website,
         archive_url: publication.website,
+        links: plainLinks(edition.links),
       },
     });
   }

@@ -127,7 +127,7 @@ export type RenderOutcome = { ok: true; articleIds: string[] } | { ok: false; re
  */
 export async function renderStoredEdition(
   q: Queryable,
-  deps: Pick<DigestDeps, 'render' | 'publication' | 'config' | 'clock'>,
+  deps: Pick<DigestDeps, 'render' | 'publication' | 'config' | 'clock' | 'mostRead'>,
   editionId: string,
 ): Promise<RenderOutcome> {
   const { rows } = await q.query<{
@@ -148,6 +148,14 @@ export async function renderStoredEdition(
     await cancelEdition(q, editionId, now);
     return { ok: false, reason: 'no published article left' };
   }
+  const withMostRead = e.template === 'digest' && (e.frequency === 'daily' || e.frequency === 'weekly');
+  const mostRead =
+    withMostRead && deps.mostRead
+      ? await loadRenderArticles(
+          q,
+          await deps.mostRead(q, { language: e.language, exclude: e.article_ids, at: e.due_at }),
+        )
+      : [];
   let rendered: Awaited<ReturnType<DigestDeps['render']>>;
   try {
     rendered = await deps.render({
@@ -159,6 +167,7 @@ export async function renderStoredEdition(
       date: e.due_at,
       frequency: e.frequency ?? 'immediate',
       moreUrl: e.more_url ?? undefined,
+      mostRead,
     });
   } catch (err) {
     if (!(err instanceof RenderError)) throw err;
@@ -167,7 +176,7 @@ export async function renderStoredEdition(
   }
   const archive = archiveUrl(deps.config.PUBLIC_URL, editionId);
   await q.query(
-    `UPDATE editions SET subject = $2, html = $3, text_body = $4, greeting = $5, article_ids = $6,
+    `UPDATE editions SET subject = $2, html = $3, text_body = $4, greeting = $5, article_ids = $6, links = $8,
             -- strictly increasing: the sender caches prepared messages by rendered_at
             rendered_at = CASE WHEN rendered_at >= $7 THEN rendered_at + interval '1 millisecond' ELSE $7 END,
             updated_at = $7
@@ -180,6 +189,7 @@ export async function renderStoredEdition(
       JSON.stringify(rendered.greeting),
       rendered.included,
       now,
+      JSON.stringify(rendered.links),
     ],
   );
   return { ok: true, articleIds: rendered.included };
@@ -237,7 +247,7 @@ export function acceptsReaders(state: EditionState): boolean {
   return state !== 'cancelled' && state !== 'expired';
 }
 
-type EditionDeps = Pick<DigestDeps, 'render' | 'publication' | 'config' | 'clock'>;
+type EditionDeps = Pick<DigestDeps, 'render' | 'publication' | 'config' | 'clock' | 'mostRead'>;
 
 export type OpenedEdition =
   | { ok: true; edition: LockedEdition }

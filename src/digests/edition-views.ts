@@ -4,6 +4,7 @@
  * preview of what a reader with given settings would get now.
  */
 import { type EditionBounceCounts, editionBounceCounts } from '../bounces/bounce-store.js';
+import { type EditionLink, plainLinks } from '../clicks/index.js';
 import { type EditionCounts, editionCounts } from '../delivery/delivery-store.js';
 import { notFound } from '../errors.js';
 import type { Language } from '../publication.js';
@@ -103,7 +104,7 @@ export function createEditionViews(deps: DigestDeps) {
 
   /** The stored html with a generic greeting; personal links point at the publication's site. */
   function generic(
-    e: { html: string; text_body: string; greeting: GreetingPair | null },
+    e: { html: string; text_body: string; greeting: GreetingPair | null; links: EditionLink[] | null },
     id: string,
   ): string {
     return personalize(
@@ -113,6 +114,7 @@ export function createEditionViews(deps: DigestDeps) {
         preferences_url: publication.website,
         unsubscribe_url: publication.website,
         archive_url: archiveUrl(config.PUBLIC_URL, id),
+        links: plainLinks(e.links),
       },
     ).html;
   }
@@ -124,10 +126,14 @@ export function createEditionViews(deps: DigestDeps) {
       greeting: GreetingPair | null;
       kind: EditionKind;
       state: EditionState;
-    }>('SELECT html, text_body, greeting, kind, state FROM editions WHERE id = $1', [editionId]);
+      links: EditionLink[] | null;
+    }>('SELECT html, text_body, greeting, kind, state, links FROM editions WHERE id = $1', [editionId]);
     const e = rows[0];
     if (!e?.html) throw notFound('edition');
-    return generic({ html: e.html, text_body: e.text_body ?? '', greeting: e.greeting }, editionId);
+    return generic(
+      { html: e.html, text_body: e.text_body ?? '', greeting: e.greeting, links: e.links },
+      editionId,
+    );
   }
 
   /** What a reader with these settings would get now (ledger not applied). */
@@ -160,7 +166,10 @@ export function createEditionViews(deps: DigestDeps) {
       frequency: input.frequency,
       moreUrl: (rows[0]?.n ?? 0) > max ? publication.website : undefined,
     });
-    return generic({ html: rendered.html, text_body: rendered.text, greeting: rendered.greeting }, 'preview');
+    return generic(
+      { html: rendered.html, text_body: rendered.text, greeting: rendered.greeting, links: rendered.links },
+      'preview',
+    );
   }
 
   return {

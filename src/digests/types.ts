@@ -1,8 +1,8 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import type { Db } from '../db/pool.js';
+import type { Db, Queryable } from '../db/pool.js';
 import type { Logger } from '../logger.js';
-import type { Publication } from '../publication.js';
+import type { Language, Publication } from '../publication.js';
 import type { RenderEditionInput, RenderedEdition } from '../render/index.js';
 
 export type EditionKind = 'digest' | 'alert' | 'test';
@@ -66,6 +66,14 @@ export interface DigestDeps {
   enqueuer: Enqueuer;
   /** renderEdition from src/render; injectable so the benchmark can count or stub compiles */
   render: (input: RenderEditionInput) => Promise<RenderedEdition>;
+  /**
+   * Daily and weekly digests' "most read" article ids, most read first (src/clicks/most-read.ts);
+   * absent: no such section.
+   */
+  mostRead?: (
+    q: Queryable,
+    edition: { language: Language; exclude: string[]; at: Date },
+  ) => Promise<string[]>;
   /** counts slots skipped because they were too old to send (metrics) */
   onExpired?: (count: number) => void;
 }

@@ -7,6 +7,7 @@
  * copy is rendered again from the rest, once per set of articles left (cached), since MJML is far
  * too slow to run per request.
  */
+import { type EditionLink, plainLinks } from '../clicks/index.js';
 import { notFound } from '../errors.js';
 import type { Language } from '../publication.js';
 import { type GreetingPair, personalize } from '../render/index.js';
@@ -52,6 +53,7 @@ interface EditionRow {
   frequency: Frequency | null;
   due_at: Date;
   more_url: string | null;
+  links: EditionLink[] | null;
 }
 
 export function createWebCopies(deps: DigestDeps) {
@@ -62,7 +64,7 @@ export function createWebCopies(deps: DigestDeps) {
 
   /** The mail's html as a public page: a generic greeting, a subscribe link instead of personal ones. */
   function publicPage(
-    e: { html: string; text: string; greeting: GreetingPair | null },
+    e: { html: string; text: string; greeting: GreetingPair | null; links: EditionLink[] | null },
     id: string,
     language: Language,
   ): string {
@@ -77,6 +79,7 @@ export function createWebCopies(deps: DigestDeps) {
         preferences_url: PREFS,
         unsubscribe_url: UNSUB,
         archive_url: archiveUrl(config.PUBLIC_URL, id),
+        links: plainLinks(e.links),
       },
     ).html;
     // the footer's "preferences · unsubscribe" pair becomes one subscribe link
@@ -100,7 +103,7 @@ export function createWebCopies(deps: DigestDeps) {
 
   async function copy(editionId: string): Promise<WebCopy> {
     const { rows } = await db.query<EditionRow>(
-      `SELECT html, text_body, greeting, kind, state, article_ids, template, language, frequency, due_at, more_url
+      `SELECT html, text_body, greeting, kind, state, article_ids, template, language, frequency, due_at, more_url, links
          FROM editions WHERE id = $1`,
       [editionId],
     );
@@ -112,7 +115,7 @@ export function createWebCopies(deps: DigestDeps) {
     if (articles.length === e.article_ids.length)
       return {
         html: publicPage(
-          { html: e.html, text: e.text_body ?? '', greeting: e.greeting },
+          { html: e.html, text: e.text_body ?? '', greeting: e.greeting, links: e.links },
           editionId,
           e.language,
         ),
@@ -132,7 +135,7 @@ export function createWebCopies(deps: DigestDeps) {
       moreUrl: e.more_url ?? undefined,
     });
     const html = publicPage(
-      { html: again.html, text: again.text, greeting: again.greeting ?? null },
+      { html: again.html, text: again.text, greeting: again.greeting ?? null, links: again.links },
       editionId,
       e.language,
     );

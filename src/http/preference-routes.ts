@@ -1,5 +1,6 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
+import { hasClickOptOut, setClickOptOut } from '../clicks/index.js';
 import type { Container } from '../container.js';
 import { GazetteError } from '../errors.js';
 import type { Language } from '../publication.js';
@@ -10,6 +11,7 @@ import { type Preferences, type RawFields, topicsFromForm } from '../subscriptio
 import { messagePage } from './pages/layout.js';
 import { fmt, pageStrings } from './pages/strings.js';
 import { localizedError, preferencesPage, TOPICS_MODE_FIELD } from './pages/subscribe-page.js';
+import { TRACKING_FIELD, trackingSection } from './pages/tracking-section.js';
 import {
   type Body,
   deadLink,
@@ -63,6 +65,16 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
     weeklyDay: sub.weekly_day,
   });
 
+  const trackingOf = async (sub: SubscriberRow, token: string, saved: boolean) =>
+    publication.engagement.clickTracking
+      ? trackingSection({
+          language: sub.language,
+          tracked: !(await hasClickOptOut(container.db, sub.id)),
+          action: `${preferencesUrl('', token)}/tracking`,
+          saved,
+        })
+      : undefined;
+
   const pendingOf = (sub: SubscriberRow, resent: boolean) =>
     sub.status === 'pending'
       ? { resent, intervalSeconds: config.CONFIRMATION_RESEND_INTERVAL_SECONDS }
@@ -78,6 +90,7 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
           lang: Type.Optional(Type.String()),
           saved: Type.Optional(Type.String()),
           resent: Type.Optional(Type.String()),
+          tracking: Type.Optional(Type.String()),
         }),
       },
     },
@@ -99,8 +112,36 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
           values: prefsOf(sub),
           saved: request.query.saved === '1',
           pending: pendingOf(sub, request.query.resent === '1'),
+          tracking: await trackingOf(sub, request.params.token, request.query.tracking === 'saved'),
         }),
       );
+    },
+  );
+
+  // click counting: a reader who turns it off gets plain article links from the next mail on
+  app.post(
+    '/preferences/:token/tracking',
+    { schema: { hide: true, params: TokenParams, querystring: LangQuery } },
+    async (request, reply) => {
+      const token = request.params.token;
+      const sub = await service.forPreferences(token);
+      if (!sub) return badLink(reply, langFrom(request.query.lang));
+      if (sub.status === 'unsubscribed' || sub.status === 'suppressed') return inactive(reply, sub);
+      const choice = text(first((request.body as Body | undefined)?.[TRACKING_FIELD]));
+      if (choice !== 'on' && choice !== 'off') {
+        throw new GazetteError(
+          'GZ_VALIDATION',
+          `${TRACKING_FIELD} must be "on" or "off"`,
+          400,
+          TRACKING_FIELD,
+        );
+      }
+      await setClickOptOut(container.db, sub.id, choice === 'off', container.clock.now());
+      request.log.info({ subscriberId: sub.id, tracking: choice }, 'click tracking preference changed');
+      return reply
+        .code(303)
+        .header('location', `${preferencesUrl('', token)}?tracking=saved`)
+        .send();
     },
   );
 

@@ -3,6 +3,7 @@
  * carries personal tokens that personalize() or the MIME builder fill per reader.
  */
 import type { Language, Publication } from '../publication.js';
+import { type ArticleLinks, articleLinks } from './article-links.js';
 import {
   bylineHtml,
   bylineText,
@@ -16,6 +17,7 @@ import { cutSpan, DEFAULT_MAX_HTML_BYTES, markerPair, stripMarkers, wireBytes } 
 import { layoutProps, textFooter } from './layout.js';
 import { formatText, type LocaleStrings, localeStrings } from './locale-strings.js';
 import { compileMjml } from './mjml-compiler.js';
+import { MOST_READ_SPAN, mostReadArticles, mostReadText, mostReadView } from './most-read.js';
 import { type GreetingPair, PERSONAL_TOKENS } from './personalization.js';
 import {
   type OmitReason,
@@ -48,10 +50,15 @@ function groupByTopic(
   return [...groups, other].filter((g) => g.items.length > 0);
 }
 
-function articleView(article: CleanArticle, strings: LocaleStrings, kicker: string): ArticleView {
+function articleView(
+  article: CleanArticle,
+  strings: LocaleStrings,
+  kicker: string,
+  links: ArticleLinks,
+): ArticleView {
   return {
     ...markerPair(`item-${article.rank}`),
-    url: article.url,
+    url: links.href(article),
     title: article.title,
     summary: article.summary,
     byline: bylineHtml(article, strings),
@@ -160,6 +167,8 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
   for (const article of valid.splice(limit)) omitted.push({ id: article.id, reason: 'count-limit' });
   const [lead, ...rest] = valid;
   if (!lead) throw new RenderError(`edition ${input.editionId} has no renderable article`);
+  const popular = mostReadArticles(input, valid);
+  const links = articleLinks(input, [...valid, ...popular]);
 
   const date = formatLongDate(publication, language, input.date);
   // The subject counts the stories that survive the size budget; MJML's <title> gets it after.
@@ -181,7 +190,7 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
   });
   // The alert already has a "breaking" banner; its kicker names the topic instead.
   const topicLabel = publication.topics.find((t) => t.id === lead.topicId)?.label[language] ?? '';
-  const leadView = articleView(lead, strings, isDigest ? strings.digest.lead : topicLabel);
+  const leadView = articleView(lead, strings, isDigest ? strings.digest.lead : topicLabel, links);
   const groups = groupByTopic(rest, publication, language, strings);
 
   const mjml = isDigest
@@ -194,8 +203,9 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
         groups: groups.map((g) => ({
           ...markerPair(`group-${g.id}`),
           label: g.label,
-          items: g.items.map((a) => articleView(a, strings, '')),
+          items: g.items.map((a) => articleView(a, strings, '', links)),
         })),
+        mostRead: mostReadView(input, popular, strings, links),
         more: {
           ...markerPair('more'),
           url: moreUrl,
@@ -211,7 +221,13 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
 
   let html = await compileMjml(mjml, strings.direction);
   const budget = input.maxHtmlBytes ?? DEFAULT_MAX_HTML_BYTES;
-  // Drop the lowest-priority items until the HTML fits; the lead story always stays.
+  // The most-read section goes first, then the lowest-priority items, until the HTML fits; the
+  // lead story always stays.
+  let mostReadShown = popular;
+  if (wireBytes(html) > budget && popular.length > 0) {
+    html = cutSpan(html, MOST_READ_SPAN);
+    mostReadShown = [];
+  }
   const kept = [...rest].sort((a, b) => a.rank - b.rank);
   while (wireBytes(html) > budget && kept.length > 0) {
     const dropped = kept.pop()!;
@@ -238,6 +254,8 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
     strings,
     date,
     lead,
+    links,
+    mostRead: mostReadShown,
     groups: groups
       .map((g) => ({ ...g, items: g.items.filter((a) => keptIds.has(a.id)) }))
       .filter((g) => g.items.length > 0),
@@ -254,6 +272,7 @@ export async function renderEdition(input: RenderEditionInput): Promise<Rendered
     compileCount: 1,
     included: [lead.id, ...kept.map((a) => a.id)],
     omitted,
+    links: links.list,
     htmlBytes: wireBytes(html),
   };
 }
@@ -263,12 +282,13 @@ function articleText(
   strings: LocaleStrings,
   language: Language,
   bullet: string,
+  links: ArticleLinks,
 ): string[] {
   const lines = [textLine(`${bullet}${article.title}`, language)];
   if (article.summary) lines.push(textLine(article.summary, language));
   const byline = bylineText(article, strings);
   if (byline) lines.push(textLine(byline, language));
-  lines.push(article.url, '');
+  lines.push(links.text(article), '');
   return lines;
 }
 
@@ -277,10 +297,12 @@ function editionText(args: {
   strings: LocaleStrings;
   date: string;
   lead: CleanArticle;
+  links: ArticleLinks;
+  mostRead: CleanArticle[];
   groups: Group[];
   more: string | null;
 }): string {
-  const { input, strings, lead } = args;
+  const { input, strings, lead, links } = args;
   const { language, publication } = input;
   const isDigest = input.template === 'digest';
   const lines = [textLine(publication.name[language], language), textLine(args.date, language), ''];
@@ -288,11 +310,12 @@ function editionText(args: {
     lines.push(PERSONAL_TOKENS.greeting_name, textLine(introFor(input, strings, args.date), language), '');
   }
   const leadLabel = isDigest ? strings.digest.lead : strings.article.breaking;
-  lines.push(textLine(`== ${leadLabel} ==`, language), ...articleText(lead, strings, language, ''));
+  lines.push(textLine(`== ${leadLabel} ==`, language), ...articleText(lead, strings, language, '', links));
   for (const group of args.groups) {
     lines.push(textLine(`== ${group.label} ==`, language), '');
-    for (const article of group.items) lines.push(...articleText(article, strings, language, '- '));
+    for (const article of group.items) lines.push(...articleText(article, strings, language, '- ', links));
   }
+  lines.push(...mostReadText(input, args.mostRead, strings, links, language));
   if (args.more) {
     lines.push(
       textLine(`${formatText(strings.digest.more, { publication: publication.name[language] })}:`, language),

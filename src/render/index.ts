@@ -3,11 +3,13 @@ export { getCompileCount, MjmlCompileError } from './mjml-compiler.js';
 export {
   type GreetingPair,
   greetingFor,
+  linkToken,
   PERSONAL_TOKEN_PATTERN,
   PERSONAL_TOKENS,
   type PersonalTokenName,
   type PersonalValues,
   personalize,
+  tokenValue,
 } from './personalization.js';
 export * from './render-types.js';
 export { TemplateError } from './template-engine.js';

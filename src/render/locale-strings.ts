@@ -55,6 +55,7 @@ export const LocaleStringsSchema = Type.Object({
     lead: S,
     otherTopic: S,
     more: S,
+    mostRead: S,
   }),
   article: Type.Object({ readMore: S, byline: S, breaking: S }),
   footer: Type.Object({

@@ -13,11 +13,36 @@ export const PERSONAL_TOKENS = {
   archive_url: '{{archive_url}}',
 } as const;
 
-export type PersonalTokenName = keyof typeof PERSONAL_TOKENS;
-export type PersonalValues = Record<PersonalTokenName, string>;
+/**
+ * `{{link_<n>}}`: the n-th article link of an edition with click tracking on (see
+ * src/clicks/click-links.ts): a signed redirect for a reader who is tracked, the plain article
+ * URL for one who turned tracking off and for web copies.
+ */
+export type LinkTokenName = `link_${number}`;
+export type PersonalTokenName = keyof typeof PERSONAL_TOKENS | LinkTokenName;
+export type PersonalValues = Record<keyof typeof PERSONAL_TOKENS, string> & {
+  /** the value of each `{{link_<n>}}`, by n; absent when the edition has no link tokens */
+  links?: readonly string[];
+};
+
+export function linkToken(slot: number): string {
+  return `{{link_${slot}}}`;
+}
 
 /** Matches any of the tokens; group 1 is the name. Content can never spell one (see safe-text). */
-export const PERSONAL_TOKEN_PATTERN = /\{\{(greeting_name|preferences_url|unsubscribe_url|archive_url)\}\}/g;
+export const PERSONAL_TOKEN_PATTERN =
+  /\{\{(greeting_name|preferences_url|unsubscribe_url|archive_url|link_\d{1,3})\}\}/g;
+
+/**
+ * One token's value. A link token without a value (a caller that did not load the edition's
+ * links) is an error, not an empty href: a mail must never go out with a dead article link.
+ */
+export function tokenValue(values: PersonalValues, name: PersonalTokenName): string {
+  if (!name.startsWith('link_')) return values[name as keyof typeof PERSONAL_TOKENS];
+  const value = values.links?.[Number(name.slice(5))];
+  if (value === undefined) throw new Error(`no value for the personal token ${name}`);
+  return value;
+}
 
 /**
  * The greeting is the one token whose surrounding words change with the value: "مرحباً أحمد،"
@@ -63,8 +88,10 @@ export function personalize(
   };
   return {
     html: rendered.html.replace(PERSONAL_TOKEN_PATTERN, (_, name: PersonalTokenName) =>
-      escapeHtml(resolved[name]),
+      escapeHtml(tokenValue(resolved, name)),
     ),
-    text: rendered.text.replace(PERSONAL_TOKEN_PATTERN, (_, name: PersonalTokenName) => resolved[name]),
+    text: rendered.text.replace(PERSONAL_TOKEN_PATTERN, (_, name: PersonalTokenName) =>
+      tokenValue(resolved, name),
+    ),
   };
 }

@@ -31,6 +31,11 @@ export interface RenderEditionInput {
   frequency: Frequency;
   /** Target of the "more on the site" link; publication.website when absent. */
   moreUrl?: string;
+  /**
+   * Daily and weekly digests: the "most read" section (most clicked first). Articles already in
+   * the edition are left out; the publication's mostRead.items caps the count.
+   */
+  mostRead?: RenderArticle[];
   /** HTML size budget in UTF-8 bytes before personalisation (default: under Gmail's clipping). */
   maxHtmlBytes?: number;
 }
@@ -49,6 +54,11 @@ export interface RenderedEdition {
   /** Article ids in the edition, in priority order. */
   included: string[];
   omitted: { id: string; reason: OmitReason }[];
+  /**
+   * Each article's link target (UTM parameters added), by slot: with click tracking on, the html
+   * and text carry `{{link_<slot>}}` tokens instead, filled per reader (src/clicks/click-links.ts).
+   */
+  links: { articleId: string; url: string }[];
   /** size of the HTML part on the wire (transfer-encoded), the size Gmail's clipping counts */
   htmlBytes: number;
 }

@@ -62,7 +62,7 @@ const Marker = Html;
 export const ArticleViewSchema = Type.Object({
   markerStart: Marker,
   markerEnd: Marker,
-  url: Type.String({ pattern: '^https?://' }),
+  url: Link,
   title: Type.String({ minLength: 1 }),
   summary: Type.String(),
   byline: Content,
@@ -89,6 +89,14 @@ const DigestProps = Type.Composite([
       }),
     ),
     more: Type.Object({ markerStart: Marker, markerEnd: Marker, url: Type.String(), label: Type.String() }),
+    mostRead: Type.Object({
+      markerStart: Marker,
+      markerEnd: Marker,
+      label: Type.String(),
+      items: Type.Array(
+        Type.Object({ number: Type.String(), url: Link, title: Type.String({ minLength: 1 }) }),
+      ),
+    }),
   }),
 ]);
 

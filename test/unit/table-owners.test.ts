@@ -33,6 +33,9 @@ const OWNERS: Record<string, string[]> = {
   import_rows: ['src/imports/import-store.ts'],
   suppression_hashes: ['src/subscriptions/suppression-store.ts'],
   erasures: ['src/subscriptions/suppression-store.ts'],
+  clicks: ['src/clicks/click-store.ts'],
+  click_optouts: ['src/clicks/click-store.ts'],
+  article_popularity: ['src/clicks/popularity-store.ts'],
 };
 
 /**

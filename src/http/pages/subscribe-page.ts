@@ -2,6 +2,7 @@ import type { Language, Publication } from '../../publication.js';
 import { NAME_MAX, type Preferences } from '../../subscriptions/validate.js';
 import { fmtHtml, formatDuration, formatHour, type Html, html, ltr, page, weekdays } from './layout.js';
 import { type ErrorField, fmt, pageStrings } from './strings.js';
+import { trackingConsent } from './tracking-section.js';
 
 /** Field names shared by the hosted form, embedded forms, the JSON API and the preferences page. */
 export const HONEYPOT_FIELD = 'website';
@@ -164,6 +165,7 @@ ${weeklyDayChoice(publication, language, values.weeklyDay, error)}
 ${alertsToggle(language, values.alerts)}
 <div class="hp" aria-hidden="true"><label for="${HONEYPOT_FIELD}">${s.subscribe.honeypot}</label><input id="${HONEYPOT_FIELD}" name="${HONEYPOT_FIELD}" type="text" tabindex="-1" autocomplete="off" value=""></div>
 <p class="consent">${publication.consent.text[language]}</p>
+${publication.engagement.clickTracking ? trackingConsent(language) : ''}
 <button type="submit">${s.subscribe.submit}</button>
 </form>`,
   });
@@ -229,6 +231,8 @@ export interface PreferencesPageInput {
   error?: FormError;
   /** the address is not confirmed yet: say so, with a button that mails the link again */
   pending?: { resent: boolean; intervalSeconds: number };
+  /** the click-counting section (tracking-section.ts), where the publication counts clicks */
+  tracking?: Html;
 }
 
 /** Every IANA zone this runtime knows, grouped by region, once per process. */
@@ -306,6 +310,7 @@ ${timeZonePicker(o)}
 </div>
 <button type="submit">${s.preferences.save}</button>
 </form>
+${o.tracking ?? ''}
 <p><a href="${o.unsubscribeHref}">${s.preferences.unsubscribe}</a></p>
 <p><a href="${o.dataHref}" download>${s.preferences.downloadData}</a></p>`,
   });

@@ -19,6 +19,7 @@ import {
   PERSONAL_TOKEN_PATTERN,
   type PersonalTokenName,
   type PersonalValues,
+  tokenValue,
 } from '../../render/personalization.js';
 import { escapeHtml } from '../../render/safe-text.js';
 import {
@@ -110,7 +111,7 @@ function pushBase64(part: Base64Part, values: PersonalValues, chunks: Buffer[]):
   for (let i = 0; i < part.runs.length; i++) {
     const run = part.runs[i]!;
     if (i > 0) {
-      const value = Buffer.from(part.escape(values[part.tokens[i - 1]!]), 'utf8');
+      const value = Buffer.from(part.escape(tokenValue(values, part.tokens[i - 1]!)), 'utf8');
       carry = Buffer.concat([carry, value]);
     }
     const need = (3 - (carry.length % 3)) % 3;
@@ -264,7 +265,7 @@ export function buildMessage(prepared: PreparedMessage, input: BuildMessageInput
     }
     let line = segment.pieces[0]!;
     for (let i = 0; i < segment.tokens.length; i++) {
-      line += segment.escape(values[segment.tokens[i]!]) + segment.pieces[i + 1]!;
+      line += segment.escape(tokenValue(values, segment.tokens[i]!)) + segment.pieces[i + 1]!;
     }
     // A value may contain newlines (it should not); QP encodes them as =0A within the line.
     chunks.push(Buffer.from(`${encodeQpLine(line)}\r\n`, 'ascii'));
