@@ -14,6 +14,7 @@ import {
 } from './schedulers.js';
 import { sendWorker } from './send-worker.js';
 import { transactionalWorker } from './transactional-worker.js';
+import { webhooksSweepScheduler, webhooksWorker } from './webhooks-worker.js';
 import type { WorkerSpec } from './worker-spec.js';
 
 /** Each queue's thin worker registers here; workers/index.ts starts the ones WORKER_QUEUES selects. */
@@ -26,6 +27,7 @@ export const workerSpecs: WorkerSpec[] = [
   digestsWorker,
   articleLifecycleWorker,
   importsWorker,
+  webhooksWorker,
 ];
 
 /** Job schedulers (repeatable work shared by every worker process), set up when workers start. */
@@ -36,4 +38,5 @@ export const schedulerSetups: SchedulerSetup[] = [
   importsSweepScheduler,
   digestSchedulers,
   heldReprocessAtBoot,
+  webhooksSweepScheduler,
 ];

@@ -55,6 +55,8 @@ const PAYLOADS = {
       round: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'an integer >= 0' }),
     }),
   },
+  /** outgoing CMS webhooks: one job per (event, endpoint) row; sweep hands stored rows to the queue */
+  webhooks: { deliver: Type.Object({ deliveryId: RowId }), sweep: NoData },
 } satisfies Record<string, Record<string, TSchema>>;
 
 type PayloadSchemas = typeof PAYLOADS;
@@ -76,6 +78,7 @@ export const QUEUE_NAMES: QueueName[] = [
   'digests',
   'send',
   'imports',
+  'webhooks',
 ];
 
 export type JobName<Q extends QueueName> = keyof QueuePayloads[Q] & string;

@@ -4,6 +4,7 @@
  */
 import { withTransaction } from '../db/pool.js';
 import { createDelivery } from '../delivery/delivery-store.js';
+import { recordSubscriberEvent } from '../outbox/subscriber-events.js';
 import type { Language } from '../publication.js';
 import { confirmedWithNonce, lastSubscribeRequest, markConfirmed } from './subscriber-state-store.js';
 import { appendConsent, findById, type SubscriberRow } from './subscriber-store.js';
@@ -78,6 +79,7 @@ export function createConfirmation(
           },
           at: now,
         });
+        await recordSubscriberEvent(tx, 'subscriber.confirmed', sub, { source: meta.source }, now);
         const welcome = await createDelivery(tx, {
           kind: 'welcome',
           dedupeKey: `welcome-${sub.id}-${claims.nonce}`,

@@ -3,6 +3,7 @@
  * unsubscribe. Each link is signed for one reader; a bad link changes nothing.
  */
 import { type Queryable, withTransaction } from '../db/pool.js';
+import { recordSubscriberEvent } from '../outbox/subscriber-events.js';
 import { markResubscribed, markUnsubscribed, savePreferences } from './subscriber-state-store.js';
 import {
   appendConsent,
@@ -96,6 +97,7 @@ export function createReaderChoices(deps: SubscriptionDeps) {
           details: { previousStatus: sub.status },
           at: now,
         });
+        await recordSubscriberEvent(tx, 'subscriber.unsubscribed', sub, { source: meta.source }, now);
         return true;
       });
     },
@@ -134,6 +136,14 @@ export function createReaderChoices(deps: SubscriptionDeps) {
           },
           at: now,
         });
+        // back to confirmed: for the CMS the same news as a confirmation
+        await recordSubscriberEvent(
+          tx,
+          'subscriber.confirmed',
+          sub,
+          { source: meta.source, resubscribed: true },
+          now,
+        );
         return { result: 'resubscribed' as const, subscriber: (await findById(tx, id))! };
       });
     },

@@ -35,6 +35,12 @@ const OWNERS: Record<string, string[]> = {
   imports: ['src/imports/import-store.ts'],
   import_rows: ['src/imports/import-store.ts'],
   suppression_hashes: ['src/subscriptions/suppression-store.ts'],
+  // outgoing CMS webhooks: the outbox (its CTEs run inside the changes' own statements), the
+  // per-endpoint delivery rows and their log; the endpoints themselves
+  outbox_events: ['src/outbox/outbox-store.ts'],
+  webhook_deliveries: ['src/outbox/outbox-store.ts'],
+  webhook_attempts: ['src/outbox/outbox-store.ts'],
+  webhook_endpoints: ['src/outbox/endpoint-store.ts'],
   erasures: ['src/subscriptions/suppression-store.ts'],
 };
 
