@@ -1,10 +1,13 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '../../src/db/pool.js';
+import { finalizeEdition } from '../../src/delivery/delivery-batch-store.js';
 import { recordSubscriberEvent } from '../../src/outbox/subscriber-events.js';
+import { createWebhookSender } from '../../src/outbox/webhook-sender.js';
 import { newNonce } from '../../src/security/tokens.js';
 import { webhooksSweepScheduler } from '../../workers/webhooks-worker.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
+import { enqueueBatches, seedEdition, settled } from '../helpers/delivery-fixtures.js';
 import { addReader } from '../helpers/digest-fixtures.js';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 import { startWorkerProcess } from '../helpers/worker-process.js';
@@ -105,6 +108,107 @@ describe('events back to the CMS (Standard Webhooks)', () => {
       { type: 'subscriber.unsubscribed', status: 200, state: 'delivered', attempt: 1 },
       { type: 'subscriber.confirmed', status: 200, state: 'delivered', attempt: 1 },
     ]);
+    await ctx.app.inject({
+      method: 'POST',
+      url: `/api/v1/webhook-endpoints/${ep.id}/disable`,
+      headers: ctx.adminHeaders,
+    });
+  });
+
+  it('reports a hard bounce, a complaint and a sent edition, each once', async () => {
+    const receiver = await startWebhookReceiver();
+    receivers.push(receiver);
+    const ep = await addEndpoint(ctx, receiver.url('/all'), [
+      'subscriber.bounced',
+      'subscriber.complained',
+      'edition.sent',
+    ]);
+    const bounced = await addReader(ctx, { email: 'bounced@example.com' });
+    const complained = await addReader(ctx, { email: 'complained@example.com' });
+    const report = { source: 'postmark' as const, occurredAt: ctx.clock.now() };
+    await ctx.container.bounces.record({
+      ...report,
+      eventId: 'b1',
+      class: 'hard',
+      recipient: 'bounced@example.com',
+    });
+    // the same report again suppresses nothing new, so it reports nothing new
+    await ctx.container.bounces.record({
+      ...report,
+      eventId: 'b1',
+      class: 'hard',
+      recipient: 'bounced@example.com',
+    });
+    await ctx.container.bounces.record({
+      ...report,
+      eventId: 'c1',
+      class: 'complaint',
+      recipient: 'complained@example.com',
+    });
+    const ed = await seedEdition(ctx, { readers: 2, batchSize: 2 });
+    await enqueueBatches(ctx, ed.editionId, [0]);
+    await settled(ctx, ed.editionId);
+    await eventually(async () => receiver.received.length >= 3);
+    // a recount of the sent edition (as after a late batch) is not a second edition.sent
+    expect(await finalizeEdition(ctx.db, ed.editionId, ctx.clock.now())).toMatchObject({ sent: 2 });
+    const wh = new Webhook(ep.secret);
+    await eventually(async () => {
+      const { rows } = await ctx.db.query(
+        `SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1 AND state <> 'delivered'`,
+        [ep.id],
+      );
+      return rows[0].n === 0;
+    });
+    const events = receiver.received.map((r) => wh.verify(r.body, r.headers as Record<string, string>));
+    expect(events).toHaveLength(3);
+    expect(events).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          type: 'subscriber.bounced',
+          data: expect.objectContaining({ subscriberId: bounced }),
+        }),
+        expect.objectContaining({
+          type: 'subscriber.complained',
+          data: expect.objectContaining({ subscriberId: complained }),
+        }),
+        expect.objectContaining({
+          type: 'edition.sent',
+          data: expect.objectContaining({
+            editionId: ed.editionId,
+            counts: expect.objectContaining({ sent: 2 }),
+          }),
+        }),
+      ]),
+    );
+    await ctx.app.inject({
+      method: 'POST',
+      url: `/api/v1/webhook-endpoints/${ep.id}/disable`,
+      headers: ctx.adminHeaders,
+    });
+  });
+
+  it('does not post to a private address unless its host is allowed', async () => {
+    const inside = await startWebhookReceiver();
+    receivers.push(inside);
+    const ep = await addEndpoint(ctx, inside.url('/inside'), ['subscriber.unsubscribed']);
+    const reader = await pendingReader(ctx, 'ssrf@example.com');
+    // a sender without FETCH_ALLOWED_HOSTS, on the same database; the context's own workers
+    // (which allow 127.0.0.1) are paused meanwhile, so only this sender's attempt counts
+    const queue = ctx.container.queues.get('webhooks');
+    await queue.pause();
+    await unsubscribe(ctx, reader.id);
+    const { rows } = await ctx.db.query('SELECT id FROM webhook_deliveries WHERE endpoint_id = $1', [ep.id]);
+    const guarded = createWebhookSender({
+      db: ctx.db,
+      clock: ctx.clock,
+      log: ctx.container.log,
+      allowedHosts: new Set(),
+      timeoutMs: 500,
+    });
+    const out = await guarded.deliver(Number(rows[0].id), false);
+    expect(out).toMatchObject({ outcome: 'failed', error: expect.stringContaining('non-public address') });
+    expect(inside.received).toHaveLength(0);
+    await queue.resume();
     await ctx.app.inject({
       method: 'POST',
       url: `/api/v1/webhook-endpoints/${ep.id}/disable`,
