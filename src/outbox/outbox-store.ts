@@ -110,6 +110,15 @@ export async function finishAttempt(
   );
 }
 
+/**
+ * Erasure: a reader's events go, delivered or not (their delivery rows and log with them): the CMS
+ * is not told an erased address afterwards.
+ */
+export async function deleteSubscriberEvents(q: Queryable, subscriberId: string): Promise<number> {
+  const res = await q.query(`DELETE FROM outbox_events WHERE payload->>'subscriberId' = $1`, [subscriberId]);
+  return res.rowCount ?? 0;
+}
+
 /** An endpoint that answered 410 (or was disabled): nothing more is owed to it. */
 export async function cancelEndpointDeliveries(q: Queryable, endpointId: string, at: Date): Promise<number> {
   const res = await q.query(

@@ -113,6 +113,14 @@ describe('events back to the CMS (Standard Webhooks)', () => {
       url: `/api/v1/webhook-endpoints/${ep.id}/disable`,
       headers: ctx.adminHeaders,
     });
+    // erasure takes the reader's events (and their log) with it
+    const erased = await ctx.container.readerData.erase(reader.id, 'test');
+    expect(erased.details).toMatchObject({ webhookEvents: 2 });
+    const left = await ctx.db.query(
+      'SELECT count(*)::int AS n FROM outbox_events WHERE payload::text LIKE $1',
+      ['%webhook-reader@example.com%'],
+    );
+    expect(left.rows[0].n).toBe(0);
   });
 
   it('reports a hard bounce, a complaint and a sent edition, each once', async () => {

@@ -57,3 +57,6 @@ CREATE TABLE webhook_attempts (
   attempted_at timestamptz NOT NULL
 );
 CREATE INDEX webhook_attempts_endpoint_idx ON webhook_attempts (endpoint_id, id DESC);
+
+-- erasure finds a reader's events by the id in their payload
+CREATE INDEX outbox_events_subscriber_idx ON outbox_events ((payload->>'subscriberId'));
