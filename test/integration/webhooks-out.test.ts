@@ -5,8 +5,9 @@ import { finalizeEdition } from '../../src/delivery/delivery-batch-store.js';
 import { recordSubscriberEvent } from '../../src/outbox/subscriber-events.js';
 import { createWebhookSender } from '../../src/outbox/webhook-sender.js';
 import { newNonce } from '../../src/security/tokens.js';
+import { recoverOwedWork } from '../../workers/index.js';
 import { webhooksSweepScheduler } from '../../workers/webhooks-worker.js';
-import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
+import { createTestContext, deleteRedisPrefix, eventually, type TestContext } from '../helpers/context.js';
 import { enqueueBatches, seedEdition, settled } from '../helpers/delivery-fixtures.js';
 import { addReader } from '../helpers/digest-fixtures.js';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -346,6 +347,44 @@ describe('retries survive a worker kill', () => {
       });
       const { rows } = await ctx.db.query('SELECT state, attempts FROM webhook_deliveries');
       expect(rows).toEqual([{ state: 'delivered', attempts: 3 }]);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+describe('after Redis lost its data', () => {
+  let ctx: TestContext;
+  // the retry delay is far beyond the test: only the sweep can deliver in time
+  beforeAll(async () => {
+    ctx = await createTestContext({
+      env: { ...ENV, WEBHOOK_OUT_RETRY_BASE_MS: '600000' },
+      now: new Date().toISOString(),
+    });
+    await webhooksSweepScheduler(ctx.container);
+  });
+  afterAll(async () => ctx?.close());
+
+  it('the sweep hands the queue again an event whose retry job was wiped', { timeout: 60_000 }, async () => {
+    const receiver = await startWebhookReceiver((n) => (n === 1 ? 503 : 200));
+    try {
+      await addEndpoint(ctx, receiver.url(), ['subscriber.confirmed']);
+      const reader = await pendingReader(ctx, 'wiped@example.com');
+      await reader.confirm();
+      const row = await eventually(async () => {
+        const { rows } = await ctx.db.query(`SELECT id, state, attempts FROM webhook_deliveries`);
+        return rows[0]?.state === 'pending' && rows[0].attempts === 1 && rows[0];
+      });
+      // its retry waits in Redis, ten minutes away
+      const job = await ctx.container.queues.get('webhooks').getJob(`webhook-${row.id}`);
+      expect(await job?.getState()).toBe('delayed');
+      await deleteRedisPrefix(ctx.config.QUEUE_PREFIX);
+      // what every process does once it sees the loss (src/queues/redis-watch.ts)
+      await recoverOwedWork(ctx.container);
+      await eventually(async () => receiver.received.some((r) => r.status === 200), 30_000);
+      expect(receiver.received.map((r) => r.status)).toEqual([503, 200]);
+      const { rows } = await ctx.db.query('SELECT state, attempts FROM webhook_deliveries');
+      expect(rows).toEqual([{ state: 'delivered', attempts: 2 }]);
     } finally {
       await receiver.close();
     }
