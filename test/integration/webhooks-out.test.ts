@@ -225,6 +225,45 @@ describe('events back to the CMS (Standard Webhooks)', () => {
     });
   });
 
+  it('refuses bad endpoint input by name and stores nothing', async () => {
+    const post = (payload: Record<string, unknown>) =>
+      ctx.app.inject({
+        method: 'POST',
+        url: '/api/v1/webhook-endpoints',
+        headers: ctx.adminHeaders,
+        payload,
+      });
+    const before = (
+      await ctx.app.inject({ url: '/api/v1/webhook-endpoints', headers: ctx.adminHeaders })
+    ).json();
+    for (const [payload, field] of [
+      [{ url: 'not a url', events: ['edition.sent'] }, 'url'],
+      [{ url: 'ftp://cms.example/x', events: ['edition.sent'] }, 'url'],
+      [{ url: 'https://cms.example/x', events: ['article.read'] }, 'events'],
+      [{ url: 'https://cms.example/x', events: [] }, 'events'],
+    ] as const) {
+      const res = await post(payload);
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json()).toMatchObject({
+        error: expect.any(String),
+        message: expect.stringContaining(field),
+      });
+    }
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    for (const path of ['disable', 'rotate-secret']) {
+      const res = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/v1/webhook-endpoints/${unknown}/${path}`,
+        headers: ctx.adminHeaders,
+      });
+      expect(res.statusCode).toBe(404);
+    }
+    expect((await ctx.app.inject({ url: '/api/v1/webhook-endpoints' })).statusCode).toBe(401);
+    expect(
+      (await ctx.app.inject({ url: '/api/v1/webhook-endpoints', headers: ctx.adminHeaders })).json(),
+    ).toEqual(before);
+  });
+
   it('writes no event when the transaction of the change rolls back', async () => {
     const reader = await pendingReader(ctx, 'rollback@example.com');
     const sub = { id: reader.id, email: 'rollback@example.com', language: 'ar' };
