@@ -10,6 +10,7 @@ import { GazetteError } from './errors.js';
 import { installAdminAuth, requireAdmin } from './http/admin-auth.js';
 import { archiveRoutes } from './http/archive-routes.js';
 import { articleRoutes } from './http/article-routes.js';
+import { bounceAdminRoutes } from './http/bounce-admin-routes.js';
 import { bounceRoutes } from './http/bounce-routes.js';
 import { consoleRoutes } from './http/console/index.js';
 import { deliveryRoutes } from './http/delivery-routes.js';
@@ -19,6 +20,7 @@ import { installErrorHandler } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
 import { homeRoutes } from './http/home-routes.js';
 import { importRoutes } from './http/import-routes.js';
+import { nameSchemas, refResolver } from './http/openapi.js';
 import { operatorRoutes } from './http/operator-routes.js';
 import { preferenceRoutes } from './http/preference-routes.js';
 import { readerAdminRoutes } from './http/reader-admin-routes.js';
@@ -118,6 +120,8 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
         securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } },
       },
     },
+    refResolver,
+    transformObject: nameSchemas as never,
   });
   // the document maps every operator endpoint: in production only operators read it, unless opted out
   const docsPublic = config.NODE_ENV !== 'production' || config.DOCS_PUBLIC;
@@ -149,6 +153,7 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
     sns: container.sns,
     config,
   });
+  await fastify.register(bounceAdminRoutes, { container });
   await fastify.register(articleRoutes, { db: container.db, ingest: container.ingest });
   await fastify.register(consoleRoutes, { container });
   if (container.devMailbox) await fastify.register(devMailboxRoutes, { mailbox: container.devMailbox });

@@ -1,11 +1,15 @@
 import { createPublicKey } from 'node:crypto';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { MAILTO_BASE_LOCAL_MAX } from './bounces/unsubscribe-mailto.js';
 
 /**
  * Every environment variable Gazette reads, in one schema. Nothing else reads process.env.
  * Values arrive as strings; Value.Convert turns them into numbers/booleans before the check,
  * so the first failing variable can be named in one line.
+ *
+ * Longer than 350 lines: every variable and every check across variables in one file, so nothing
+ * else reads the environment and a boot error always names its variable the same way.
  */
 const Env = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
@@ -105,6 +109,11 @@ const Env = Type.Object({
   // Bounces and complaints (README "Bounces and complaints")
   BOUNCE_SOFT_LIMIT: Type.Integer({ default: 3, minimum: 1 }),
   BOUNCE_SOFT_WINDOW_DAYS: Type.Integer({ default: 15, minimum: 1 }),
+  // the complaint-rate guard: alert over ALERT, pause bulk sending over PAUSE (percent of mail sent)
+  COMPLAINT_ALERT_PERCENT: Type.Number({ default: 0.1, exclusiveMinimum: 0, maximum: 100 }),
+  COMPLAINT_PAUSE_PERCENT: Type.Number({ default: 0.3, exclusiveMinimum: 0, maximum: 100 }),
+  COMPLAINT_WINDOW_HOURS: Type.Integer({ default: 24, minimum: 1, maximum: 24 * 30 }),
+  COMPLAINT_MIN_SENT: Type.Integer({ default: 1000, minimum: 1 }),
   // relay webhooks: each unset = its /api/v1/bounces/<relay> endpoint answers 404
   BOUNCE_POSTMARK_CREDENTIALS: Type.Optional(Type.String({ pattern: '^[^:\\s]+:\\S{16,}$' })),
   BOUNCE_MAILGUN_SIGNING_KEY: Type.Optional(Type.String({ minLength: 16 })),
@@ -112,11 +121,21 @@ const Env = Type.Object({
   // Amazon SES through SNS: the topic ARNs (comma-separated) whose notifications are accepted
   BOUNCE_SES_TOPIC_ARNS: Type.Optional(Type.String({ pattern: '^arn:aws[a-z-]*:sns:' })),
   BOUNCE_WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: '^(whsec_)?[A-Za-z0-9+/]{16,}={0,2}$' })),
-  // inbound DSN/ARF mail: unset = no listener
+  // VERP return paths and the domain the inbound listener takes bounce mail for
   BOUNCE_DOMAIN: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$' })),
-  BOUNCE_SMTP_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
-  BOUNCE_SMTP_HOST: Type.Optional(Type.String({ minLength: 1 })),
-  BOUNCE_SMTP_MAX_BYTES: Type.Integer({ default: 1024 * 1024, minimum: 10 * 1024 }),
+  // the inbound SMTP listener (DSN/ARF mail, the List-Unsubscribe mailto): unset port = off
+  INBOUND_SMTP_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  INBOUND_SMTP_HOST: Type.Optional(Type.String({ minLength: 1 })),
+  INBOUND_SMTP_MAX_BYTES: Type.Integer({
+    default: 1024 * 1024,
+    minimum: 10 * 1024,
+    maximum: 50 * 1024 * 1024,
+  }),
+  INBOUND_SMTP_MAX_CLIENTS: Type.Integer({ default: 50, minimum: 1 }),
+  INBOUND_SMTP_MAX_PER_IP: Type.Integer({ default: 5, minimum: 1 }),
+  // both set = STARTTLS offered with this certificate (PEM files)
+  INBOUND_SMTP_TLS_CERT_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  INBOUND_SMTP_TLS_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
   // List import: upload cap, and how many confirmation mails an import may create per minute
   IMPORT_MAX_BYTES: Type.Integer({ default: 512 * 1024 * 1024, minimum: 1024 }),
   IMPORT_CONFIRMATIONS_PER_MINUTE: Type.Integer({ default: 600, minimum: 1 }),
@@ -130,6 +149,13 @@ const Env = Type.Object({
 });
 
 export type RawEnv = Static<typeof Env>;
+
+/** Old name -> current name; the old one is read when the current one is unset. */
+const DEPRECATED_NAMES: Array<[string, keyof RawEnv]> = [
+  ['BOUNCE_SMTP_PORT', 'INBOUND_SMTP_PORT'],
+  ['BOUNCE_SMTP_HOST', 'INBOUND_SMTP_HOST'],
+  ['BOUNCE_SMTP_MAX_BYTES', 'INBOUND_SMTP_MAX_BYTES'],
+];
 
 export interface Config
   extends Omit<RawEnv, 'HOST' | 'SECRET_KEY' | 'ADMIN_TOKEN' | 'SESSION_SECRET' | 'TRUST_PROXY'> {
@@ -209,11 +235,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     const v = source[key];
     if (v !== undefined && v !== '') input[key] = v;
   }
+  const warnings: string[] = [];
+  // the names before issue 16 settled on INBOUND_SMTP_*: still read, with a warning
+  for (const [old, name] of DEPRECATED_NAMES) {
+    const v = source[old];
+    if (v === undefined || v === '') continue;
+    if (input[name] === undefined) input[name] = v;
+    warnings.push(`${old} is deprecated: rename it ${name}`);
+  }
   const env = parseWithSchema(Env, input, 'environment variable');
   // unset, it follows PORT: links in mail and the hosted form's address must reach this server
   if (input.PUBLIC_URL === undefined) env.PUBLIC_URL = `http://localhost:${env.PORT}`;
   const production = env.NODE_ENV === 'production';
-  const warnings: string[] = [];
 
   if (production && !env.SMTP_URL)
     throw new ConfigError('environment variable SMTP_URL: required when NODE_ENV=production');
@@ -279,9 +312,26 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       );
     }
   }
-  if (env.BOUNCE_SMTP_PORT !== undefined && !env.BOUNCE_DOMAIN)
+  if (env.COMPLAINT_PAUSE_PERCENT < env.COMPLAINT_ALERT_PERCENT)
     throw new ConfigError(
-      'environment variable BOUNCE_SMTP_PORT: needs BOUNCE_DOMAIN (the domain it accepts mail for)',
+      'environment variable COMPLAINT_PAUSE_PERCENT: must not be below COMPLAINT_ALERT_PERCENT (the alert comes first)',
+    );
+  if (env.INBOUND_SMTP_PORT !== undefined && !env.BOUNCE_DOMAIN && !env.LIST_UNSUBSCRIBE_MAILTO)
+    throw new ConfigError(
+      'environment variable INBOUND_SMTP_PORT: needs BOUNCE_DOMAIN or LIST_UNSUBSCRIBE_MAILTO (the mail it accepts)',
+    );
+  if ((env.INBOUND_SMTP_TLS_CERT_FILE === undefined) !== (env.INBOUND_SMTP_TLS_KEY_FILE === undefined))
+    throw new ConfigError(
+      'environment variable INBOUND_SMTP_TLS_CERT_FILE: STARTTLS needs INBOUND_SMTP_TLS_CERT_FILE and INBOUND_SMTP_TLS_KEY_FILE together',
+    );
+  const mailtoLocal = env.LIST_UNSUBSCRIBE_MAILTO?.split('@')[0] ?? '';
+  if (mailtoLocal.length > MAILTO_BASE_LOCAL_MAX || mailtoLocal.includes('+'))
+    throw new ConfigError(
+      `environment variable LIST_UNSUBSCRIBE_MAILTO: the part before @ must be at most ${MAILTO_BASE_LOCAL_MAX} characters without "+" (each reader's address adds +<reader>-<tag>)`,
+    );
+  if (env.LIST_UNSUBSCRIBE_MAILTO && env.INBOUND_SMTP_PORT === undefined)
+    warnings.push(
+      'LIST_UNSUBSCRIBE_MAILTO is set but INBOUND_SMTP_PORT is not: mail to it must reach a Gazette inbound listener to unsubscribe anyone',
     );
   if (production && !env.BOUNCE_DOMAIN)
     warnings.push(

@@ -3,7 +3,9 @@ import { createFeedPoller, type FeedPoller } from './articles/feed-poller.js';
 import { createIngestService, type IngestService } from './articles/ingest-service.js';
 import { createNormalizePool } from './articles/normalize-pool.js';
 import { allowedFetchHosts } from './articles/safe-fetch.js';
-import { type BounceListener, createBounceListener } from './bounces/inbound-smtp.js';
+import { type ComplaintGuard, createComplaintGuard } from './bounces/complaint-guard.js';
+import { createInboundProcessor, type InboundProcessor } from './bounces/inbound-processor.js';
+import { createInboundListener, type InboundListener } from './bounces/inbound-smtp.js';
 import { type BouncePolicy, createBouncePolicy } from './bounces/policy.js';
 import type { SnsClient } from './bounces/ses-sns.js';
 import { createSnsClient } from './bounces/sns-client.js';
@@ -92,8 +94,12 @@ export interface Container {
   relayWatch: RelayWatch;
   /** stores every bounce and complaint report and decides whether it suppresses the reader */
   bounces: BouncePolicy;
-  /** the inbound SMTP listener for DSN/ARF mail, where BOUNCE_SMTP_PORT is set and the API runs */
-  bounceListener?: BounceListener;
+  /** measures the spam-complaint rate: alert, then pause bulk sending (COMPLAINT_*_PERCENT) */
+  complaintGuard: ComplaintGuard;
+  /** processes the mail the inbound listener stored (bounces queue): reports, unsubscribes */
+  inboundProcessor: InboundProcessor;
+  /** the inbound SMTP listener (DSN/ARF mail, unsubscribe mailto), where INBOUND_SMTP_PORT is set and the process runs it */
+  inboundListener?: InboundListener;
   /** fetches SNS signing certificates and confirms SNS subscriptions (Amazon SES notifications) */
   sns: SnsClient;
   /** the CMS endpoints of outgoing webhooks (admin API) */
@@ -110,8 +116,8 @@ export interface ContainerOptions {
   log?: Logger;
   /** start the development mailbox when SMTP_URL is unset (the API process does) */
   withDevMailbox?: boolean;
-  /** start the bounce listener when BOUNCE_SMTP_PORT is set (the API process does) */
-  withBounceListener?: boolean;
+  /** start the inbound listener when INBOUND_SMTP_PORT is set (`all` and `inbound` processes) */
+  withInboundListener?: boolean;
   /** apply migrations at start (default true) */
   migrate?: boolean;
 }
@@ -270,7 +276,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     render: renderEdition,
     onExpired: (n) => metrics.digestSlotsExpired.inc(n),
   });
-  const sendingPause = createSendingPause({
+  const pauseControl = createSendingPause({
     redis,
     queues,
     metrics,
@@ -278,18 +284,55 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     clock,
     queuePrefix: config.QUEUE_PREFIX,
   });
+  const complaintGuard = createComplaintGuard({
+    db,
+    clock,
+    log: log.child({ component: 'complaints' }),
+    metrics,
+    pause: pauseControl,
+    config,
+  });
+  // an operator's resume (API or console) acknowledges a complaint pause; the relay probe's does not
+  const sendingPause: SendingPause = {
+    ...pauseControl,
+    async resume() {
+      await complaintGuard.acknowledgeResume('operator');
+      return pauseControl.resume();
+    },
+  };
   const relayWatch = createRelayWatch({
     pause: sendingPause,
     probe: () => mailer.probe(),
     log,
     intervalMs: config.RELAY_PROBE_INTERVAL_MS,
   });
-  const bounces = createBouncePolicy({ db, clock, log, metrics, config });
-  let bounceListener: BounceListener | undefined;
-  if (opts.withBounceListener && config.BOUNCE_SMTP_PORT !== undefined) {
-    bounceListener = createBounceListener({ config, log: log.child({ component: 'bounces' }), bounces });
-    const port = await bounceListener.listen(config.BOUNCE_SMTP_PORT);
-    log.info({ port, domain: config.BOUNCE_DOMAIN }, 'bounce listener accepting DSN and ARF mail');
+  const bounces = createBouncePolicy({ db, clock, log, metrics, config, complaints: complaintGuard });
+  const enqueueInbound = (mailId: number) =>
+    queues.enqueue('bounces', 'inbound', { mailId }, { jobId: jobId('inbound', mailId) });
+  const inboundProcessor = createInboundProcessor({
+    db,
+    clock,
+    log: log.child({ component: 'inbound' }),
+    config,
+    bounces,
+    // the subscriptions domain's own path, as the https link takes it
+    unsubscribe: (id, meta) => subscriptions.unsubscribe(tokens.unsubscribe(id), meta),
+    enqueue: enqueueInbound,
+  });
+  let inboundListener: InboundListener | undefined;
+  if (opts.withInboundListener && config.INBOUND_SMTP_PORT !== undefined) {
+    inboundListener = createInboundListener({
+      config,
+      db,
+      clock,
+      log: log.child({ component: 'inbound' }),
+      enqueue: enqueueInbound,
+    });
+    const port = await inboundListener.listen(config.INBOUND_SMTP_PORT);
+    log.info(
+      { port, domain: config.BOUNCE_DOMAIN, mailto: config.LIST_UNSUBSCRIBE_MAILTO },
+      'inbound listener accepting bounce mail and unsubscribe mail',
+    );
   }
   const batchSender = createBatchSender({
     db,
@@ -358,7 +401,9 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     owedWork: createOwedWork({ db, clock, queues, ingest, enqueuer: digestEnqueuer }),
     relayWatch,
     bounces,
-    bounceListener,
+    complaintGuard,
+    inboundProcessor,
+    inboundListener,
     sns: createSnsClient(),
     webhookEndpoints: createWebhookEndpoints({ db, clock }),
     webhookSender: createWebhookSender({
@@ -371,7 +416,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     }),
     async close() {
       await normalizePool.close();
-      await bounceListener?.close();
+      await inboundListener?.close();
       mailer.close();
       await queues.close();
       await devMailbox?.close();

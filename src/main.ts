@@ -6,10 +6,14 @@ import { loadPublication } from './publication.js';
 import { createRedisWatch, startRedisRecovery } from './queues/redis-watch.js';
 import { startServer } from './server.js';
 
-type Mode = 'all' | 'api' | 'worker';
+/**
+ * all: everything in one process; api: the HTTP server; worker: the queues; inbound: the inbound
+ * SMTP listener alone (INBOUND_SMTP_PORT), which stores mail for the workers to process.
+ */
+type Mode = 'all' | 'api' | 'worker' | 'inbound';
 const mode = (process.argv[2] ?? 'all') as Mode;
-if (!['all', 'api', 'worker'].includes(mode)) {
-  console.error(`gazette: unknown mode "${mode}" (all, api or worker)`);
+if (!['all', 'api', 'worker', 'inbound'].includes(mode)) {
+  console.error(`gazette: unknown mode "${mode}" (all, api, worker or inbound)`);
   process.exit(1);
 }
 
@@ -29,16 +33,21 @@ try {
 const container = await createContainer({
   config,
   publication,
-  withDevMailbox: mode !== 'worker',
-  withBounceListener: mode !== 'worker',
+  withDevMailbox: mode === 'all' || mode === 'api',
+  withInboundListener: mode === 'all' || mode === 'inbound',
 }).catch((err) => {
   console.error(`gazette: cannot start: ${(err as Error).message}`);
   process.exit(1);
 });
 for (const warning of config.warnings) container.log.warn(warning);
+if (mode === 'inbound' && !container.inboundListener) {
+  container.log.error('gazette inbound: INBOUND_SMTP_PORT is not set, so there is nothing to listen for');
+  await container.close();
+  process.exit(1);
+}
 
-const server = mode === 'worker' ? undefined : await startServer(container);
-const workers = mode === 'api' ? undefined : startWorkers(container);
+const server = mode === 'all' || mode === 'api' ? await startServer(container) : undefined;
+const workers = mode === 'all' || mode === 'worker' ? startWorkers(container) : undefined;
 if (workers) await setupSchedulers(container);
 // every process, API included: whichever notices first puts the schedulers and the owed work back
 const recovery = startRedisRecovery({

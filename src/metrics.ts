@@ -43,6 +43,17 @@ export function createMetrics() {
       labelNames: ['class'] as const,
       registers: [registry],
     }),
+    complaintRate: new client.Gauge({
+      name: 'gazette_complaint_rate',
+      help: 'Spam complaints per message sent within COMPLAINT_WINDOW_HOURS (0.001 = 0.1%), as last measured',
+      registers: [registry],
+    }),
+    complaintGuardActions: new client.Counter({
+      name: 'gazette_complaint_guard_actions_total',
+      help: 'Times the complaint rate raised an alert (over COMPLAINT_ALERT_PERCENT) or paused sending (over COMPLAINT_PAUSE_PERCENT)',
+      labelNames: ['action'] as const,
+      registers: [registry],
+    }),
     digestSlotsExpired: new client.Counter({
       name: 'gazette_digest_slots_expired_total',
       help: 'Reader digest slots skipped because they could not start within DIGEST_MAX_AGE_SECONDS',

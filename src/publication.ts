@@ -49,7 +49,12 @@ const Feed = Type.Object({
 const LocaleSettings = Type.Object({
   /** BCP 47 locale for Intl, e.g. ar-SY (Levantine month names) or en-GB */
   locale: Type.String({ minLength: 2 }),
-  numberingSystem: Type.Optional(Type.String({ minLength: 3 })),
+  /**
+   * The digits of everything Gazette writes in this language (dates, counts, hours): "arab" for
+   * Arabic-Indic (٠١٢٣), "latn" for Latin (0123), or another Intl numbering system. Omitted: the
+   * locale's own (arab for ar-SY, latn for ar-MA and en).
+   */
+  numberingSystem: Type.Optional(Type.String({ pattern: '^[a-z]{3,8}$' })),
   calendar: Type.Optional(Type.String({ minLength: 3 })),
 });
 
@@ -134,6 +139,22 @@ export function parsePublication(input: unknown, label = 'PUBLICATION_CONFIG'): 
     if (!/^https?:\/\/[^/?#\s]+/.test(probe) || /\s/.test(probe)) {
       throw new ConfigError(`${field}: must be an absolute http(s) URL with a host`);
     }
+  }
+  for (const language of LANGUAGES) {
+    const { locale, numberingSystem } = pub.locales[language];
+    const field = `${label} field locales.${language}`;
+    let resolved: Intl.ResolvedNumberFormatOptions;
+    try {
+      resolved = new Intl.NumberFormat(locale, { numberingSystem }).resolvedOptions();
+    } catch {
+      throw new ConfigError(`${field}.locale: "${locale}" is not a BCP 47 locale`);
+    }
+    // Intl quietly falls back to the locale's digits for a system it does not know: a typo
+    // would otherwise go out as the wrong digits in every mail
+    if (numberingSystem && resolved.numberingSystem !== numberingSystem)
+      throw new ConfigError(
+        `${field}.numberingSystem: "${numberingSystem}" is not a numbering system Intl knows (e.g. arab, latn)`,
+      );
   }
   for (const tz of [
     pub.timezone,

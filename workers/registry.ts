@@ -1,11 +1,13 @@
 import { alertsWithFanoutWorker } from './alerts-fanout-worker.js';
 import { articleEventsWorker } from './article-events-worker.js';
 import { articleLifecycleWorker } from './article-lifecycle-worker.js';
+import { bouncesWorker } from './bounces-worker.js';
 import { digestSchedulers, digestsWorker } from './digests-worker.js';
 import { feedsWorker } from './feeds-worker.js';
 import { importsWorker } from './imports-worker.js';
 import {
   articleSweepScheduler,
+  bounceSchedulers,
   feedSchedulers,
   heldReprocessAtBoot,
   importsSweepScheduler,
@@ -27,6 +29,7 @@ export const workerSpecs: WorkerSpec[] = [
   digestsWorker,
   articleLifecycleWorker,
   importsWorker,
+  bouncesWorker,
   webhooksWorker,
 ];
 
@@ -36,6 +39,7 @@ export const schedulerSetups: SchedulerSetup[] = [
   articleSweepScheduler,
   transactionalSweepScheduler,
   importsSweepScheduler,
+  bounceSchedulers,
   digestSchedulers,
   heldReprocessAtBoot,
   webhooksSweepScheduler,

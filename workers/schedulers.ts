@@ -53,3 +53,14 @@ export const heldReprocessAtBoot: SchedulerSetup = async ({ queues, publication 
   const version = createHash('sha256').update(JSON.stringify(publication)).digest('hex').slice(0, 16);
   await queues.enqueue('article-events', 'reprocess', {}, { jobId: jobId('held-reprocess', version) });
 };
+
+/**
+ * The complaint rate measured every minute as well as after each complaint: the alert and the
+ * pause also follow from mail sent (the rate falls) and from the window moving on. The sweep hands
+ * inbound mail stored without a live job (Redis was away or lost it) to the queue again.
+ */
+export const bounceSchedulers: SchedulerSetup = async ({ queues }) => {
+  const queue = queues.get('bounces');
+  await queue.upsertJobScheduler('complaint-check', { every: 60_000 }, { name: 'complaint-check', data: {} });
+  await queue.upsertJobScheduler('inbound-sweep', { every: 60_000 }, { name: 'sweep', data: {} });
+};

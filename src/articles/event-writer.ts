@@ -6,20 +6,12 @@
  * or fails as a whole (a statement is atomic); when a shared write fails, each delivery of it is
  * written again on its own, so one bad delivery cannot fail the others.
  */
-import type { Db, Queryable } from '../db/pool.js';
+import type { Db } from '../db/pool.js';
 import { jobId, type Queues } from '../queues/definitions.js';
+import { findEventIds, insertEvents, type StoredEvent } from './event-store.js';
 import type { ArticleEvent } from './types.js';
 
-export interface StoredEvent {
-  id: number;
-  eventKey: string;
-  action: ArticleEvent['action'];
-  externalId: string;
-  /** the same (provider, event key) was stored before, by an earlier delivery or one in this write */
-  duplicate: boolean;
-  /** stored held, for this reason: only the configuration keeps it from being applied */
-  held?: string;
-}
+export type { StoredEvent } from './event-store.js';
 
 export interface EventWrite {
   provider: string;
@@ -40,19 +32,6 @@ const MAX_EVENTS_PER_WRITE = 500;
 const MAX_WRITES_IN_FLIGHT = 2;
 const keyOf = (provider: string, eventKey: string) => `${provider}\u0000${eventKey}`;
 
-/** The CMS removed the article: its held events must not bring it back when applied later. */
-export async function supersedeHeldEvents(
-  db: Queryable,
-  provider: string,
-  externalId: string,
-): Promise<void> {
-  await db.query(
-    `UPDATE article_events SET held_reason = NULL, error = 'superseded: the CMS removed the article first'
-      WHERE held_reason IS NOT NULL AND provider = $1 AND external_id = $2`,
-    [provider, externalId],
-  );
-}
-
 export function createEventWriter(deps: { db: Db; queues: Pick<Queues, 'enqueueBulk'> }) {
   const { db, queues } = deps;
   let waiting: Entry[] = [];
@@ -60,31 +39,17 @@ export function createEventWriter(deps: { db: Db; queues: Pick<Queues, 'enqueueB
 
   /** One statement for all entries; results in entry order. */
   async function write(entries: Entry[]): Promise<StoredEvent[][]> {
-    const values: unknown[] = [];
-    const tuples: string[] = [];
-    for (const entry of entries) {
-      for (const e of entry.events) {
-        const n = values.length;
-        tuples.push(`($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}::jsonb, $${n + 6}::timestamptz)`);
-        values.push(
-          entry.provider,
-          e.eventId,
-          e.action,
-          e.externalId,
-          JSON.stringify({ event: e, body: entry.rawBody }),
-          entry.receivedAt,
-        );
-      }
-    }
-    if (tuples.length === 0) return entries.map(() => []);
-    const inserted = await db.query<{ id: string; provider: string; event_key: string }>(
-      `INSERT INTO article_events (provider, event_key, action, external_id, payload, received_at)
-       VALUES ${tuples.join(', ')}
-       ON CONFLICT (provider, event_key) DO NOTHING
-       RETURNING id, provider, event_key`,
-      values,
+    const rows = entries.flatMap((entry) =>
+      entry.events.map((event) => ({
+        provider: entry.provider,
+        event,
+        rawBody: entry.rawBody,
+        receivedAt: entry.receivedAt,
+      })),
     );
-    const fresh = new Map(inserted.rows.map((r) => [keyOf(r.provider, r.event_key), Number(r.id)]));
+    if (rows.length === 0) return entries.map(() => []);
+    const inserted = await insertEvents(db, rows);
+    const fresh = new Map(inserted.map((r) => [keyOf(r.provider, r.event_key), Number(r.id)]));
 
     // Everything else was stored before (a replay), or twice in this write (the first one wins).
     const claimed = new Set<string>();
@@ -98,12 +63,8 @@ export function createEventWriter(deps: { db: Db; queues: Pick<Queues, 'enqueueB
     }
     const existing = new Map<string, number>();
     if (missing.length > 0) {
-      const { rows } = await db.query<{ id: string; provider: string; event_key: string }>(
-        `SELECT id, provider, event_key FROM article_events
-          WHERE (provider, event_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-        [missing.map((m) => m.provider), missing.map((m) => m.eventKey)],
-      );
-      for (const r of rows) existing.set(keyOf(r.provider, r.event_key), Number(r.id));
+      for (const r of await findEventIds(db, missing))
+        existing.set(keyOf(r.provider, r.event_key), Number(r.id));
     }
 
     const taken = new Set<string>();
@@ -198,26 +159,4 @@ export function createEventWriter(deps: { db: Db; queues: Pick<Queues, 'enqueueB
       });
     },
   };
-}
-
-/**
- * An event that can never be applied: processed (the sweep leaves it), failed, with the reason the
- * operator reads in GET /api/v1/article-events. A row already applied is left as it is.
- */
-export async function markEventFailed(db: Db, eventId: number, reason: string, at: Date): Promise<void> {
-  await db.query(
-    `UPDATE article_events SET processed_at = $2, failed_at = $2, last_attempt_at = $2, error = $3,
-            attempts = attempts + 1
-      WHERE id = $1 AND processed_at IS NULL`,
-    [eventId, at, reason.slice(0, 1000)],
-  );
-}
-
-/** A transient failure (5xx, timeout, network): counted and kept as the last error; the job retries. */
-export async function noteEventAttempt(db: Db, eventId: number, reason: string, at: Date): Promise<void> {
-  await db.query(
-    `UPDATE article_events SET last_attempt_at = $2, error = $3, attempts = attempts + 1
-      WHERE id = $1 AND processed_at IS NULL`,
-    [eventId, at, reason.slice(0, 1000)],
-  );
 }

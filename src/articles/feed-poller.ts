@@ -1,6 +1,8 @@
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/pool.js';
 import type { Publication } from '../publication.js';
+import { knownExternalIds } from './article-store.js';
+import { loadFeedState, recordPoll } from './feed-state-store.js';
 import { parseFeed, selectNewItems } from './feeds.js';
 import type { IngestService } from './ingest-service.js';
 import { type SafeFetchPolicy, safeFetch } from './safe-fetch.js';
@@ -48,19 +50,7 @@ export function createFeedPoller(deps: FeedPollerDeps) {
       const feed = publication.feeds.find((f) => f.id === feedId);
       if (!feed) return null; // removed from the configuration since the job was scheduled
       const now = clock.now();
-      await db.query('INSERT INTO feed_state (feed_id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-        feedId,
-        now,
-      ]);
-      const { rows } = await db.query<{
-        created_at: Date;
-        etag: string | null;
-        last_modified: string | null;
-        last_polled_at: Date | null;
-      }>('SELECT created_at, etag, last_modified, last_polled_at FROM feed_state WHERE feed_id = $1', [
-        feedId,
-      ]);
-      const state = rows[0]!;
+      const state = await loadFeedState(db, feedId, now);
       const since = new Date(state.created_at.getTime() - feed.lookbackHours * 3600_000);
 
       const url = new URL(feed.url);
@@ -87,12 +77,7 @@ export function createFeedPoller(deps: FeedPollerDeps) {
         error: string | null,
         etag?: string | null,
         lastModified?: string | null,
-      ) =>
-        db.query(
-          `UPDATE feed_state SET last_polled_at = $2, last_status = $3, last_error = $4,
-             etag = coalesce($5, etag), last_modified = coalesce($6, last_modified) WHERE feed_id = $1`,
-          [feedId, now, status, error, etag ?? null, lastModified ?? null],
-        );
+      ) => recordPoll(db, feedId, { at: now, status, error, etag, lastModified });
 
       let res: Awaited<ReturnType<typeof safeFetch>>;
       try {
@@ -114,11 +99,7 @@ export function createFeedPoller(deps: FeedPollerDeps) {
       const items = parseFeed(body, feed, publication, (reason, i) => skipped.push(`item ${i}: ${reason}`));
       const sourceKey = `feed:${feed.id}`;
       const ids = items.map((i) => i.externalId);
-      const known = await db.query<{ external_id: string }>(
-        'SELECT external_id FROM articles WHERE source = $1 AND external_id = ANY($2)',
-        [sourceKey, ids],
-      );
-      const seen = new Set(known.rows.map((r) => r.external_id));
+      const seen = await knownExternalIds(db, sourceKey, ids);
       let chosen: NormalizedArticle[];
       if (feed.type === 'wordpress') {
         // edits are seen here too: known posts always pass; the event key (id@modified) de-duplicates

@@ -6,23 +6,17 @@ export {
   type SkipHandler,
   selectNewItems,
 } from './feeds.js';
-export {
-  canonicalUrl,
-  decodeTitle,
-  htmlToText,
-  isBreaking,
-  parseDate,
-  sanitizeBody,
-  summarize,
-  topicsFor,
-} from './normalize/common.js';
+export { parseDate } from './normalize/dates.js';
 export {
   type GenericArticleEvent,
   GenericArticleEventSchema,
   normalizeGeneric,
 } from './normalize/generic.js';
 export { type GhostOptions, normalizeGhost } from './normalize/ghost.js';
+export { canonicalUrl, sanitizeBody } from './normalize/sanitize.js';
 export { normalizeStrapi, type StrapiOptions } from './normalize/strapi.js';
+export { isBreaking, topicsFor } from './normalize/terms.js';
+export { decodeTitle, htmlToText, summarize } from './normalize/text.js';
 export { normalizeWordPress, type WordPressOptions, type WpTrigger } from './normalize/wordpress.js';
 export {
   type HeaderBag,

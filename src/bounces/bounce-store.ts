@@ -153,3 +153,55 @@ export async function editionsBounceCounts(
   const byId = new Map(rows.map(({ edition_id, ...c }) => [edition_id, c]));
   return new Map(editionIds.map((id) => [id, byId.get(id) ?? { bounced: 0, complained: 0, autoReplied: 0 }]));
 }
+
+export interface ReaderBounce {
+  id: number;
+  source: BounceSource;
+  class: BounceClass;
+  rule: string | null;
+  status: string | null;
+  diagnostic: string | null;
+  deliveryId: number | null;
+  editionId: string | null;
+  suppressed: boolean;
+  occurredAt: string;
+  receivedAt: string;
+}
+
+/** A reader's bounce and complaint reports, newest first: why the reader is suppressed. */
+export async function readerBounces(
+  q: Queryable,
+  subscriberId: string,
+  limit: number,
+): Promise<ReaderBounce[]> {
+  const { rows } = await q.query<{
+    id: string;
+    source: BounceSource;
+    class: BounceClass;
+    rule: string | null;
+    status: string | null;
+    diagnostic: string | null;
+    delivery_id: string | null;
+    edition_id: string | null;
+    suppressed: boolean;
+    occurred_at: Date;
+    received_at: Date;
+  }>(
+    `SELECT id, source, class, rule, status, diagnostic, delivery_id, edition_id, suppressed, occurred_at, received_at
+       FROM bounce_events WHERE subscriber_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2`,
+    [subscriberId, limit],
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    source: r.source,
+    class: r.class,
+    rule: r.rule,
+    status: r.status,
+    diagnostic: r.diagnostic,
+    deliveryId: r.delivery_id === null ? null : Number(r.delivery_id),
+    editionId: r.edition_id,
+    suppressed: r.suppressed,
+    occurredAt: r.occurred_at.toISOString(),
+    receivedAt: r.received_at.toISOString(),
+  }));
+}

@@ -1,134 +1,152 @@
-import { createHash } from 'node:crypto';
-import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
+import { readFileSync } from 'node:fs';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerOptions } from 'smtp-server';
+import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import type { Db } from '../db/pool.js';
 import type { Logger } from '../logger.js';
-import { type ParsedReport, parseReport } from './parse.js';
-import type { BouncePolicy, BounceReport } from './policy.js';
-import { readVerp } from './verp.js';
+import { insertInboundMail } from './inbound-store.js';
+import { readUnsubscribeMailto } from './unsubscribe-mailto.js';
 
 /**
- * The inbound SMTP listener for bounce mail (BOUNCE_SMTP_PORT, off unless set): the MX of
- * BOUNCE_DOMAIN, or a relay's forwarding, points here. It takes mail for BOUNCE_DOMAIN only (no
- * relaying), parses each message as a DSN, an ARF complaint or an auto-reply (parse.ts), and
- * answers 250 only once every report in it is stored (policy.ts): a database failure answers 451
+ * The inbound SMTP listener (INBOUND_SMTP_PORT, off unless set): the MX of BOUNCE_DOMAIN and of
+ * the LIST_UNSUBSCRIBE_MAILTO domain, or a relay's forwarding, points here. It takes mail for the
+ * bounce domain and for readers' unsubscribe addresses only (no relaying), stores each message
+ * whole in PostgreSQL and only then answers 250; the bounces queue processes it from that copy
+ * (inbound-processor.ts), so a crash after the 250 loses nothing. A database failure answers 451
  * and the sending MTA tries again later.
  *
- * Mail is not authenticated, so it is trusted only as far as it proves itself: a report counts for
- * a reader only when it names one of our messages, by a VERP address that verifies (verp.ts) or
- * by the Message-ID we gave the message (keyed with SECRET_KEY, so not guessable). A report that
- * names only an address is stored and counted but suppresses nobody.
+ * Limits: INBOUND_SMTP_MAX_BYTES per message (552 past it), INBOUND_SMTP_MAX_CLIENTS connections
+ * in all and INBOUND_SMTP_MAX_PER_IP from one address (421 past them), 100 recipients per message,
+ * 60 s of silence. STARTTLS is offered when a certificate is configured.
  */
-export interface BounceListenerDeps {
+export interface InboundListenerDeps {
   config: Pick<
     Config,
     | 'BOUNCE_DOMAIN'
-    | 'BOUNCE_SMTP_MAX_BYTES'
+    | 'LIST_UNSUBSCRIBE_MAILTO'
     | 'SECRET_KEY'
     | 'SECRET_KEY_PREVIOUS'
     | 'NODE_ENV'
-    | 'BOUNCE_SMTP_HOST'
+    | 'INBOUND_SMTP_HOST'
+    | 'INBOUND_SMTP_MAX_BYTES'
+    | 'INBOUND_SMTP_MAX_CLIENTS'
+    | 'INBOUND_SMTP_MAX_PER_IP'
+    | 'INBOUND_SMTP_TLS_CERT_FILE'
+    | 'INBOUND_SMTP_TLS_KEY_FILE'
   >;
+  db: Db;
+  clock: Clock;
   log: Logger;
-  bounces: Pick<BouncePolicy, 'record'>;
+  /** hands a stored message to the bounces queue; a failure leaves it to the sweep */
+  enqueue(mailId: number): Promise<void>;
 }
+
+const MAX_RECIPIENTS = 100;
 
 const smtpError = (code: number, message: string) =>
   Object.assign(new Error(message), { responseCode: code });
 
-/** The reports one received mail makes, one per recipient it is about. */
-export function reportsFromMail(
-  parsed: ParsedReport,
-  raw: Buffer,
-  deliveryId: number | undefined,
-): BounceReport[] {
-  const digest = createHash('sha256').update(raw).digest('hex').slice(0, 32);
-  const base = {
-    source: 'inbound' as const,
-    deliveryId: deliveryId ?? null,
-    messageId: parsed.originalMessageId,
-    trustRecipient: false,
-    raw,
+function tlsOptions(config: InboundListenerDeps['config']): Partial<SMTPServerOptions> {
+  const certFile = config.INBOUND_SMTP_TLS_CERT_FILE;
+  const keyFile = config.INBOUND_SMTP_TLS_KEY_FILE;
+  if (!certFile || !keyFile) return { disabledCommands: ['AUTH', 'STARTTLS'] };
+  const read = (file: string, name: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new Error(`${name}: cannot read ${file} (${(err as Error).message})`);
+    }
   };
-  if (parsed.kind === 'auto-reply')
-    return [
-      {
-        ...base,
-        eventId: digest,
-        class: 'auto-reply',
-        rule: parsed.classification.rule,
-        recipient: parsed.from,
-      },
-    ];
-  if (parsed.kind === 'other') return [];
-  const recipients = parsed.recipients.length ? parsed.recipients : [null];
-  return recipients.map((r, i) => ({
-    ...base,
-    eventId: `${digest}-${i}`,
-    class: r?.classification.class ?? parsed.classification.class,
-    rule: r?.classification.rule ?? parsed.classification.rule,
-    recipient: r?.recipient ?? parsed.originalTo,
-    status: r?.status ?? null,
-    diagnostic: r?.diagnostic ?? (parsed.kind === 'arf' ? `ARF ${parsed.feedbackType}` : null),
-  }));
+  return {
+    disabledCommands: ['AUTH'],
+    cert: read(certFile, 'INBOUND_SMTP_TLS_CERT_FILE'),
+    key: read(keyFile, 'INBOUND_SMTP_TLS_KEY_FILE'),
+  };
 }
 
-export function createBounceListener(deps: BounceListenerDeps) {
-  const { config, log, bounces } = deps;
+export function createInboundListener(deps: InboundListenerDeps) {
+  const { config, log, db, clock } = deps;
   const domain = config.BOUNCE_DOMAIN?.toLowerCase();
   const keys = [config.SECRET_KEY, config.SECRET_KEY_PREVIOUS];
+  const perIp = new Map<string, number>();
+  const counted = new Set<string>();
+
   const server = new SMTPServer({
-    banner: 'Gazette bounce processor',
+    banner: 'Gazette inbound mail (bounces, unsubscribes)',
     authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
     disableReverseLookup: true,
-    size: config.BOUNCE_SMTP_MAX_BYTES,
-    maxClients: 50,
+    size: config.INBOUND_SMTP_MAX_BYTES,
+    maxClients: config.INBOUND_SMTP_MAX_CLIENTS,
     socketTimeout: 60_000,
     logger: false,
-    onRcptTo(address: SMTPServerAddress, _session, callback) {
-      const at = address.address.lastIndexOf('@');
-      const rcptDomain = address.address.slice(at + 1).toLowerCase();
-      if (!domain || rcptDomain !== domain)
-        return callback(smtpError(550, '5.7.1 relaying denied: not a bounce address'));
+    ...tlsOptions(config),
+    onConnect(session, callback) {
+      const ip = session.remoteAddress;
+      const n = perIp.get(ip) ?? 0;
+      if (n >= config.INBOUND_SMTP_MAX_PER_IP)
+        return callback(smtpError(421, '4.7.0 too many connections from your address, try again later'));
+      perIp.set(ip, n + 1);
+      counted.add(session.id);
       callback();
+    },
+    onClose(session) {
+      if (!counted.delete(session.id)) return;
+      const n = (perIp.get(session.remoteAddress) ?? 1) - 1;
+      if (n <= 0) perIp.delete(session.remoteAddress);
+      else perIp.set(session.remoteAddress, n);
+    },
+    onRcptTo(address: SMTPServerAddress, session, callback) {
+      if (session.envelope.rcptTo.length >= MAX_RECIPIENTS)
+        return callback(smtpError(452, '4.5.3 too many recipients'));
+      const rcpt = address.address;
+      const mailto = readUnsubscribeMailto(rcpt, config.LIST_UNSUBSCRIBE_MAILTO, keys);
+      if (mailto.kind === 'reader') return callback();
+      if (mailto.kind === 'forged')
+        return callback(smtpError(550, '5.1.1 no such unsubscribe address: use the link in the newsletter'));
+      if (mailto.kind === 'bare')
+        return callback(
+          smtpError(
+            550,
+            '5.1.1 this address needs the reader in it: use the unsubscribe link in the newsletter',
+          ),
+        );
+      if (domain && rcpt.slice(rcpt.lastIndexOf('@') + 1).toLowerCase() === domain) return callback();
+      callback(smtpError(550, '5.7.1 relaying denied: not an address this server takes mail for'));
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        if (stream.sizeExceeded) return callback(smtpError(552, '5.3.4 message too big for a bounce'));
-        const raw = Buffer.concat(chunks);
-        handle(
-          raw,
-          session.envelope.rcptTo.map((r) => r.address),
-        ).then(
-          () => callback(),
+        if (stream.sizeExceeded) return callback(smtpError(552, '5.3.4 message too big'));
+        const from = session.envelope.mailFrom;
+        insertInboundMail(db, {
+          receivedAt: clock.now(),
+          remoteIp: session.remoteAddress ?? null,
+          mailFrom: from ? from.address : '',
+          rcptTo: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks),
+        }).then(
+          (mailId) => {
+            // stored: the 250 is owed now; a lost enqueue is the sweep's (inbound-processor.ts)
+            callback(null, `queued as ${mailId}`);
+            deps
+              .enqueue(mailId)
+              .catch((err) =>
+                log.warn(
+                  { mailId, err: (err as Error).message },
+                  'inbound mail stored, not queued: the sweep queues it',
+                ),
+              );
+          },
           (err) => {
-            log.error({ err: (err as Error).message }, 'bounce mail not stored: asked the sender to retry');
-            callback(smtpError(451, '4.3.0 cannot store the report now, try again later'));
+            log.error({ err: (err as Error).message }, 'inbound mail not stored: asked the sender to retry');
+            callback(smtpError(451, '4.3.0 cannot store the message now, try again later'));
           },
         );
       });
     },
   });
-  server.on('error', (err) => log.warn({ err: err.message }, 'bounce listener connection error'));
-
-  async function handle(raw: Buffer, rcptTo: string[]): Promise<void> {
-    let deliveryId: number | undefined;
-    for (const rcpt of rcptTo) {
-      const verp = readVerp(rcpt, keys);
-      if (verp.kind === 'forged') {
-        log.warn({ rcpt }, 'bounce to a VERP address that does not verify: ignored');
-        return;
-      }
-      if (verp.kind === 'verp') deliveryId = verp.deliveryId;
-    }
-    const parsed = await parseReport(raw);
-    const reports = reportsFromMail(parsed, raw, deliveryId);
-    if (reports.length === 0)
-      log.info({ kind: parsed.kind, subject: parsed.subject }, 'bounce mailbox: not a report');
-    for (const r of reports) await bounces.record(r);
-  }
+  server.on('error', (err) => log.warn({ err: err.message }, 'inbound listener connection error'));
 
   let port = 0;
   return {
@@ -136,7 +154,7 @@ export function createBounceListener(deps: BounceListenerDeps) {
       return port;
     },
     listen(listenPort: number): Promise<number> {
-      const host = config.BOUNCE_SMTP_HOST ?? (config.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1');
+      const host = config.INBOUND_SMTP_HOST ?? (config.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1');
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(listenPort, host, () => {
@@ -151,4 +169,4 @@ export function createBounceListener(deps: BounceListenerDeps) {
   };
 }
 
-export type BounceListener = ReturnType<typeof createBounceListener>;
+export type InboundListener = ReturnType<typeof createInboundListener>;

@@ -15,6 +15,7 @@ import {
   softBouncesSince,
 } from './bounce-store.js';
 import type { BounceClass } from './classify.js';
+import type { ComplaintGuard } from './complaint-guard.js';
 
 /**
  * What a bounce does to the reader, decided from its class alone (classify.ts):
@@ -66,6 +67,8 @@ export interface BouncePolicyDeps {
   log: Logger;
   metrics: Pick<Metrics, 'bounces' | 'bounceSuppressions'>;
   config: Pick<Config, 'BOUNCE_SOFT_LIMIT' | 'BOUNCE_SOFT_WINDOW_DAYS'>;
+  /** measures the complaint rate after each new complaint (complaint-guard.ts) */
+  complaints?: Pick<ComplaintGuard, 'check'>;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -180,6 +183,13 @@ export function createBouncePolicy(deps: BouncePolicyDeps) {
           },
           'bounce recorded',
         );
+        // the report is stored whatever the measurement does; the periodic check measures again
+        if (r.class === 'complaint')
+          await deps.complaints
+            ?.check()
+            .catch((err) =>
+              log.error({ err: (err as Error).message }, 'complaint rate not measured after a complaint'),
+            );
       }
       return out;
     },

@@ -1,3 +1,4 @@
+import { unsubscribeMailto } from '../bounces/unsubscribe-mailto.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
@@ -135,7 +136,11 @@ export function createEditionMessages(deps: EditionMessagesDeps): EditionMessage
     const listHeaders = recipientHeaders({
       publicUrl: config.PUBLIC_URL,
       unsubscribeToken,
-      mailto: config.LIST_UNSUBSCRIBE_MAILTO,
+      // the reader in the address, so mail to it unsubscribes them (bounces/unsubscribe-mailto.ts)
+      mailto:
+        config.LIST_UNSUBSCRIBE_MAILTO && row.subscriberId
+          ? unsubscribeMailto(config.LIST_UNSUBSCRIBE_MAILTO, row.subscriberId, config.SECRET_KEY)
+          : undefined,
     });
     const raw = buildMessage(edition.prepared, {
       to: row.recipient,

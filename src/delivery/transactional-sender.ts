@@ -1,6 +1,7 @@
 import type { SendMailOptions } from 'nodemailer';
 import { classifySmtpRefusal, enhancedStatus } from '../bounces/classify.js';
 import type { BouncePolicy } from '../bounces/policy.js';
+import { unsubscribeMailto } from '../bounces/unsubscribe-mailto.js';
 import { verpAddress } from '../bounces/verp.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
@@ -137,7 +138,12 @@ export function createTransactionalSender(deps: TransactionalSenderDeps) {
                 nextDigest: nextDigestText(
                   publication,
                   language,
-                  { frequency: sub.frequency, timezone: sub.timezone, sendHour: sub.send_hour },
+                  {
+                    frequency: sub.frequency,
+                    timezone: sub.timezone,
+                    sendHour: sub.send_hour,
+                    weeklyDay: sub.weekly_day,
+                  },
                   clock.now(),
                 ),
               },
@@ -150,7 +156,12 @@ export function createTransactionalSender(deps: TransactionalSenderDeps) {
           ...rendered,
           headers: {
             ...(base.headers as Record<string, string>),
-            ...buildListHeaders({ unsubscribeUrl, mailto: config.LIST_UNSUBSCRIBE_MAILTO }),
+            ...buildListHeaders({
+              unsubscribeUrl,
+              mailto: config.LIST_UNSUBSCRIBE_MAILTO
+                ? unsubscribeMailto(config.LIST_UNSUBSCRIBE_MAILTO, sub.id, config.SECRET_KEY)
+                : undefined,
+            }),
           },
         },
       };

@@ -10,7 +10,7 @@ import type { Frequency } from '../subscriptions/schemas.js';
 import { scheduleUnscheduled, setDigestSlots } from '../subscriptions/subscriber-store.js';
 import { groupReaders } from './audience.js';
 import { articleSetHash, fillEdition } from './edition-store.js';
-import { nextSlotOrFallback } from './schedule.js';
+import { nextSlotOrFallback, weeklyDayOf } from './schedule.js';
 import type { DigestDeps, Lane } from './types.js';
 
 export interface PlanResult {
@@ -51,11 +51,17 @@ interface DueReader extends SlotKey {
   alerts: boolean;
 }
 
+/** What decides a reader's slot; weekly_day (null: the publication's day) counts for weekly readers only. */
 interface SlotKey {
   frequency: Frequency;
   timezone: string;
   send_hour: number;
+  weekly_day: number | null;
 }
+
+/** The columns of a SlotKey, with weekly_day blanked for readers it does not apply to. */
+const SLOT_COLUMNS = `frequency, timezone, send_hour,
+  CASE WHEN frequency = 'weekly' THEN weekly_day END AS weekly_day`;
 
 export function createPlanner(deps: DigestDeps) {
   const { db, clock, log, publication, config, enqueuer } = deps;
@@ -64,7 +70,7 @@ export function createPlanner(deps: DigestDeps) {
     const rule = {
       frequency: k.frequency,
       sendHour: k.send_hour,
-      weeklyDay: publication.digest.weeklyDay,
+      weeklyDay: weeklyDayOf(k.weekly_day, publication.digest.weeklyDay),
       timezone: k.timezone,
     };
     return nextSlotOrFallback(rule, after, publication.timezone).at;
@@ -84,8 +90,13 @@ export function createPlanner(deps: DigestDeps) {
   ): Promise<void> {
     const keys = new Map<string, SlotKey>();
     for (const r of readers) {
-      const k = { frequency: r.frequency, timezone: r.timezone, send_hour: r.send_hour };
-      keys.set(`${k.frequency} ${k.timezone} ${k.send_hour}`, k);
+      const k = {
+        frequency: r.frequency,
+        timezone: r.timezone,
+        send_hour: r.send_hour,
+        weekly_day: r.weekly_day,
+      };
+      keys.set(`${k.frequency} ${k.timezone} ${k.send_hour} ${k.weekly_day}`, k);
     }
     if (keys.size === 0) return;
     const slots = [...keys.values()].map((k) => ({ ...k, nextAt: slotAfter(k, after) }));
@@ -100,7 +111,7 @@ export function createPlanner(deps: DigestDeps) {
   /** Confirmed daily/weekly readers without a slot get their next local send hour. */
   async function scheduleNew(now: Date): Promise<number> {
     const { rows } = await db.query<SlotKey>(
-      `SELECT DISTINCT frequency, timezone, send_hour FROM subscribers
+      `SELECT DISTINCT ${SLOT_COLUMNS} FROM subscribers
        WHERE status = 'confirmed' AND next_digest_at IS NULL AND frequency <> 'immediate'`,
     );
     if (rows.length === 0) return 0;
@@ -121,7 +132,7 @@ export function createPlanner(deps: DigestDeps) {
     for (;;) {
       const n = await withTransaction(db, async (client) => {
         const { rows } = await client.query<{ id: string } & SlotKey>(
-          `SELECT id, frequency, timezone, send_hour FROM subscribers
+          `SELECT id, ${SLOT_COLUMNS} FROM subscribers
            WHERE status = 'confirmed' AND next_digest_at < $1
            ORDER BY next_digest_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
           [oldest, config.PLANNER_CHUNK_SIZE],
@@ -147,7 +158,7 @@ export function createPlanner(deps: DigestDeps) {
       // planner held (SKIP LOCKED) are that planner's; if it rolled back, the next run takes them.
       // The order is subscribers_due_profile_idx's (migration 010).
       const { rows } = await client.query<DueReader>(
-        `SELECT id, next_digest_at, language, frequency, topics, alerts, timezone, send_hour FROM subscribers
+        `SELECT id, next_digest_at, language, topics, alerts, ${SLOT_COLUMNS} FROM subscribers
          WHERE status = 'confirmed' AND next_digest_at IS NOT NULL AND next_digest_at <= $1
            AND (next_digest_at, language, frequency, topics, alerts, id)
              > ($2::timestamptz, $3::text, $4::text, $5::text[], $6::boolean, $7::uuid)

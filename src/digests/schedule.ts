@@ -41,6 +41,14 @@ export interface SlotRule {
 }
 
 /**
+ * A reader's weekly day: the one they chose, or (NULL: never chose one) the publication's, so
+ * they follow the publisher when it moves its weekly edition.
+ */
+export function weeklyDayOf(own: number | null | undefined, publicationDay: number): number {
+  return own ?? publicationDay;
+}
+
+/**
  * The first slot strictly after `after`. Immediate readers have no slot (their window is opened
  * by an article), so null.
  */

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { listArticles } from '../articles/article-repository.js';
+import { listArticles } from '../articles/article-store.js';
+import { EVENT_LIST_STATES, type EventListState, listEvents } from '../articles/event-list.js';
 import type { IngestService } from '../articles/ingest-service.js';
 import type { Db } from '../db/pool.js';
 import { validationError } from '../errors.js';
@@ -55,8 +56,6 @@ const Query = Type.Object({
   ),
 });
 
-const EventStates = ['pending', 'held', 'applied', 'failed'] as const;
-type EventState = (typeof EventStates)[number];
 const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 
 const ArticleEventView = Type.Object({
@@ -65,7 +64,7 @@ const ArticleEventView = Type.Object({
   eventKey: Type.String(),
   action: Type.String(),
   externalId: Type.String(),
-  state: Type.Union(EventStates.map((s) => Type.Literal(s))),
+  state: Type.Union(EVENT_LIST_STATES.map((s) => Type.Literal(s))),
   articleId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
   attempts: Type.Integer(),
   heldReason: Type.Union([Type.String(), Type.Null()], {
@@ -82,26 +81,10 @@ const ArticleEventView = Type.Object({
 });
 
 const EventsQuery = Type.Object({
-  state: Type.Optional(Type.Union(EventStates.map((s) => Type.Literal(s)))),
+  state: Type.Optional(Type.Union(EVENT_LIST_STATES.map((s) => Type.Literal(s)))),
   limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
   before: Type.Optional(Type.Integer({ minimum: 1, description: 'nextBefore of the previous page' })),
 });
-
-interface EventRow {
-  id: string;
-  provider: string;
-  event_key: string;
-  action: string;
-  external_id: string;
-  article_id: string | null;
-  received_at: Date;
-  processed_at: Date | null;
-  failed_at: Date | null;
-  last_attempt_at: Date | null;
-  attempts: number;
-  error: string | null;
-  held_reason: string | null;
-}
 
 function decodeCursor(raw: string): { at: Date; id: string } {
   try {
@@ -179,7 +162,7 @@ export const articleRoutes: FastifyPluginAsync<{
     },
   );
 
-  app.get<{ Querystring: { state?: EventState; limit: number; before?: number } }>(
+  app.get<{ Querystring: { state?: EventListState; limit: number; before?: number } }>(
     '/api/v1/article-events',
     {
       schema: {
@@ -204,41 +187,7 @@ export const articleRoutes: FastifyPluginAsync<{
     },
     async (request) => {
       const { state, limit, before } = request.query;
-      const where: string[] = [];
-      const params: unknown[] = [];
-      if (before !== undefined) where.push(`id < $${params.push(before)}`);
-      if (state === 'failed') where.push('failed_at IS NOT NULL');
-      if (state === 'held') where.push('held_reason IS NOT NULL');
-      if (state === 'applied')
-        where.push('processed_at IS NOT NULL AND failed_at IS NULL AND held_reason IS NULL');
-      if (state === 'pending') where.push('processed_at IS NULL AND held_reason IS NULL');
-      const { rows } = await db.query<EventRow>(
-        `SELECT id, provider, event_key, action, external_id, article_id, received_at, processed_at,
-                failed_at, last_attempt_at, attempts, error, held_reason
-           FROM article_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-          ORDER BY id DESC LIMIT $${params.push(limit + 1)}`,
-        params,
-      );
-      const page = rows.slice(0, limit);
-      return {
-        items: page.map((r) => ({
-          id: Number(r.id),
-          provider: r.provider,
-          eventKey: r.event_key,
-          action: r.action,
-          externalId: r.external_id,
-          state: r.failed_at ? 'failed' : r.held_reason ? 'held' : r.processed_at ? 'applied' : 'pending',
-          heldReason: r.held_reason,
-          articleId: r.article_id,
-          attempts: r.attempts,
-          error: r.error,
-          receivedAt: r.received_at.toISOString(),
-          processedAt: r.processed_at?.toISOString() ?? null,
-          failedAt: r.failed_at?.toISOString() ?? null,
-          lastAttemptAt: r.last_attempt_at?.toISOString() ?? null,
-        })),
-        nextBefore: rows.length > limit ? Number(page[page.length - 1]!.id) : null,
-      };
+      return listEvents(db, { state, limit, before });
     },
   );
 };

@@ -34,6 +34,28 @@ export const deliveryRoutes: FastifyPluginAsync<{ container: Container }> = asyn
     async () => control.status(),
   );
 
+  app.post<{ Body: { reason: string } }>(
+    '/api/v1/sending/pause',
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: 'Pause all bulk sending (digests and alerts) until resumed',
+        description:
+          'Pauses the send and alerts queues everywhere: no worker takes another batch; confirmations and other transactional mail go on. The reason is kept and shown until POST /api/v1/sending/resume. An earlier pause keeps its reason.',
+        security: adminSecurity,
+        body: Type.Object(
+          { reason: Type.String({ minLength: 3, maxLength: 300, description: 'why sending is paused' }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: SendingStatus },
+      },
+    },
+    async (request) => {
+      await control.pause({ reason: request.body.reason.trim() });
+      return control.status();
+    },
+  );
+
   app.post(
     '/api/v1/sending/resume',
     {

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Frequency, LanguageField as Language } from '../subscriptions/schemas.js';
+import { dryRunSendExample, testSendExample } from './openapi-examples.js';
 
 /** Schemas of the operator digest API and the public archive: validation, types and OpenAPI. */
 
@@ -41,7 +42,12 @@ export const SendBody = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'DigestSendRequest',
+    description: 'Try it with dryRun: true first: the answer says who would get what',
+    examples: [dryRunSendExample],
+  },
 );
 export type SendBody = Static<typeof SendBody>;
 
@@ -55,7 +61,10 @@ export const SendAccepted = Type.Object(
         'One edition per distinct (language, frequency, article set); empty when nobody has anything new',
     }),
   },
-  { description: 'Editions created; readers are added and sent in the background' },
+  {
+    title: 'DigestSendAccepted',
+    description: 'Editions created; readers are added and sent in the background',
+  },
 );
 
 export const DryRun = Type.Object(
@@ -86,7 +95,7 @@ export const DryRun = Type.Object(
       },
     ),
   },
-  { description: 'Who would get what' },
+  { title: 'DigestDryRun', description: 'Who would get what' },
 );
 
 export const TestBody = Type.Object(
@@ -101,7 +110,7 @@ export const TestBody = Type.Object(
       Type.Array(Uuid, { minItems: 1, maxItems: 100, description: 'Default: the latest published articles' }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'TestSendRequest', examples: [testSendExample] },
 );
 export type TestBody = Static<typeof TestBody>;
 
@@ -135,26 +144,29 @@ const Counts = Type.Object(
   },
 );
 
-export const Edition = Type.Object({
-  id: Uuid,
-  kind: Type.Union([Type.Literal('digest'), Type.Literal('alert'), Type.Literal('test')]),
-  state: Type.Union(
-    ['planned', 'sending', 'paused', 'cancelled', 'sent', 'expired'].map((s) => Type.Literal(s)),
-    { description: 'planned: no batch yet; sending: batches persisted; sent: no row left to send' },
-  ),
-  template: Type.String(),
-  language: Language,
-  frequency: Type.Union([Frequency, Type.Null()]),
-  subject: Type.Union([Type.String(), Type.Null()]),
-  dueAt: Type.String({ format: 'date-time' }),
-  createdAt: Type.String({ format: 'date-time' }),
-  createdBy: Type.String({ description: 'planner, alerts, api, api-test or resend' }),
-  batchCount: Type.Integer(),
-  articleIds: Type.Array(Uuid),
-  resendOf: Type.Union([Uuid, Type.Null()]),
-  archiveUrl: Type.String({ description: 'Public web copy ("view in browser")' }),
-  counts: Counts,
-});
+export const Edition = Type.Object(
+  {
+    id: Uuid,
+    kind: Type.Union([Type.Literal('digest'), Type.Literal('alert'), Type.Literal('test')]),
+    state: Type.Union(
+      ['planned', 'sending', 'paused', 'cancelled', 'sent', 'expired'].map((s) => Type.Literal(s)),
+      { description: 'planned: no batch yet; sending: batches persisted; sent: no row left to send' },
+    ),
+    template: Type.String(),
+    language: Language,
+    frequency: Type.Union([Frequency, Type.Null()]),
+    subject: Type.Union([Type.String(), Type.Null()]),
+    dueAt: Type.String({ format: 'date-time' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    createdBy: Type.String({ description: 'planner, alerts, api, api-test or resend' }),
+    batchCount: Type.Integer(),
+    articleIds: Type.Array(Uuid),
+    resendOf: Type.Union([Uuid, Type.Null()]),
+    archiveUrl: Type.String({ description: 'Public web copy ("view in browser")' }),
+    counts: Counts,
+  },
+  { title: 'Edition' },
+);
 
 export const ResendAccepted = Type.Object({
   editions: Type.Array(EditionRef, {
@@ -197,9 +209,12 @@ export const EditionListQuery = Type.Object({
 });
 export type EditionListQuery = Static<typeof EditionListQuery>;
 
-export const EditionList = Type.Object({
-  items: Type.Array(Edition),
-  total: Type.Integer({ description: 'editions matching the filters, all pages' }),
-  offset: Type.Integer(),
-  limit: Type.Integer(),
-});
+export const EditionList = Type.Object(
+  {
+    items: Type.Array(Edition),
+    total: Type.Integer({ description: 'editions matching the filters, all pages' }),
+    offset: Type.Integer(),
+    limit: Type.Integer(),
+  },
+  { title: 'EditionList' },
+);

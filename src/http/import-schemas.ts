@@ -166,9 +166,19 @@ export const ReaderDataView = Type.Object(
         sentAt: Nullable(Timestamp),
       }),
     ),
-    bounces: Type.Array(Type.Object({ deliveryId: Type.Integer(), at: Timestamp }), {
-      description: 'deliveries the receiving server refused for good',
-    }),
+    bounces: Type.Array(
+      Type.Object({
+        id: Type.Integer(),
+        class: Type.String({ description: 'hard, soft, block, complaint, auto-reply or unknown' }),
+        source: Type.String({ description: 'smtp, inbound (DSN/ARF by mail) or the relay that reported it' }),
+        deliveryId: Type.Union([Type.Integer(), Type.Null()]),
+        editionId: Type.Union([Type.String(), Type.Null()]),
+        status: Type.Union([Type.String(), Type.Null()], { description: 'the SMTP status code, e.g. 5.1.1' }),
+        diagnostic: Type.Union([Type.String(), Type.Null()]),
+        at: Timestamp,
+      }),
+      { description: 'the bounce, complaint and auto-reply reports received about the reader' },
+    ),
     imports: Type.Array(
       Type.Object({
         importId: Type.String(),

@@ -4,7 +4,8 @@ import type { Container } from '../container.js';
 import { GazetteError } from '../errors.js';
 import type { Language } from '../publication.js';
 import { preferencesUrl, readerDataUrl, unsubscribeUrl } from '../render/reader-links.js';
-import type { SubscriberRow } from '../subscriptions/subscriber-store.js';
+import { PreferencesBody, SubscriberView } from '../subscriptions/schemas.js';
+import { type SubscriberRow, toView } from '../subscriptions/subscriber-store.js';
 import { type Preferences, type RawFields, topicsFromForm } from '../subscriptions/validate.js';
 import { messagePage } from './pages/layout.js';
 import { fmt, pageStrings } from './pages/strings.js';
@@ -59,6 +60,7 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
     language: sub.language,
     timezone: sub.timezone,
     sendHour: sub.send_hour,
+    weeklyDay: sub.weekly_day,
   });
 
   const pendingOf = (sub: SubscriberRow, resent: boolean) =>
@@ -116,6 +118,7 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
           language: body.language,
           timezone: body.timezone,
           sendHour: body.sendHour,
+          weeklyDay: body.weeklyDay,
           name: body.name === undefined ? undefined : text(first(body.name)),
         };
         const result = await service.updatePreferences(token, fields, meta(request, 'preferences-page'));
@@ -131,6 +134,9 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
           frequency: (text(first(body.frequency)) || sub.frequency) as Preferences['frequency'],
           alerts: body.alerts !== undefined && body.alerts !== 'false',
           timezone: text(first(body.timezone)).slice(0, 64),
+          weeklyDay: /^[0-6]$/.test(text(first(body.weeklyDay)))
+            ? Number(first(body.weeklyDay))
+            : sub.weekly_day,
         };
         return sendHtml(
           reply,
@@ -144,7 +150,7 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
             unsubscribeHref: unsubscribeUrl('', tokens.unsubscribe(sub.id)),
             dataHref: readerDataUrl('', token),
             values,
-            error: localizedError(sub.language, err.field ?? 'generic'),
+            error: localizedError(publication, sub.language, err.field ?? 'generic'),
             pending: pendingOf(sub, false),
           }),
         );
@@ -153,6 +159,35 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
         .code(303)
         .header('location', `${preferencesUrl('', token)}?saved=1`)
         .send();
+    },
+  );
+
+  // the same change as JSON, for a publisher's own preference page (the token is the one in every
+  // mail's preference link)
+  app.patch(
+    '/api/v1/subscriptions/preferences/:token',
+    {
+      schema: {
+        tags: ['subscriptions'],
+        summary: "Change a reader's preferences with their preference link's token",
+        description:
+          'The token is the last path segment of the preference link in every mail. Fields left out keep their value; ' +
+          'topics [] is every topic. Unsubscribed and suppressed readers need a new subscription (409).',
+        params: TokenParams,
+        body: PreferencesBody,
+        response: { 200: SubscriberView },
+      },
+    },
+    async (request) => {
+      const result = await service.updatePreferences(
+        request.params.token,
+        request.body,
+        meta(request, 'preferences-api'),
+      );
+      if (!result) throw new GazetteError('GZ_NOT_FOUND', 'the preference link is not valid', 404);
+      if (!result.changed)
+        throw new GazetteError('GZ_NOT_SUBSCRIBED', 'this address is not subscribed: subscribe again', 409);
+      return toView(result.subscriber);
     },
   );
 

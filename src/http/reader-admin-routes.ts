@@ -19,6 +19,13 @@ const SearchQuery = Type.Object({
   topic: Type.Optional(
     Type.String({ maxLength: 64, description: 'readers who follow this topic (or every topic)' }),
   ),
+  source: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description:
+        "where readers came from: form, embed, api, import or operator (their first consent event's source), or an import's id",
+    }),
+  ),
   offset: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0 }),
   limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
 });
@@ -33,7 +40,27 @@ const SearchPage = Type.Object({
 
 const ConfirmBody = Type.Object(
   { reason: Type.String({ minLength: 3, maxLength: 500, description: 'why: kept as the consent evidence' }) },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'OperatorConfirmRequest',
+    examples: [{ reason: 'Signed paper form at the Damascus office, 2026-12-05, kept in file 114' }],
+  },
+);
+
+const LiftBody = Type.Optional(
+  Type.Object(
+    {
+      reason: Type.Optional(
+        Type.String({ minLength: 3, maxLength: 500, description: 'why: kept as the consent evidence' }),
+      ),
+      override: Type.Optional(
+        Type.Boolean({
+          description: 'required (true) to lift a suppression the reader caused by a spam complaint',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
 );
 
 /** Who acted on the reader: the bearer token here, the operator's address in the console. */
@@ -60,20 +87,25 @@ export const readerAdminRoutes: FastifyPluginAsync<{ container: Container }> = a
     async (request) => admin.search(request.query),
   );
 
-  app.post<{ Params: Static<typeof SubscriberParams> }>(
+  app.post<{ Params: Static<typeof SubscriberParams>; Body: Static<typeof LiftBody> }>(
     '/api/v1/subscribers/:id/lift-suppression',
     {
       schema: {
         tags,
         summary: 'Take an address off the block list',
         description:
-          'Back to the status it had when suppressed (a pending reader needs a new confirmation link). Recorded as consent evidence. 409 when not suppressed.',
+          'Back to the status it had when suppressed (a pending reader needs a new confirmation link). Recorded as consent evidence with the reason. 409 when not suppressed, and for a reader suppressed by their own spam complaint unless the body has "override": true and a "reason". Why a reader is suppressed: GET /api/v1/subscribers/{id}/bounces.',
         security: adminSecurity,
         params: SubscriberParams,
+        body: LiftBody,
         response: { 200: SubscriberView },
       },
+      // the body is optional (only a complaint's lift needs one): no body is an empty one
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
     },
-    async (request) => admin.liftSuppression(request.params.id, operatorMeta(request, 'api')),
+    async (request) => admin.liftSuppression(request.params.id, operatorMeta(request, 'api'), request.body),
   );
 
   app.post<{ Params: Static<typeof SubscriberParams> }>(

@@ -112,7 +112,12 @@ export const readerRoutes: FastifyPluginAsyncTypebox<{ container: Container }> =
         const next = nextDigestText(
           publication,
           language,
-          { frequency: sub.frequency, timezone: sub.timezone, sendHour: sub.send_hour },
+          {
+            frequency: sub.frequency,
+            timezone: sub.timezone,
+            sendHour: sub.send_hour,
+            weeklyDay: sub.weekly_day,
+          },
           clock.now(),
         );
         // after the one button: what comes next, and the two places a new reader goes from here

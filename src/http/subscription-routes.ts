@@ -139,6 +139,7 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
     topics: publication.topics.map((t) => t.id),
     frequency: 'daily',
     alerts: false,
+    weeklyDay: null,
   });
 
   app.get('/subscribe', { schema: { hide: true, querystring: LangQuery } }, async (request, reply) => {
@@ -247,9 +248,10 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
               topics: mode === 'all' ? [] : topicValues(body.topics),
               frequency: text(first(body.frequency)) || 'daily',
               alerts: body.alerts !== undefined && body.alerts !== 'false',
+              weeklyDay: /^[0-6]$/.test(text(first(body.weeklyDay))) ? Number(first(body.weeklyDay)) : null,
             },
             rendered: tokens.formRender(clock.now()),
-            error: localizedError(language, field),
+            error: localizedError(publication, language, field),
           }),
         );
 
@@ -295,6 +297,7 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<{ container: Containe
           language,
           timezone: text(body.timezone) === '' ? undefined : body.timezone,
           sendHour: text(body.sendHour) === '' ? undefined : body.sendHour,
+          weeklyDay: text(body.weeklyDay) === '' ? undefined : body.weeklyDay,
         };
         const refused = await powRefusal(verdict);
         if (refused) throw validationError(POW_FIELD, refused);

@@ -4,6 +4,7 @@ import { type IngestService, WEBHOOK_PROVIDERS, type WebhookProvider } from '../
 import { GenericArticleEventSchema } from '../articles/normalize/generic.js';
 import { PayloadError, SignatureError } from '../articles/types.js';
 import { GazetteError } from '../errors.js';
+import { genericPublishedExample, genericUnpublishedExample } from './openapi-examples.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,7 +36,7 @@ const Accepted = Type.Object(
   },
 );
 
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
+const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() }, { title: 'Error' });
 
 const DESCRIPTIONS: Record<WebhookProvider, string> = {
   generic:
@@ -59,7 +60,11 @@ export const webhookRoutes: FastifyPluginAsync<{ ingest: IngestService; bodyLimi
     request.rawBody = body as Buffer;
     done(null, body);
   });
-  app.addSchema({ ...GenericArticleEventSchema, $id: 'GenericArticleEvent' });
+  app.addSchema({
+    ...GenericArticleEventSchema,
+    $id: 'GenericArticleEvent',
+    examples: [genericPublishedExample, genericUnpublishedExample],
+  });
 
   for (const provider of WEBHOOK_PROVIDERS) {
     app.post(

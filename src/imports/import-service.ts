@@ -29,6 +29,8 @@ import {
   markMailed,
   openImports,
   type ReportLine,
+  recentImports,
+  rejectedPage,
   reportPage,
   setState,
   setTotal,
@@ -274,6 +276,17 @@ export function createImportService(deps: ImportDeps) {
       const imp = await findImport(db, importId);
       if (!imp) throw notFound('import');
       return imp;
+    },
+
+    /** The newest imports, for the console's list. */
+    list(limit = 20): Promise<ImportRow[]> {
+      return recentImports(db, limit);
+    },
+
+    /** The rows not imported, with their reasons: the first `limit` after row `afterRow`. */
+    async rejected(importId: string, afterRow = 0, limit = 50): Promise<ReportLine[]> {
+      await this.get(importId);
+      return rejectedPage(db, importId, afterRow, limit);
     },
 
     /** The per-row report, page by page (flat memory whatever the size of the import). */

@@ -240,3 +240,23 @@ export async function scrubAddress(q: Queryable, subscriberId: string, emailKey:
   );
   return res.rowCount ?? 0;
 }
+
+/** The newest imports first, for the console's list. */
+export async function recentImports(q: Queryable, limit: number): Promise<ImportRow[]> {
+  const { rows } = await q.query<ImportRow>(
+    `SELECT * FROM imports ORDER BY created_at DESC, id DESC LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}
+
+/** Rows the job did not import (with their reasons), in row order, one page after `afterRow`. */
+export async function rejectedPage(q: Queryable, importId: string, afterRow: number, limit: number) {
+  const { rows } = await q.query<ReportLine>(
+    `SELECT row_no, email, outcome, reason FROM import_rows
+      WHERE import_id = $1 AND row_no > $2 AND outcome IS NOT NULL AND outcome <> 'imported'
+      ORDER BY row_no LIMIT $3`,
+    [importId, afterRow, limit],
+  );
+  return rows;
+}

@@ -55,6 +55,11 @@ const PAYLOADS = {
       round: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'an integer >= 0' }),
     }),
   },
+  /**
+   * Bounce mail stored by the inbound listener, processed after its 250 (inbound); sweep: stored
+   * mail whose job was lost; complaint-check: the complaint-rate guard's periodic measurement
+   */
+  bounces: { inbound: Type.Object({ mailId: RowId }), sweep: NoData, 'complaint-check': NoData },
   /** outgoing CMS webhooks: one job per (event, endpoint) row; sweep hands stored rows to the queue */
   webhooks: { deliver: Type.Object({ deliveryId: RowId }), sweep: NoData },
 } satisfies Record<string, Record<string, TSchema>>;
@@ -78,6 +83,7 @@ export const QUEUE_NAMES: QueueName[] = [
   'digests',
   'send',
   'imports',
+  'bounces',
   'webhooks',
 ];
 

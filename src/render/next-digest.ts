@@ -1,4 +1,4 @@
-import { nextSlotOrFallback } from '../digests/schedule.js';
+import { nextSlotOrFallback, weeklyDayOf } from '../digests/schedule.js';
 import type { Language, Publication } from '../publication.js';
 import type { Frequency } from '../subscriptions/schemas.js';
 
@@ -6,6 +6,8 @@ export interface ScheduleChoice {
   frequency: Frequency;
   timezone: string;
   sendHour: number;
+  /** null: the publication's weekly day */
+  weeklyDay?: number | null;
 }
 
 const TEXT: Record<Language, Record<Frequency, string>> = {
@@ -33,7 +35,7 @@ export function nextDigestText(
   now: Date,
 ): string {
   const template = TEXT[language][choice.frequency];
-  const rule = { ...choice, weeklyDay: publication.digest.weeklyDay };
+  const rule = { ...choice, weeklyDay: weeklyDayOf(choice.weeklyDay, publication.digest.weeklyDay) };
   const { at: slot, timezone: timeZone } = nextSlotOrFallback(rule, now, publication.timezone);
   if (!slot) return template;
   const { locale, numberingSystem } = publication.locales[language];

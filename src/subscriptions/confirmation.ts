@@ -121,6 +121,7 @@ export function createConfirmation(
           language: sub.language,
           timezone: sub.timezone,
           sendHour: sub.send_hour,
+          weeklyDay: sub.weekly_day ?? undefined,
         },
         meta,
       );

@@ -30,6 +30,12 @@ export interface ReaderAdminDeps {
   enqueueDelivery(deliveryId: number): Promise<void>;
 }
 
+/** An operator's lift of a suppression: a complaint one needs override and a reason. */
+export interface LiftOptions {
+  override?: boolean;
+  reason?: string;
+}
+
 /** Who acted: the operator's address in the console, "api" for the bearer token. */
 export interface OperatorMeta extends RequestMeta {
   operator: string;
@@ -56,18 +62,26 @@ export function createReaderAdmin(deps: ReaderAdminDeps) {
     /**
      * Takes an address off the block list: back to the status it had when it was suppressed
      * (a pending reader needs a new confirmation link; an unknown earlier status stays unsubscribed).
+     * A reader who reported our mail as spam said so themselves: lifting that needs an explicit
+     * override with a reason, both kept in the consent record.
      */
-    async liftSuppression(id: string, meta: OperatorMeta): Promise<SubscriberView> {
+    async liftSuppression(id: string, meta: OperatorMeta, lift: LiftOptions = {}): Promise<SubscriberView> {
       const now = clock.now();
       return withTransaction(db, async (tx) => {
         const sub = await findById(tx, id, true);
         if (!sub) throw notFound('subscriber');
         if (sub.status !== 'suppressed') throw conflict('this address is not suppressed');
-        const { rows } = await tx.query<{ previous: string | null }>(
-          `SELECT details->>'previousStatus' AS previous FROM consent_events
+        const { rows } = await tx.query<{ previous: string | null; source: string }>(
+          `SELECT details->>'previousStatus' AS previous, source FROM consent_events
             WHERE subscriber_id = $1 AND event = 'suppressed' ORDER BY id DESC LIMIT 1`,
           [id],
         );
+        const complaint = rows[0]?.source === 'complaint';
+        const reason = lift.reason?.trim();
+        if (complaint && (lift.override !== true || !reason || reason.length < 3))
+          throw conflict(
+            'this reader reported our mail as spam: lifting it needs "override": true and a "reason" (kept as consent evidence)',
+          );
         const previous = rows[0]?.previous;
         const back: SubscriberStatus =
           previous === 'confirmed' || previous === 'pending' ? previous : 'unsubscribed';
@@ -79,7 +93,13 @@ export function createReaderAdmin(deps: ReaderAdminDeps) {
           source: meta.source,
           ip: meta.ip,
           userAgent: meta.userAgent,
-          details: { operator: meta.operator, previousReason: sub.suppressed_reason, status: back },
+          details: {
+            operator: meta.operator,
+            previousReason: sub.suppressed_reason,
+            status: back,
+            ...(reason ? { reason } : {}),
+            ...(complaint ? { override: 'complaint' } : {}),
+          },
           at: now,
         });
         return toView((await findById(tx, id))!);
@@ -165,9 +185,16 @@ export interface ReaderSearch {
   language?: Language;
   frequency?: Frequency;
   topic?: string;
+  /**
+   * where the reader came from: the source of their first consent event (form, embed, api,
+   * import, operator), or an import's id (the readers that import added)
+   */
+  source?: string;
   offset: number;
   limit: number;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Readers matching the filters, newest first, with the total of all matches. */
 export async function searchReaders(
@@ -182,6 +209,14 @@ export async function searchReaders(
   if (s.frequency) where.push(`frequency = $${params.push(s.frequency)}`);
   // a reader with no topics follows every topic
   if (s.topic) where.push(`(topics = '{}' OR $${params.push(s.topic)} = ANY(topics))`);
+  if (s.source && UUID.test(s.source))
+    where.push(
+      `id IN (SELECT subscriber_id FROM import_rows WHERE import_id = $${params.push(s.source)} AND subscriber_id IS NOT NULL)`,
+    );
+  else if (s.source)
+    where.push(
+      `(SELECT c.source FROM consent_events c WHERE c.subscriber_id = subscribers.id ORDER BY c.id LIMIT 1) = $${params.push(s.source)}`,
+    );
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const { rows } = await q.query<SubscriberRow & { total: string }>(
     `SELECT ${COLUMNS}, count(*) OVER () AS total FROM subscribers ${filter}

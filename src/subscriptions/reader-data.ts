@@ -42,6 +42,12 @@ export function createReaderData(deps: ReaderDataDeps) {
           WHERE d.subscriber_id = $1 ORDER BY d.id`,
         [subscriberId],
       );
+      // read only: bounce_events is written by src/bounces/bounce-store.ts
+      const bounces = await db.query(
+        `SELECT id, class, source, delivery_id, edition_id, status, diagnostic, occurred_at
+           FROM bounce_events WHERE subscriber_id = $1 ORDER BY occurred_at, id`,
+        [subscriberId],
+      );
       const imports = await db.query(
         `SELECT r.import_id, r.row_no, r.outcome, i.mode, i.created_at
            FROM import_rows r JOIN imports i ON i.id = r.import_id WHERE r.subscriber_id = $1 ORDER BY i.created_at`,
@@ -72,10 +78,17 @@ export function createReaderData(deps: ReaderDataDeps) {
           createdAt: (r.created_at as Date).toISOString(),
           sentAt: r.sent_at ? (r.sent_at as Date).toISOString() : null,
         })),
-        // Gazette keeps no bounce records of its own yet: a refused recipient is the failed delivery
-        bounces: deliveries.rows
-          .filter((r) => r.state === 'failed')
-          .map((r) => ({ deliveryId: Number(r.id), at: (r.created_at as Date).toISOString() })),
+        // the reports received about this reader (src/bounces/): bounces, complaints, auto-replies
+        bounces: bounces.rows.map((r) => ({
+          id: Number(r.id),
+          class: r.class as string,
+          source: r.source as string,
+          deliveryId: r.delivery_id === null ? null : Number(r.delivery_id),
+          editionId: (r.edition_id as string | null) ?? null,
+          status: (r.status as string | null) ?? null,
+          diagnostic: (r.diagnostic as string | null) ?? null,
+          at: (r.occurred_at as Date).toISOString(),
+        })),
         imports: imports.rows.map((r) => ({
           importId: r.import_id as string,
           row: r.row_no as number,

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { preferencesExample, subscribeExample, subscriberExample, suppressExample } from './examples.js';
 
 /**
  * The subscription domain's schemas, shared by request validation, TypeScript types and the
@@ -38,6 +39,14 @@ const SendHour = Type.Integer({
   description: "Local hour (0-23) for daily and weekly digests. Omitted: the publication's default (07:00).",
 });
 
+const WeeklyDay = Type.Integer({
+  minimum: 0,
+  maximum: 6,
+  description:
+    "Day of the weekly digest in the reader's time zone, 0 = Sunday ... 6 = Saturday (5: Friday). " +
+    "Omitted: the publication's weekly day. Used when frequency is weekly.",
+});
+
 export const PreferenceFields = {
   topics: Type.Optional(Topics),
   frequency: Type.Optional(Frequency),
@@ -45,6 +54,7 @@ export const PreferenceFields = {
   language: Type.Optional(LanguageField),
   timezone: Type.Optional(Timezone),
   sendHour: Type.Optional(SendHour),
+  weeklyDay: Type.Optional(WeeklyDay),
 };
 
 const Altcha = Type.String({
@@ -57,16 +67,27 @@ const Altcha = Type.String({
 
 export const SubscribeBody = Type.Object(
   { email: Email, name: Type.Optional(Name), ...PreferenceFields, altcha: Type.Optional(Altcha) },
-  { additionalProperties: false, description: 'A subscription request; a confirmation mail follows' },
+  {
+    additionalProperties: false,
+    title: 'SubscribeRequest',
+    description: 'A subscription request; a confirmation mail follows',
+    examples: [subscribeExample],
+  },
 );
 export type SubscribeBody = Static<typeof SubscribeBody>;
 
-export const PreferencesBody = Type.Object(PreferenceFields, { additionalProperties: false });
+export const PreferencesBody = Type.Object(PreferenceFields, {
+  additionalProperties: false,
+  title: 'Preferences',
+  description: 'The fields to change; absent ones keep their value',
+  examples: [preferencesExample],
+});
 export type PreferencesBody = Static<typeof PreferencesBody>;
 
 export const Accepted = Type.Object(
   { status: Type.Literal('pending') },
   {
+    title: 'SubscribeAccepted',
     description:
       'Always the same answer, whatever the state of the address, so the API cannot tell whether someone is subscribed',
   },
@@ -97,7 +118,10 @@ export const ChallengeResponse = Type.Object(
       description: 'the challenge must be solved and posted within this time (client clocks may differ)',
     }),
   },
-  { description: 'What a subscription form needs before it posts: a timing proof and a proof-of-work' },
+  {
+    title: 'SubscribeChallenge',
+    description: 'What a subscription form needs before it posts: a timing proof and a proof-of-work',
+  },
 );
 
 export const SubscriberStatus = Type.Union(
@@ -114,22 +138,28 @@ export type SubscriberStatus = Static<typeof SubscriberStatus>;
 const Timestamp = Type.String({ format: 'date-time' });
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 
-export const SubscriberView = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  email: Type.String(),
-  name: Type.Union([Type.String(), Type.Null()]),
-  status: SubscriberStatus,
-  language: LanguageField,
-  topics: Type.Array(Type.String()),
-  frequency: Frequency,
-  alerts: Type.Boolean(),
-  timezone: Type.String(),
-  sendHour: Type.Integer(),
-  createdAt: Timestamp,
-  confirmedAt: NullableTimestamp,
-  unsubscribedAt: NullableTimestamp,
-  suppressedReason: Type.Union([Type.String(), Type.Null()]),
-});
+export const SubscriberView = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    email: Type.String(),
+    name: Type.Union([Type.String(), Type.Null()]),
+    status: SubscriberStatus,
+    language: LanguageField,
+    topics: Type.Array(Type.String()),
+    frequency: Frequency,
+    alerts: Type.Boolean(),
+    timezone: Type.String(),
+    sendHour: Type.Integer(),
+    weeklyDay: Type.Union([Type.Integer({ minimum: 0, maximum: 6 }), Type.Null()], {
+      description: "0 = Sunday ... 6 = Saturday; null: the publication's weekly day",
+    }),
+    createdAt: Timestamp,
+    confirmedAt: NullableTimestamp,
+    unsubscribedAt: NullableTimestamp,
+    suppressedReason: Type.Union([Type.String(), Type.Null()]),
+  },
+  { title: 'Subscriber', examples: [subscriberExample] },
+);
 export type SubscriberView = Static<typeof SubscriberView>;
 
 export const ConsentEventView = Type.Object({
@@ -157,10 +187,13 @@ export const DeliveryView = Type.Object({
   error: Type.Union([Type.String(), Type.Null()]),
 });
 
-export const SubscriberDetail = Type.Intersect([
-  SubscriberView,
-  Type.Object({ consent: Type.Array(ConsentEventView), deliveries: Type.Array(DeliveryView) }),
-]);
+export const SubscriberDetail = Type.Intersect(
+  [
+    SubscriberView,
+    Type.Object({ consent: Type.Array(ConsentEventView), deliveries: Type.Array(DeliveryView) }),
+  ],
+  { title: 'SubscriberDetail' },
+);
 export type SubscriberDetail = Static<typeof SubscriberDetail>;
 
 export const ListQuery = Type.Object({
@@ -171,15 +204,18 @@ export const ListQuery = Type.Object({
 });
 export type ListQuery = Static<typeof ListQuery>;
 
-export const SubscriberPage = Type.Object({
-  items: Type.Array(SubscriberView),
-  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
-});
+export const SubscriberPage = Type.Object(
+  {
+    items: Type.Array(SubscriberView),
+    nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
+  },
+  { title: 'SubscriberPage' },
+);
 export type SubscriberPage = Static<typeof SubscriberPage>;
 
 export const SubscriberParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 export const SuppressBody = Type.Object(
   { reason: Type.Optional(Type.String({ maxLength: 200, description: 'why (kept on the subscriber)' })) },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'SuppressRequest', examples: [suppressExample] },
 );

@@ -61,6 +61,7 @@ export function createSubscribeFlow(deps: SubscriptionDeps) {
       alerts: input.alerts,
       timezone: input.timezone,
       sendHour: input.sendHour,
+      weeklyDay: input.weeklyDay,
     };
 
     // The common case, an address seen for the first time, is one statement.

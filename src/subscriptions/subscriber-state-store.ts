@@ -14,10 +14,22 @@ import type { SubscriptionInput } from './validate.js';
 export async function insertPendingIfAbsent(q: Queryable, f: SubscriptionInput, at: Date): Promise<void> {
   await q.query(
     `INSERT INTO subscribers (email, email_key, name, status, language, topics, frequency, alerts, timezone,
-                              send_hour, created_at, updated_at)
-     VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $10)
+                              send_hour, created_at, updated_at, weekly_day)
+     VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $10, $11)
      ON CONFLICT (email_key) DO NOTHING`,
-    [f.email, f.emailKey, f.name, f.language, f.topics, f.frequency, f.alerts, f.timezone, f.sendHour, at],
+    [
+      f.email,
+      f.emailKey,
+      f.name,
+      f.language,
+      f.topics,
+      f.frequency,
+      f.alerts,
+      f.timezone,
+      f.sendHour,
+      at,
+      f.weeklyDay,
+    ],
   );
 }
 
@@ -37,9 +49,22 @@ export async function reopenPending(
     `UPDATE subscribers SET status = 'pending', name = $2, language = $3, topics = $4, frequency = $5,
             alerts = $6, timezone = $7, send_hour = $8, confirm_nonce = $9,
             confirmation_sent_at = CASE WHEN $10 THEN confirmation_sent_at ELSE $11 END,
-            confirmed_at = NULL, updated_at = $11
+            confirmed_at = NULL, updated_at = $11, weekly_day = $12
       WHERE id = $1`,
-    [id, f.name, f.language, f.topics, f.frequency, f.alerts, f.timezone, f.sendHour, nonce, keepSentAt, at],
+    [
+      id,
+      f.name,
+      f.language,
+      f.topics,
+      f.frequency,
+      f.alerts,
+      f.timezone,
+      f.sendHour,
+      nonce,
+      keepSentAt,
+      at,
+      f.weeklyDay,
+    ],
   );
 }
 
@@ -117,6 +142,7 @@ export interface SavedPreferences {
   language: Language;
   timezone: string;
   sendHour: number;
+  weeklyDay: number | null;
   name: string | null;
 }
 
@@ -130,11 +156,12 @@ export async function savePreferences(
     // a new frequency, zone or hour drops the old slot so the new rule applies from the next
     // planner tick instead of after one more digest on the old schedule
     `UPDATE subscribers SET topics = $2, frequency = $3, alerts = $4, language = $5, timezone = $6,
-            send_hour = $7, updated_at = $8, name = $9,
+            send_hour = $7, updated_at = $8, name = $9, weekly_day = $10,
             next_digest_at = CASE WHEN frequency IS DISTINCT FROM $3 OR timezone IS DISTINCT FROM $6
-                                    OR send_hour IS DISTINCT FROM $7 THEN NULL ELSE next_digest_at END
+                                    OR send_hour IS DISTINCT FROM $7 OR weekly_day IS DISTINCT FROM $10
+                                  THEN NULL ELSE next_digest_at END
       WHERE id = $1`,
-    [id, p.topics, p.frequency, p.alerts, p.language, p.timezone, p.sendHour, at, p.name],
+    [id, p.topics, p.frequency, p.alerts, p.language, p.timezone, p.sendHour, at, p.name, p.weeklyDay],
   );
 }
 

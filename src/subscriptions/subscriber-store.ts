@@ -15,6 +15,7 @@ export interface SubscriberRow {
   alerts: boolean;
   timezone: string;
   send_hour: number;
+  weekly_day: number | null; // 0 = Sunday; null: the publication's weekly day
   confirm_nonce: string | null;
   confirmation_sent_at: Date | null;
   confirmed_at: Date | null;
@@ -47,7 +48,7 @@ export interface ConsentEvent {
 }
 
 export const COLUMNS = `id, email, email_key, name, status, language, topics, frequency, alerts, timezone, send_hour,
-  confirm_nonce, confirmation_sent_at, confirmed_at, unsubscribed_at, suppressed_reason, created_at`;
+  weekly_day, confirm_nonce, confirmation_sent_at, confirmed_at, unsubscribed_at, suppressed_reason, created_at`;
 
 export async function findByKey(q: Queryable, key: string, lock = false): Promise<SubscriberRow | undefined> {
   const { rows } = await q.query<SubscriberRow>(
@@ -132,6 +133,7 @@ export interface NewSubscription {
   alerts: boolean;
   timezone: string;
   sendHour: number;
+  weeklyDay: number | null;
   nonce: string;
   /** the subscribe_requested evidence, minus what the subscriber row already says */
   consent: Omit<ConsentEvent, 'subscriberId' | 'email' | 'event' | 'at'>;
@@ -148,8 +150,8 @@ export async function insertNewSubscription(q: Queryable, n: NewSubscription): P
   const { rows } = await q.query<{ id: string }>(
     `WITH s AS (
        INSERT INTO subscribers (id, email, email_key, name, status, language, topics, frequency, alerts, timezone,
-                                send_hour, confirm_nonce, confirmation_sent_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $12, $12)
+                                send_hour, confirm_nonce, confirmation_sent_at, created_at, updated_at, weekly_day)
+       VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $12, $12, $20)
        ON CONFLICT (email_key) DO NOTHING
        RETURNING id
      ), c AS (
@@ -182,6 +184,7 @@ export async function insertNewSubscription(q: Queryable, n: NewSubscription): P
       n.consent.userAgent ? n.consent.userAgent.slice(0, 512) : null,
       JSON.stringify(n.consent.details ?? {}),
       n.confirmationDedupeKey,
+      n.weeklyDay,
     ],
   );
   return rows[0] ? Number(rows[0].id) : undefined;
@@ -230,6 +233,7 @@ export function toView(r: SubscriberRow): SubscriberView {
     alerts: r.alerts,
     timezone: r.timezone,
     sendHour: r.send_hour,
+    weeklyDay: r.weekly_day,
     createdAt: r.created_at.toISOString(),
     confirmedAt: r.confirmed_at?.toISOString() ?? null,
     unsubscribedAt: r.unsubscribed_at?.toISOString() ?? null,
@@ -239,23 +243,21 @@ export function toView(r: SubscriberRow): SubscriberView {
 
 // ---- digest schedule: the planner computes the slots (src/digests/planner.ts); written here
 
-/** A (frequency, time zone, send hour) combination and the next slot computed for it. */
-export interface DigestSlot {
-  frequency: Frequency;
-  timezone: string;
-  send_hour: number;
+/** A combination of what decides a slot and its next slot (weekly_day: stored; weekly readers only). */
+export interface DigestSlot
+  extends Pick<SubscriberRow, 'frequency' | 'timezone' | 'send_hour' | 'weekly_day'> {
   nextAt: Date | null;
 }
 
-/** the slots as a relation v, from parameters $<first> .. $<first + 3> */
+/** the slots as a relation v, from parameters $<first> .. $<first + 4>, and the match on s */
 const slotsFrom = (first: number) =>
-  `unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::int[], $${first + 3}::timestamptz[])
-     AS v(frequency, timezone, send_hour, next_at)`;
+  `unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::int[], $${first + 3}::timestamptz[],
+          $${first + 4}::int[]) AS v(frequency, timezone, send_hour, next_at, weekly_day)`;
+const SLOT_MATCH = `s.frequency = v.frequency AND s.timezone = v.timezone AND s.send_hour = v.send_hour
+  AND (v.frequency <> 'weekly' OR s.weekly_day IS NOT DISTINCT FROM v.weekly_day)`;
 const slotParams = (slots: DigestSlot[]) => [
-  slots.map((k) => k.frequency),
-  slots.map((k) => k.timezone),
-  slots.map((k) => k.send_hour),
-  slots.map((k) => k.nextAt),
+  ...(['frequency', 'timezone', 'send_hour', 'nextAt'] as const).map((f) => slots.map((k) => k[f])),
+  slots.map((k) => (k.frequency === 'weekly' ? k.weekly_day : null)),
 ];
 
 /**
@@ -271,10 +273,9 @@ export async function setDigestSlots(
   if (slots.length === 0) return;
   await q.query(
     `UPDATE subscribers s SET next_digest_at = v.next_at
-       , last_digest_at = ${last === 'slot' ? 's.next_digest_at' : '$6'}
+       , last_digest_at = ${last === 'slot' ? 's.next_digest_at' : '$7'}
      FROM ${slotsFrom(2)}
-     WHERE s.id = ANY($1::uuid[]) AND s.frequency = v.frequency AND s.timezone = v.timezone
-       AND s.send_hour = v.send_hour`,
+     WHERE s.id = ANY($1::uuid[]) AND ${SLOT_MATCH}`,
     [readerIds, ...slotParams(slots), ...(last === 'slot' ? [] : [last])],
   );
 }
@@ -285,8 +286,7 @@ export async function scheduleUnscheduled(q: Queryable, slots: DigestSlot[]): Pr
   const res = await q.query(
     `UPDATE subscribers s SET next_digest_at = v.next_at
      FROM ${slotsFrom(1)}
-     WHERE s.status = 'confirmed' AND s.next_digest_at IS NULL AND s.frequency <> 'immediate'
-       AND s.frequency = v.frequency AND s.timezone = v.timezone AND s.send_hour = v.send_hour`,
+     WHERE s.status = 'confirmed' AND s.next_digest_at IS NULL AND s.frequency <> 'immediate' AND ${SLOT_MATCH}`,
     slotParams(slots),
   );
   return res.rowCount ?? 0;

@@ -50,6 +50,7 @@ export const prefsOf = (r: SubscriberRow): Preferences => ({
   language: r.language,
   timezone: r.timezone,
   sendHour: r.send_hour,
+  weeklyDay: r.weekly_day,
 });
 
 /** Hands committed ledger rows to the queue; a failure is logged and thrown (the row stays pending). */

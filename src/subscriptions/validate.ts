@@ -57,6 +57,8 @@ export interface Preferences {
   language: Language;
   timezone: string;
   sendHour: number;
+  /** 0 = Sunday ... 6 = Saturday; null: the publication's weekly day */
+  weeklyDay: number | null;
 }
 
 export interface SubscriptionInput extends Preferences {
@@ -75,6 +77,7 @@ export interface RawFields {
   language?: unknown;
   timezone?: unknown;
   sendHour?: unknown;
+  weeklyDay?: unknown;
 }
 
 export function parseName(raw: unknown): string | null {
@@ -113,6 +116,13 @@ function parseHour(raw: unknown): number {
   return n;
 }
 
+function parseWeekday(raw: unknown): number {
+  const n = typeof raw === 'string' && /^\d$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 6)
+    throw validationError('weeklyDay', 'must be a day of the week from 0 (Sunday) to 6 (Saturday)');
+  return n;
+}
+
 /**
  * Validates preference fields over a base (the defaults for a new subscriber, or the current
  * preferences). `present` says which fields the caller sent; absent ones keep the base value.
@@ -138,6 +148,7 @@ export function parsePreferences(raw: RawFields, base: Preferences, publication:
     out.timezone = new Intl.DateTimeFormat('en', { timeZone: raw.timezone }).resolvedOptions().timeZone;
   }
   if (raw.sendHour !== undefined && raw.sendHour !== '') out.sendHour = parseHour(raw.sendHour);
+  if (raw.weeklyDay !== undefined && raw.weeklyDay !== '') out.weeklyDay = parseWeekday(raw.weeklyDay);
   return out;
 }
 
@@ -149,6 +160,7 @@ export function defaultPreferences(publication: Publication, language: Language)
     language,
     timezone: publication.timezone,
     sendHour: publication.digest.defaultSendHour,
+    weeklyDay: null,
   };
 }
 

@@ -21,7 +21,7 @@ export interface TestContextOptions {
   workers?: boolean;
   smtp?: SinkHooks;
   now?: string;
-  /** start the inbound bounce listener (BOUNCE_SMTP_PORT, e.g. '0' for any free port) */
+  /** start the inbound listener (INBOUND_SMTP_PORT, e.g. '0' for any free port) */
   bounceListener?: boolean;
   /** where the logger writes (default stdout); tests that read log lines pass a stream */
   logDestination?: DestinationStream;
@@ -60,7 +60,7 @@ export async function createTestContext(opts: TestContextOptions = {}) {
     publication,
     clock,
     log,
-    withBounceListener: opts.bounceListener,
+    withInboundListener: opts.bounceListener,
   });
   const app = await buildApp(container);
   await app.ready();

@@ -3,9 +3,11 @@
  * leave them, with a really rendered edition; and the header-contract check every message in
  * those tests goes through.
  */
+
 import { generateKeyPairSync } from 'node:crypto';
 import { authenticate } from 'mailauth';
 import { expect } from 'vitest';
+import { unsubscribeMailto } from '../../src/bounces/unsubscribe-mailto.js';
 import { jobId } from '../../src/queues/definitions.js';
 import { type RenderedEdition, renderEdition } from '../../src/render/index.js';
 import { createTokens } from '../../src/security/tokens.js';
@@ -236,7 +238,11 @@ export function expectNewsletterContract(input: ContractInput): void {
   const token = urls[0]!.split('/').pop()!;
   expect(tokens.verifyUnsubscribe(token)).toBe(reader.id);
   expect(urls[0]!.startsWith('https://')).toBe(true);
-  if (input.mailto) expect(urls[1]).toBe(`mailto:${input.mailto}?subject=unsubscribe`);
+  // the mailto names this reader (signed), so mail to it unsubscribes them
+  if (input.mailto)
+    expect(urls[1]).toBe(
+      `mailto:${unsubscribeMailto(input.mailto, reader.id, config.SECRET_KEY)}?subject=unsubscribe`,
+    );
   else expect(urls).toHaveLength(1);
   expect(rawHeader(mail, 'List-Unsubscribe-Post')).toBe('List-Unsubscribe=One-Click');
 

@@ -15,6 +15,8 @@ export interface ReaderSpec {
   alerts?: boolean;
   timezone?: string;
   sendHour?: number;
+  /** 0 = Sunday; default null: the publication's weekly day */
+  weeklyDay?: number | null;
   name?: string | null;
   confirmedAt?: Date | string;
   status?: 'confirmed' | 'pending' | 'unsubscribed';
@@ -23,8 +25,8 @@ export interface ReaderSpec {
 export async function addReader(ctx: TestContext, r: ReaderSpec): Promise<string> {
   const { rows } = await ctx.db.query<{ id: string }>(
     `INSERT INTO subscribers (email, email_key, name, status, language, topics, frequency, alerts, timezone,
-                              send_hour, confirmed_at)
-     VALUES ($1, lower($1), $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+                              send_hour, confirmed_at, weekly_day)
+     VALUES ($1, lower($1), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
     [
       r.email,
       r.name ?? null,
@@ -36,6 +38,7 @@ export async function addReader(ctx: TestContext, r: ReaderSpec): Promise<string
       r.timezone ?? 'UTC',
       r.sendHour ?? 7,
       new Date(r.confirmedAt ?? ctx.clock.now().getTime() - 3 * 24 * 3600_000),
+      r.weeklyDay ?? null,
     ],
   );
   return rows[0]!.id;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readerState } from '../helpers/bounce-checks.js';
 import { bounceFixture } from '../helpers/bounce-fixtures.js';
-import { mailBounce } from '../helpers/bounce-mail.js';
+import { inboundSettled, mailBounce } from '../helpers/bounce-mail.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
 import { addArticle, addReader, mailsTo } from '../helpers/digest-fixtures.js';
 
@@ -29,10 +29,10 @@ describe('inbound bounce mail (VERP return paths and the SMTP listener)', () => 
   beforeAll(async () => {
     ctx = await createTestContext({
       now: '2026-11-29T10:00:00Z',
-      env: { BOUNCE_DOMAIN: DOMAIN, BOUNCE_SMTP_PORT: '0' },
+      env: { BOUNCE_DOMAIN: DOMAIN, INBOUND_SMTP_PORT: '0' },
       bounceListener: true,
     });
-    port = ctx.container.bounceListener!.port;
+    port = ctx.container.inboundListener!.port;
     for (const email of ['dead@example.org', 'angry@example.org', 'away@example.org', 'fine@example.org'])
       await addReader(ctx, { email });
   });
@@ -65,6 +65,7 @@ describe('inbound bounce mail (VERP return paths and the SMTP listener)', () => 
       messageId: mail!.parsed.messageId!,
     });
     expect((await mailBounce(port, mail!.from, dsn)).response).toMatch(/^250/);
+    await inboundSettled(ctx);
     const dead = await readerState(ctx, 'dead@example.org');
     expect(dead.status).toBe('suppressed');
     expect(dead.events).toEqual([
@@ -82,6 +83,7 @@ describe('inbound bounce mail (VERP return paths and the SMTP listener)', () => 
     expect(evidence.rows[0]!.raw.toString()).toContain('Final-Recipient: rfc822; dead@example.org');
     // the same DSN delivered again (the MTA did not see our 250): nothing new
     await mailBounce(port, mail!.from, dsn);
+    await inboundSettled(ctx);
     expect((await readerState(ctx, 'dead@example.org')).events).toHaveLength(1);
     expect((await edition(first.edition.id)).counts).toMatchObject({ sent: 4, bounced: 1 });
 
@@ -98,6 +100,7 @@ describe('inbound bounce mail (VERP return paths and the SMTP listener)', () => 
       messageId: mail!.parsed.messageId!,
     });
     await mailBounce(port, `fbl@${DOMAIN}`, arf);
+    await inboundSettled(ctx);
     const angry = await readerState(ctx, 'angry@example.org');
     expect(angry.status).toBe('suppressed');
     expect(angry.events[0]).toMatchObject({ class: 'complaint', suppressed: true });
@@ -112,6 +115,7 @@ describe('inbound bounce mail (VERP return paths and the SMTP listener)', () => 
       messageId: mail!.parsed.messageId!,
     });
     await mailBounce(port, mail!.from, ooo);
+    await inboundSettled(ctx);
     expect((await edition(first.edition.id)).counts).toMatchObject({ autoReplied: 1 });
     expect((await readerState(ctx, 'away@example.org')).status).toBe('confirmed');
   });
@@ -125,6 +129,7 @@ describe('inbound bounce mail (VERP return paths and the SMTP listener)', () => 
     expect((await mailBounce(port, `bounce+1-000000000000@${DOMAIN}`, forged)).response).toMatch(/^250/);
     // a plain bounce address and an unknown Message-ID: stored, but the address alone proves nothing
     await mailBounce(port, `postmaster@${DOMAIN}`, forged);
+    await inboundSettled(ctx);
     const fine = await readerState(ctx, 'fine@example.org');
     expect(fine.status).toBe('confirmed');
     expect(fine.events).toHaveLength(0);
@@ -134,7 +139,7 @@ describe('inbound bounce mail (VERP return paths and the SMTP listener)', () => 
     expect(rows).toEqual([{ class: 'hard', subscriber_id: null }]);
   });
 
-  it('refuses mail for other domains (no relaying) and mail over BOUNCE_SMTP_MAX_BYTES', async () => {
+  it('refuses mail for other domains (no relaying) and mail over INBOUND_SMTP_MAX_BYTES', async () => {
     await expect(
       mailBounce(port, 'someone@example.org', Buffer.from('Subject: x\r\n\r\nhi\r\n')),
     ).rejects.toMatchObject({
@@ -142,7 +147,7 @@ describe('inbound bounce mail (VERP return paths and the SMTP listener)', () => 
     });
     const big = Buffer.concat([
       Buffer.from(`Subject: big\r\nTo: x@${DOMAIN}\r\n\r\n`),
-      Buffer.alloc(ctx.config.BOUNCE_SMTP_MAX_BYTES + 1024, 'a'),
+      Buffer.alloc(ctx.config.INBOUND_SMTP_MAX_BYTES + 1024, 'a'),
     ]);
     await expect(mailBounce(port, `x@${DOMAIN}`, big)).rejects.toMatchObject({ responseCode: 552 });
   });

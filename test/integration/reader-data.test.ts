@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertBounceEvent } from '../../src/bounces/bounce-store.js';
+import { createDelivery } from '../../src/delivery/delivery-store.js';
 import { jobId } from '../../src/queues/definitions.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
+import { addReader } from '../helpers/digest-fixtures.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ADDRESS = 'Rania.Haddad@Example.org';
@@ -235,5 +238,68 @@ describe("the reader's data rights", () => {
       headers: ctx.adminHeaders,
     });
     expect(res.statusCode).toBe(404);
+  });
+
+  // after the erasure test, which counts every reader left
+  it('lists the bounce and complaint reports received about the reader, not their failed deliveries', async () => {
+    const other = await addReader(ctx, { email: 'bounced.reader@example.org', language: 'ar' });
+    const at = new Date('2026-11-02T08:00:00Z');
+    // a delivery that failed for a reason of Gazette's own (never reported by the receiver)
+    const failed = await createDelivery(ctx.db, {
+      kind: 'welcome',
+      dedupeKey: `welcome-${other}`,
+      subscriberId: other,
+      recipient: 'bounced.reader@example.org',
+      at,
+    });
+    await ctx.db.query(`UPDATE deliveries SET state = 'failed', error = 'render failed' WHERE id = $1`, [
+      failed.id,
+    ]);
+    const sent = await createDelivery(ctx.db, {
+      kind: 'confirmation',
+      dedupeKey: `confirmation-${other}-x`,
+      subscriberId: other,
+      recipient: 'bounced.reader@example.org',
+      at,
+    });
+    const event = (cls: 'soft' | 'complaint', n: number, deliveryId: number | null) =>
+      insertBounceEvent(ctx.db, {
+        source: cls === 'soft' ? 'inbound' : 'postmark',
+        eventId: `evt-${n}`,
+        class: cls,
+        rule: null,
+        recipient: 'bounced.reader@example.org',
+        subscriberId: other,
+        deliveryId,
+        editionId: null,
+        messageId: null,
+        status: cls === 'soft' ? '4.2.2' : null,
+        diagnostic: cls === 'soft' ? '452 4.2.2 mailbox full' : null,
+        raw: null,
+        occurredAt: new Date(at.getTime() + n * 60_000),
+        receivedAt: new Date(at.getTime() + n * 60_000),
+      });
+    await event('soft', 1, sent.id);
+    await event('complaint', 2, null);
+    const data = (
+      await ctx.app.inject({ url: `/api/v1/subscribers/${other}/data`, headers: ctx.adminHeaders })
+    ).json();
+    expect(data.bounces).toEqual([
+      expect.objectContaining({
+        class: 'soft',
+        source: 'inbound',
+        deliveryId: sent.id,
+        status: '4.2.2',
+        diagnostic: '452 4.2.2 mailbox full',
+        at: '2026-11-02T08:01:00.000Z',
+      }),
+      expect.objectContaining({
+        class: 'complaint',
+        source: 'postmark',
+        deliveryId: null,
+        at: '2026-11-02T08:02:00.000Z',
+      }),
+    ]);
+    expect(data.bounces.some((b: { deliveryId: number }) => b.deliveryId === failed.id)).toBe(false);
   });
 });

@@ -799,9 +799,11 @@ describe('subscription flow', () => {
   it('documents the API in OpenAPI with tags and admin security', async () => {
     const doc = (await ctx.app.inject('/docs/json')).json();
     expect(doc.paths['/api/v1/subscriptions'].post.tags).toEqual(['subscriptions']);
-    expect(
-      doc.paths['/api/v1/subscriptions'].post.requestBody.content['application/json'].schema.properties,
-    ).toHaveProperty('sendHour');
+    const ref: string =
+      doc.paths['/api/v1/subscriptions'].post.requestBody.content['application/json'].schema.$ref;
+    expect(doc.components.schemas[ref.replace('#/components/schemas/', '')].properties).toHaveProperty(
+      'sendHour',
+    );
     expect(doc.paths['/api/v1/subscribers'].get.security).toEqual([{ adminToken: [] }]);
     expect(doc.paths['/unsubscribe/{token}'].post.tags).toEqual(['subscriptions']);
   });

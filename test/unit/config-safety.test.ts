@@ -75,11 +75,50 @@ describe('listening address', () => {
 });
 
 describe('bounce configuration', () => {
-  it('a bounce listener needs the domain it accepts mail for', () => {
-    expect(() => loadConfig({ BOUNCE_SMTP_PORT: '2526' })).toThrow(/BOUNCE_SMTP_PORT: needs BOUNCE_DOMAIN/);
+  it('the inbound listener needs the mail it accepts: a bounce domain or an unsubscribe address', () => {
+    expect(() => loadConfig({ INBOUND_SMTP_PORT: '2526' })).toThrow(
+      /INBOUND_SMTP_PORT: needs BOUNCE_DOMAIN or LIST_UNSUBSCRIBE_MAILTO/,
+    );
     expect(
-      loadConfig({ BOUNCE_SMTP_PORT: '2526', BOUNCE_DOMAIN: 'bounces.news.example' }).BOUNCE_SMTP_PORT,
+      loadConfig({ INBOUND_SMTP_PORT: '2526', BOUNCE_DOMAIN: 'bounces.news.example' }).INBOUND_SMTP_PORT,
     ).toBe(2526);
+    expect(
+      loadConfig({ INBOUND_SMTP_PORT: '2526', LIST_UNSUBSCRIBE_MAILTO: 'unsubscribe@news.example' })
+        .INBOUND_SMTP_PORT,
+    ).toBe(2526);
+  });
+
+  it('the names used before, BOUNCE_SMTP_*, still work with a warning', () => {
+    const c = loadConfig({
+      BOUNCE_SMTP_PORT: '2527',
+      BOUNCE_SMTP_HOST: '0.0.0.0',
+      BOUNCE_SMTP_MAX_BYTES: '20480',
+      BOUNCE_DOMAIN: 'bounces.news.example',
+    });
+    expect([c.INBOUND_SMTP_PORT, c.INBOUND_SMTP_HOST, c.INBOUND_SMTP_MAX_BYTES]).toEqual([
+      2527,
+      '0.0.0.0',
+      20480,
+    ]);
+    expect(c.warnings).toContain('BOUNCE_SMTP_PORT is deprecated: rename it INBOUND_SMTP_PORT');
+    // the new name wins when both are set
+    expect(
+      loadConfig({
+        BOUNCE_SMTP_PORT: '2527',
+        INBOUND_SMTP_PORT: '2528',
+        BOUNCE_DOMAIN: 'bounces.news.example',
+      }).INBOUND_SMTP_PORT,
+    ).toBe(2528);
+  });
+
+  it('STARTTLS needs both certificate files; the unsubscribe address leaves room for the reader', () => {
+    expect(() => loadConfig({ INBOUND_SMTP_TLS_CERT_FILE: '/etc/cert.pem' })).toThrow(
+      /INBOUND_SMTP_TLS_CERT_FILE: STARTTLS needs/,
+    );
+    expect(() => loadConfig({ LIST_UNSUBSCRIBE_MAILTO: 'a-very-long-unsubscribe-box@news.example' })).toThrow(
+      /LIST_UNSUBSCRIBE_MAILTO: the part before @ must be at most 20 characters/,
+    );
+    expect(() => loadConfig({ LIST_UNSUBSCRIBE_MAILTO: 'unsub+x@news.example' })).toThrow(/without "\+"/);
   });
 
   it('production without a bounce domain warns that bounce mail is never processed', () => {

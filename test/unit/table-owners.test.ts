@@ -25,12 +25,14 @@ const OWNERS: Record<string, string[]> = {
   // creation, rendering and recipients; every later state change
   editions: ['src/digests/edition-store.ts', 'src/digests/edition-state-store.ts'],
   digest_runs: ['src/digests/run-store.ts'],
-  articles: ['src/articles/article-repository.ts'],
-  article_events: ['src/articles/event-writer.ts'],
-  feed_state: ['src/articles/feed-poller.ts'],
+  articles: ['src/articles/article-store.ts'],
+  article_events: ['src/articles/event-store.ts'],
+  feed_state: ['src/articles/feed-state-store.ts'],
   schema_migrations: ['src/db/migrate.ts'],
   dev_mailbox: ['src/mail/dev-mailbox.ts'],
   bounce_events: ['src/bounces/bounce-store.ts'],
+  complaint_guard: ['src/bounces/complaint-guard-store.ts'],
+  inbound_mail: ['src/bounces/inbound-store.ts'],
   operators: ['src/operators/operator-store.ts'],
   imports: ['src/imports/import-store.ts'],
   import_rows: ['src/imports/import-store.ts'],
@@ -58,11 +60,6 @@ const EXCEPTIONS: Array<{ file: string; table: string; why: string }> = [
     file: 'src/subscriptions/subscriber-store.ts',
     table: 'deliveries',
     why: 'a first subscription is one statement (reader, consent, confirmation row): no round trips, all or nothing',
-  },
-  {
-    file: 'src/articles/ingest-service.ts',
-    table: 'article_events',
-    why: 'processing marks on stored events; move to the event store once the ingest work in progress is merged',
   },
 ];
 

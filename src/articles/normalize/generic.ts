@@ -2,7 +2,9 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Publication } from '../../publication.js';
 import { type ArticleEvent, type ArticleStatus, PayloadError } from '../types.js';
-import { buildArticle, dateField, derivedEventId, sourceContext } from './common.js';
+import { buildArticle, derivedEventId } from './common.js';
+import { dateField } from './dates.js';
+import { sourceContext } from './language.js';
 import { FIELD_LIMITS, MAX_HTML_DEPTH } from './limits.js';
 
 /**

@@ -1,7 +1,9 @@
 import type { Publication } from '../../publication.js';
 import { type ArticleEvent, type ArticleStatus, PayloadError } from '../types.js';
-import { buildArticle, dateField, derivedEventId, sourceContext } from './common.js';
+import { buildArticle, derivedEventId } from './common.js';
+import { dateField } from './dates.js';
 import { idAt, isObject, type Json, namesAt, objectAt, optionalStringAt, stringAt } from './fields.js';
+import { sourceContext } from './language.js';
 
 /**
  * Ghost webhooks post `{post: {current, previous}}`: `current` is the post as the Admin API serialises

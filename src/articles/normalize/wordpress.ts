@@ -1,23 +1,13 @@
 import { systemClock } from '../../clock.js';
 import type { Publication } from '../../publication.js';
-import {
-  type ArticleEvent,
-  type ArticleStatus,
-  HeldError,
-  type NormalizedArticle,
-  PayloadError,
-} from '../types.js';
-import {
-  type ArticleDraft,
-  buildArticle,
-  type DeclaredLanguage,
-  dateField,
-  derivedEventId,
-  type SourceContext,
-  sourceContext,
-} from './common.js';
+import { type ArticleEvent, HeldError, type NormalizedArticle, PayloadError } from '../types.js';
+import { type ArticleDraft, buildArticle, derivedEventId } from './common.js';
+import { dateField } from './dates.js';
 import { idAt, isObject, type Json, namesAt, objectAt, optionalStringAt, stringAt } from './fields.js';
+import { type SourceContext, sourceContext } from './language.js';
 import { capped } from './limits.js';
+import { actionFor, fetchEvent, isSticky, wpLanguage, wpStatus } from './wordpress-post.js';
+import { restPostEvent } from './wordpress-rest.js';
 
 /**
  * WordPress arrives in three shapes, told apart by their fields:
@@ -38,60 +28,6 @@ export interface WordPressOptions {
   deliveryId?: string;
   /** When the request arrived (from the injected clock); keys id-only events. */
   receivedAt?: Date;
-}
-
-const STATUS: Record<string, ArticleStatus> = {
-  publish: 'published',
-  future: 'scheduled',
-  draft: 'draft',
-  pending: 'draft',
-  'auto-draft': 'draft',
-  trash: 'deleted',
-  private: 'unpublished',
-};
-
-/** Polylang's REST field, then WPML's (its language code, then its locale such as "ar_SA"). */
-const LANGUAGE_FIELDS = ['lang', 'wpml_language_code', 'wpml_current_locale'] as const;
-
-/**
- * The language a multilingual plugin declares: Polylang's `lang` or WPML's fields on the post (or
- * on the payload around it), else Polylang's `language` taxonomy term in a WP Webhooks payload.
- */
-function wpLanguage(objects: Array<[Json, string]>, taxonomies?: unknown): DeclaredLanguage | undefined {
-  for (const [obj, path] of objects) {
-    for (const key of LANGUAGE_FIELDS) {
-      const value = obj[key];
-      if (typeof value === 'string' && value.trim() !== '')
-        return { value, field: path ? `${path}.${key}` : key };
-    }
-  }
-  if (isObject(taxonomies) && isObject(taxonomies.language)) {
-    const [slug, term] = Object.entries(taxonomies.language)[0] ?? [];
-    const code = isObject(term) && typeof term.slug === 'string' ? term.slug : slug;
-    if (code) return { value: code, field: `taxonomies.language.${slug}` };
-  }
-  return undefined;
-}
-
-/** WordPress `sticky` (a post pinned to the front page): the editor's lead story. */
-function isSticky(value: unknown): boolean {
-  return value === true || value === 1 || value === '1' || value === 'true';
-}
-
-function wpStatus(raw: string, path: string): ArticleStatus {
-  const status = STATUS[raw];
-  if (!status) throw new PayloadError(`${path}: unknown status "${raw}"`);
-  return status;
-}
-
-/**
- * WordPress has one version of a post, so a draft or private post is not live any more: that is an
- * unpublish, not a draft update beside a live copy.
- */
-function actionFor(status: ArticleStatus): ArticleEvent['action'] {
-  if (status === 'deleted') return 'delete';
-  if (status === 'published' || status === 'scheduled') return 'upsert';
-  return 'unpublish';
 }
 
 export function normalizeWordPress(
@@ -313,157 +249,6 @@ function fromRestPost(
   const type = optionalStringAt(root, 'type', 'body') ?? 'post';
   if (!postTypes.includes(type)) return [];
   return [restPostEvent(root, ctx, { deliveryId: options.deliveryId })];
-}
-
-/** One wp/v2 post (with `_embed` for names) to an event; exported for the feed reader and fetches. */
-export function restPostEvent(
-  root: Json,
-  ctx: SourceContext,
-  options: { deliveryId?: string; allowFetch?: boolean } = {},
-): ArticleEvent {
-  const { deliveryId, allowFetch = true } = options;
-  const externalId = idAt(root, 'id', 'body');
-  const status = wpStatus(optionalStringAt(root, 'status', 'body') ?? 'publish', 'status');
-  const action = actionFor(status);
-  const modifiedAt =
-    dateField(root.modified_gmt, 'modified_gmt', 'UTC') ?? dateField(root.modified, 'modified', ctx.timezone);
-  const embedded = isObject(root._embedded) ? root._embedded : undefined;
-  const hasTermIds = Array.isArray(root.categories) || Array.isArray(root.tags);
-  if (allowFetch && !embedded && hasTermIds && action === 'upsert') {
-    // Without _embed only term ids came: names (hence topics and the breaking flag) need a fetch.
-    const fetchUrl = restFetchUrl(root, externalId, ctx);
-    if (fetchUrl) {
-      return fetchEvent(
-        externalId,
-        ctx,
-        deliveryId ?? derivedEventId(externalId, modifiedAt, 'fetch'),
-        fetchUrl,
-        'body.id',
-      );
-    }
-  }
-  const publishedAt =
-    dateField(root.date_gmt, 'date_gmt', 'UTC') ?? dateField(root.date, 'date', ctx.timezone);
-  const { categories, tags, slugs } = embeddedTerms(embedded);
-  const media = embeddedFirst(embedded, 'wp:featuredmedia');
-  const author = embeddedFirst(embedded, 'author');
-  const article = buildArticle(
-    {
-      externalId,
-      url: stringAt(root, 'link', 'body'),
-      urlField: 'link',
-      title: rendered(root, 'title'),
-      titleField: 'title.rendered',
-      excerptHtml: rendered(root, 'excerpt'),
-      bodyHtml: rendered(root, 'content'),
-      imageUrl: media && typeof media.source_url === 'string' ? media.source_url : null,
-      imageAlt: media && typeof media.alt_text === 'string' ? media.alt_text : null,
-      author: author && typeof author.name === 'string' ? author.name : null,
-      categories,
-      tags,
-      matchTerms: slugs,
-      language: wpLanguage([[root, '']]),
-      publishedAt,
-      modifiedAt,
-      status,
-      featured: isSticky(root.sticky),
-      fields: {
-        excerpt: 'excerpt.rendered',
-        body: 'content.rendered',
-        author: '_embedded.author[0].name',
-        imageUrl: '_embedded.wp:featuredmedia[0].source_url',
-        imageAlt: '_embedded.wp:featuredmedia[0].alt_text',
-      },
-    },
-    ctx,
-  );
-  return {
-    provider: 'wordpress',
-    eventId: deliveryId ?? derivedEventId(externalId, modifiedAt, status),
-    action,
-    externalId,
-    article,
-  };
-}
-
-function rendered(root: Json, key: string): string {
-  const value = root[key];
-  if (value === undefined) return '';
-  const obj = objectAt(value, key);
-  const text = obj.rendered;
-  if (typeof text !== 'string') throw new PayloadError(`${key}.rendered: must be a string`);
-  return text;
-}
-
-function embeddedFirst(embedded: Json | undefined, key: string): Json | undefined {
-  const list = embedded?.[key];
-  const first = Array.isArray(list) ? list[0] : undefined;
-  // An image the requester may not see comes back as {code: 'rest_forbidden', ...}.
-  return isObject(first) && !('code' in first) ? first : undefined;
-}
-
-/** `_embedded['wp:term']` is an array per taxonomy, each an array of terms carrying their taxonomy. */
-function embeddedTerms(embedded: Json | undefined): {
-  categories: string[];
-  tags: string[];
-  slugs: string[];
-} {
-  const categories: string[] = [];
-  const tags: string[] = [];
-  const slugs: string[] = [];
-  const groups = embedded?.['wp:term'];
-  if (!Array.isArray(groups)) return { categories, tags, slugs };
-  groups.forEach((group, g) => {
-    if (!Array.isArray(group)) return;
-    group.forEach((term, t) => {
-      if (!isObject(term)) return;
-      const path = `_embedded.wp:term[${g}][${t}]`;
-      const name = stringAt(term, 'name', path);
-      if (term.taxonomy === 'category') categories.push(name);
-      else if (term.taxonomy === 'post_tag') tags.push(name);
-      else return;
-      if (typeof term.slug === 'string') slugs.push(term.slug);
-    });
-  });
-  return { categories, tags, slugs };
-}
-
-function restFetchUrl(root: Json, externalId: string, ctx: SourceContext): string | undefined {
-  const links = isObject(root._links) ? root._links.self : undefined;
-  const self = Array.isArray(links) && isObject(links[0]) ? links[0].href : undefined;
-  if (typeof self === 'string' && /^https?:\/\//.test(self)) {
-    const url = new URL(self);
-    url.searchParams.set('_embed', '1');
-    return url.href;
-  }
-  return siteFetchUrl(externalId, ctx);
-}
-
-function siteFetchUrl(externalId: string, ctx: SourceContext): string | undefined {
-  if (!ctx.siteUrl) return undefined;
-  const base = ctx.siteUrl.endsWith('/') ? ctx.siteUrl : `${ctx.siteUrl}/`;
-  return new URL(`wp-json/wp/v2/posts/${encodeURIComponent(externalId)}?_embed=1`, base).href;
-}
-
-function fetchEvent(
-  externalId: string,
-  ctx: SourceContext,
-  eventId: string,
-  fetchUrl: string | undefined,
-  idField: string,
-): ArticleEvent {
-  // The id becomes part of the path fetched: only a post id (a positive integer) may ("..", "1/../users").
-  if (!/^[1-9][0-9]{0,18}$/.test(externalId)) {
-    throw new PayloadError(`${idField}: must be a numeric WordPress post id`);
-  }
-  const url = fetchUrl ?? siteFetchUrl(externalId, ctx);
-  if (!url) {
-    throw new HeldError(
-      `only the id of post ${externalId} arrived and sources.wordpress.siteUrl is not set, so Gazette cannot fetch it`,
-      externalId,
-    );
-  }
-  return { provider: 'wordpress', eventId, action: 'upsert', externalId, article: null, fetchUrl: url };
 }
 
 function removal(

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { listArticles } from '../../articles/article-repository.js';
+import { listArticles } from '../../articles/article-store.js';
 import { listSources } from '../../articles/sources-view.js';
 import type { Container } from '../../container.js';
 import { html, ltr, table, tag } from './layout.js';

@@ -1,13 +1,21 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { type EditionBounceCounts, editionsBounceCounts } from '../../bounces/bounce-store.js';
 import type { Container } from '../../container.js';
+import type { Queryable } from '../../db/pool.js';
 import type { EditionView } from '../../digests/edition-views.js';
+import { validationError } from '../../errors.js';
 import { fmt } from '../pages/strings.js';
 import { csrfField, type Html, html, table, tag } from './layout.js';
 import { act, type PageContext, pageContext } from './page-context.js';
 
-/** The editions table of the dashboard and the editions list. */
-export function editionRows(p: PageContext, items: EditionView[]): Html {
+/** The editions table of the dashboard and the editions list, with their bounce figures (one query). */
+export async function editionRows(p: PageContext, db: Queryable, items: EditionView[]): Promise<Html> {
   const { s } = p;
+  const bounces: Map<string, EditionBounceCounts> = await editionsBounceCounts(
+    db,
+    items.map((e) => e.id),
+  );
+  const none = { bounced: 0, complained: 0, autoReplied: 0 };
   return table(
     [
       s.editions.subject,
@@ -18,6 +26,9 @@ export function editionRows(p: PageContext, items: EditionView[]): Html {
       { label: s.counts.failed, num: true },
       { label: s.counts.ambiguous, num: true },
       { label: s.counts.planned, num: true },
+      { label: s.counts.bounced, num: true },
+      { label: s.counts.complained, num: true },
+      { label: s.counts.autoReplied, num: true },
     ],
     items.map((e) => [
       html`<a href="/admin/editions/${e.id}">${e.subject ?? s.editions.noSubject}</a><br><span class="muted">${s.kinds[e.kind]}${e.frequency ? html` · ${s.frequencies[e.frequency]}` : ''}</span>`,
@@ -28,8 +39,31 @@ export function editionRows(p: PageContext, items: EditionView[]): Html {
       p.num(e.counts.failed),
       p.num(e.counts.ambiguous),
       p.num(e.counts.planned),
+      p.num((bounces.get(e.id) ?? none).bounced),
+      p.num((bounces.get(e.id) ?? none).complained),
+      p.num((bounces.get(e.id) ?? none).autoReplied),
     ]),
   );
+}
+
+/** Whether bulk sending runs; why and since when it is paused; the admin's pause or resume. */
+function sendingCard(
+  p: PageContext,
+  sending: { paused: boolean; reason: string | null; since: string | null; error: string | null },
+  isAdmin: boolean,
+): Html {
+  const { s } = p;
+  const d = s.dashboard;
+  if (!sending.paused)
+    return html`<p>${d.sendingOn}</p>${
+      isAdmin
+        ? html`<form method="post" action="/admin/sending/pause" class="filters">${csrfField(p.csrf)}<div class="field"><label for="pause-reason">${d.pauseReason}</label><input id="pause-reason" name="reason" type="text" required minlength="3" maxlength="300"></div><button class="secondary">${d.pause}</button></form>`
+        : ''
+    }`;
+  return html`<p class="error" role="status">${fmt(d.sendingPaused, { reason: sending.reason ?? '' })}</p>
+${sending.since ? html`<p class="muted">${fmt(d.pausedSince, { when: p.when(sending.since) })}</p>` : ''}
+${sending.error ? html`<p class="muted"><bdi dir="ltr">${sending.error}</bdi></p>` : ''}
+${isAdmin ? html`<form method="post" action="/admin/sending/resume">${csrfField(p.csrf)}<button>${d.resume}</button></form>` : html`<p class="muted">${s.common.forbidden}</p>`}`;
 }
 
 function breakdown(
@@ -67,10 +101,10 @@ ${o.warnings.length ? html`<section class="card" aria-labelledby="warnings"><h2 
 <div class="bars" role="img" aria-label="${d.unsubscribes}">${o.growth.map((g) => html`<span class="down" style="height:${Math.round((g.unsubscribed / max) * 100)}%" title="${g.day}: ${g.unsubscribed}"></span>`)}</div>
 </section>
 <section class="card"><h2>${d.sending}</h2>
-${o.sending.paused ? html`<p class="error">${fmt(d.sendingPaused, { reason: o.sending.reason ?? '' })}</p>${o.sending.error ? html`<p class="muted"><bdi dir="ltr">${o.sending.error}</bdi></p>` : ''}${isAdmin ? html`<form method="post" action="/admin/sending/resume">${csrfField(p.csrf)}<button>${d.resume}</button></form>` : html`<p class="muted">${s.common.forbidden}</p>`}` : html`<p>${d.sendingOn}</p>`}
+${sendingCard(p, o.sending, isAdmin)}
 </section>
 </div>
-<section class="card"><h2>${d.lastEditions}</h2>${o.editions.length ? editionRows(p, o.editions) : html`<p>${s.common.none}</p>`}<p><a href="/admin/editions">${s.nav.editions}</a></p></section>
+<section class="card"><h2>${d.lastEditions}</h2>${o.editions.length ? await editionRows(p, container.db, o.editions) : html`<p>${s.common.none}</p>`}<p><a href="/admin/editions">${s.nav.editions}</a></p></section>
 <div class="grid">
 <section class="card"><h2>${d.queues}</h2>${table(
       [
@@ -110,6 +144,29 @@ ${o.sending.paused ? html`<p class="error">${fmt(d.sendingPaused, { reason: o.se
 </div>`;
     return p.send(d.title, 'dashboard', body);
   });
+
+  app.post(
+    '/admin/sending/pause',
+    { config: { role: 'admin' }, schema: { hide: true } },
+    async (request, reply) => {
+      const p = pageContext(container, request, reply);
+      const raw = (request.body as Record<string, unknown> | undefined)?.reason;
+      const reason = typeof raw === 'string' ? raw.trim().slice(0, 300) : '';
+      return act(
+        request,
+        reply,
+        '/admin',
+        async (s) => {
+          if (reason.length < 3) throw validationError('reason', s.dashboard.pauseReason);
+          await container.sendingPause.pause({
+            reason: `${reason} (${request.operator?.email ?? 'console'})`,
+          });
+          return s.dashboard.paused;
+        },
+        p.language,
+      );
+    },
+  );
 
   app.post(
     '/admin/sending/resume',

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { editionBounceCounts } from '../../bounces/bounce-store.js';
 import type { Container } from '../../container.js';
 import { loadRenderArticles } from '../../digests/edition-store.js';
 import type { EditionKind, EditionState } from '../../digests/types.js';
@@ -79,7 +80,7 @@ ${select(
   FREQUENCIES.map((v) => [v, s.frequencies[v]]),
 )}
 <button>${s.common.filter}</button></form></section>
-<section class="card">${page.items.length ? editionRows(p, page.items) : html`<p>${s.common.none}</p>`}
+<section class="card">${page.items.length ? await editionRows(p, container.db, page.items) : html`<p>${s.common.none}</p>`}
 ${pager(s, '/admin/editions', params, page.total, offset, PAGE, p.num)}</section>`;
     return p.send(t.title, 'editions', body);
   });
@@ -104,7 +105,10 @@ ${pager(s, '/admin/editions', params, page.total, offset, PAGE, p.num)}</section
         e.kind !== 'test' && e.counts.failed > 0 ? post('resend-failed', t.resendFailed) : '',
         html`<form method="post" action="/admin/editions/${e.id}/test">${csrfField(p.csrf)}<div class="field"><label for="test-to">${t.testTo}</label><input id="test-to" name="email" type="email" dir="ltr" required value="${request.operator?.email ?? ''}"></div><button class="secondary">${t.testSend}</button></form>`,
       ];
-      const counts = Object.entries(e.counts) as Array<[keyof typeof s.counts, number]>;
+      const counts = [
+        ...Object.entries(e.counts),
+        ...Object.entries(await editionBounceCounts(container.db, e.id)),
+      ] as Array<[keyof typeof s.counts, number]>;
       const body = html`<p><a href="/admin/editions">${t.title}</a></p>
 <h1>${e.subject ?? t.noSubject}</h1>
 <div class="grid">

@@ -4,6 +4,7 @@ import { consoleAuthRoutes } from './auth-routes.js';
 import { contentPages } from './content-pages.js';
 import { dashboardPage } from './dashboard-page.js';
 import { editionPages } from './edition-pages.js';
+import { importPages } from './import-pages.js';
 import { operatorPages } from './operator-pages.js';
 import { mountBullBoard } from './queues.js';
 import { installConsoleSession } from './session.js';
@@ -20,6 +21,7 @@ export const consoleRoutes: FastifyPluginAsync<{ container: Container }> = async
   await app.register(consoleAuthRoutes, opts);
   await app.register(dashboardPage, opts);
   await app.register(subscriberPages, opts);
+  await app.register(importPages, opts);
   await app.register(editionPages, opts);
   await app.register(contentPages, opts);
   await app.register(operatorPages, opts);

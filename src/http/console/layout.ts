@@ -70,6 +70,18 @@ button.secondary{background:#fff;color:#8a1c1c;border:2px solid #8a1c1c}
 .signin{max-width:24rem;margin:3rem auto}
 .signin .field{margin-bottom:1rem}
 .signin button{width:100%}
+.import-form{display:flex;flex-direction:column;gap:1rem}
+.import-form .step-file{order:-1}
+.import-form fieldset{border:1px solid #e6e3dc;border-radius:8px;padding:.75rem;margin:0;min-width:0}
+.import-form legend{font-weight:700;padding:0 .3rem}
+.choice{display:flex;gap:.5rem;align-items:flex-start;font-weight:400;margin:.3rem 0}
+.choice input{margin-top:.4rem}
+.mapping{display:grid;grid-template-columns:repeat(auto-fit,minmax(12rem,1fr));gap:.6rem}
+.scroll{overflow-x:auto;max-width:100%}
+progress{width:100%;height:1.1rem;accent-color:#8a1c1c}
+input[type=file]{display:block;width:100%;max-width:100%;font:inherit;padding:.35rem 0}
+.htmx-request .busy{display:inline}
+.busy{display:none}
 .placeholder-note{font-size:.9rem;color:#5b5b57;margin:.25rem 0 0}
 @media (max-width:44rem){
  table.stack thead{display:none}
@@ -78,14 +90,20 @@ button.secondary{background:#fff;color:#8a1c1c;border:2px solid #8a1c1c}
  table.stack td::before{content:attr(data-label);font-weight:600;color:#5b5b57}
  table.stack td.num{text-align:start}
  table.compact th,table.compact td{padding:.35rem .3rem;font-size:.88rem}
+ dl.kv.phone-stack{grid-template-columns:minmax(0,1fr);gap:0}
+ dl.kv.phone-stack dd{margin-bottom:.5rem}
  main{padding:.75rem}
  .big{font-size:1.6rem}
 }
 `;
 
+/** htmx, served by the console itself (the CSP allows scripts from this origin only) */
+export const HTMX_PATH = '/admin/assets/htmx-2.0.4.min.js';
+
 export type NavKey =
   | 'dashboard'
   | 'subscribers'
+  | 'imports'
   | 'editions'
   | 'articles'
   | 'sources'
@@ -106,11 +124,14 @@ export interface ConsolePageOptions {
   problem?: string;
   /** the path to come back to after switching language */
   here?: string;
+  /** the page updates parts of itself with htmx (served from /admin/assets) */
+  htmx?: boolean;
 }
 
 const NAV: Array<[NavKey, string]> = [
   ['dashboard', '/admin'],
   ['subscribers', '/admin/subscribers'],
+  ['imports', '/admin/imports'],
   ['editions', '/admin/editions'],
   ['articles', '/admin/articles'],
   ['sources', '/admin/sources'],
@@ -134,6 +155,7 @@ export function consolePage(o: ConsolePageOptions): string {
 <meta name="referrer" content="no-referrer">
 <title>${o.title} · ${s.console}</title>
 <style>${raw(CSS)}</style>
+${o.htmx ? html`<script src="${HTMX_PATH}" defer></script>` : ''}
 </head>
 <body>
 <header class="top">

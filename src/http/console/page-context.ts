@@ -30,7 +30,7 @@ export function pageContext(container: Container, request: FastifyRequest, reply
     operator: request.operator,
     when: (d: string | Date | null | undefined) => (d ? dateFormat.format(new Date(d)) : s.common.never),
     num: (n: number) => numberFormat.format(n),
-    send(title: string, active: NavKey | undefined, body: Html, status = 200) {
+    send(title: string, active: NavKey | undefined, body: Html, status = 200, htmx = false) {
       const flash = request.session.get('flash');
       if (flash) request.session.set('flash', undefined);
       return reply
@@ -49,6 +49,7 @@ export function pageContext(container: Container, request: FastifyRequest, reply
             notice: flash?.notice,
             problem: flash?.problem,
             here: request.url,
+            htmx,
           }),
         );
     },

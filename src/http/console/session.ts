@@ -22,6 +22,11 @@ declare module 'fastify' {
     role?: Role;
     /** reachable without signing in (the sign-in page itself) */
     publicConsole?: boolean;
+    /**
+     * a multipart upload: the body is a stream the hook cannot read, so the handler checks the
+     * form's `_csrf` field (sent before the file) with `checkCsrf` before it reads the file
+     */
+    csrfInHandler?: boolean;
   }
 }
 
@@ -116,6 +121,23 @@ export async function installConsoleSession(app: FastifyInstance, container: Con
   app.addHook('preValidation', (request, reply, done) => {
     if (request.method === 'GET' || request.method === 'HEAD' || request.url.startsWith('/admin/queues/'))
       return done();
+    if (request.routeOptions.config.csrfInHandler) return done();
     app.csrfProtection(request, reply, done);
+  });
+}
+
+/**
+ * The CSRF check of a multipart form, once its `_csrf` field is read: the same check the hook
+ * makes (the plugin's), given the token; rejects with the plugin's 403 error.
+ */
+export function checkCsrf(app: FastifyInstance, request: FastifyRequest, token: string): Promise<void> {
+  const previous = request.body;
+  request.body = { _csrf: token };
+  return new Promise<void>((resolve, reject) => {
+    // the plugin answers a bad token with reply.send(error): that error is raised here instead
+    const refuse = { send: (err: Error) => reject(err) } as unknown as FastifyReply;
+    app.csrfProtection(request, refuse, () => resolve());
+  }).finally(() => {
+    request.body = previous;
   });
 }

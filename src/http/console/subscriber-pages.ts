@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Container } from '../../container.js';
 import type { Frequency, SubscriberStatus } from '../../subscriptions/schemas.js';
 import { formatHour } from '../pages/layout.js';
+import { fmt } from '../pages/strings.js';
 import { operatorMeta } from '../reader-admin-routes.js';
 import { csrfField, filterParams, html, ltr, pager, table, tag } from './layout.js';
 import { act, pageContext } from './page-context.js';
@@ -10,6 +11,8 @@ import { act, pageContext } from './page-context.js';
 const STATUSES: SubscriberStatus[] = ['pending', 'confirmed', 'unsubscribed', 'suppressed'];
 const FREQUENCIES: Frequency[] = ['immediate', 'daily', 'weekly'];
 const PAGE = 25;
+const SOURCES = ['form', 'embed', 'api', 'import', 'operator'] as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const ListQuery = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 254 })),
@@ -17,6 +20,7 @@ const ListQuery = Type.Object({
   language: Type.Optional(Type.String({ maxLength: 8 })),
   frequency: Type.Optional(Type.String({ maxLength: 20 })),
   topic: Type.Optional(Type.String({ maxLength: 64 })),
+  source: Type.Optional(Type.String({ maxLength: 64 })),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
 });
 const Params = Type.Object({ id: Type.String({ format: 'uuid' }) });
@@ -25,7 +29,7 @@ const pick = <T extends string>(v: string | undefined, allowed: readonly T[]): T
   allowed.includes(v as T) ? (v as T) : undefined;
 
 export const subscriberPages: FastifyPluginAsync<{ container: Container }> = async (app, { container }) => {
-  const { publication, readerAdmin, subscriptions } = container;
+  const { publication, readerAdmin, subscriptions, readerData } = container;
   const topicIds = publication.topics.map((t) => t.id);
 
   app.get<{ Querystring: Record<string, string | number | undefined> }>(
@@ -40,6 +44,7 @@ export const subscriberPages: FastifyPluginAsync<{ container: Container }> = asy
         language?: string;
         frequency?: string;
         topic?: string;
+        source?: string;
         offset?: number;
       };
       const filters = {
@@ -48,6 +53,8 @@ export const subscriberPages: FastifyPluginAsync<{ container: Container }> = asy
         language: pick(q.language, ['ar', 'en'] as const),
         frequency: pick(q.frequency, FREQUENCIES),
         topic: pick(q.topic, topicIds),
+        source:
+          pick(q.source, SOURCES) ?? (q.source && UUID.test(q.source) ? q.source.toLowerCase() : undefined),
       };
       const offset = q.offset ?? 0;
       const page = await readerAdmin.search({ ...filters, offset, limit: PAGE });
@@ -88,9 +95,15 @@ ${select(
   filters.topic,
   publication.topics.map((x) => [x.id, x.label[language]]),
 )}
+${select('source', t.source, filters.source, [
+  ...SOURCES.map((v): [string, string] => [v, t.sources[v]]),
+  ...(filters.source && UUID.test(filters.source)
+    ? [[filters.source, fmt(t.fromImport, { id: filters.source.slice(0, 8) })] as [string, string]]
+    : []),
+])}
 <button>${s.common.filter}</button>
 </form>
-<p class="placeholder-note">${t.importLater}</p>
+<p class="placeholder-note"><a href="/admin/imports">${t.importLater}</a></p>
 </section>
 <section class="card">
 ${
@@ -99,7 +112,7 @@ ${
         [t.email, t.state, t.language, t.frequency, t.created],
         page.items.map((r) => [
           html`<a href="/admin/subscribers/${r.id}">${ltr(r.email)}</a>${r.name ? html`<br><span class="muted">${r.name}</span>` : ''}`,
-          tag(r.status, s.status[r.status]),
+          html`${tag(r.status, s.status[r.status])}${r.suppressedReason ? html`<br><span class="muted"><bdi>${r.suppressedReason}</bdi></span>` : ''}`,
           s.languages[r.language],
           s.frequencies[r.frequency],
           p.when(r.createdAt),
@@ -157,7 +170,13 @@ ${r.name ? html`<dt>${t.name}</dt><dd>${r.name}</dd>` : ''}
 <dt>${t.created}</dt><dd>${p.when(r.createdAt)}</dd>
 ${r.suppressedReason ? html`<dt>${t.suppressedReason}</dt><dd>${r.suppressedReason}</dd>` : ''}
 </dl></section>
-<section class="card"><h2>${t.actions}</h2><div class="actions">${actions}</div></section>
+<section class="card"><h2>${t.actions}</h2><div class="actions">${actions}</div>
+<p><a href="/admin/subscribers/${r.id}/data.json" download>${t.exportData}</a></p>
+${
+  request.operator?.role === 'admin'
+    ? html`<form method="post" action="/admin/subscribers/${r.id}/erase" class="filters">${csrfField(p.csrf)}<div class="field"><label for="erase-confirm">${t.eraseConfirm}</label><input id="erase-confirm" name="confirm" type="email" dir="ltr" required autocomplete="off"></div><button class="secondary">${t.erase}</button></form>`
+    : ''
+}</section>
 </div>
 <section class="card"><h2>${t.consent}</h2>${table(
         [t.event, t.source, t.when, t.details],
@@ -186,6 +205,42 @@ ${r.suppressedReason ? html`<dt>${t.suppressedReason}</dt><dd>${r.suppressedReas
           : html`<p>${s.common.none}</p>`
       }</section>`;
       return p.send(r.email, 'subscribers', body);
+    },
+  );
+
+  // the reader's data as the API gives it (GET /api/v1/subscribers/:id/data)
+  app.get<{ Params: { id: string } }>(
+    '/admin/subscribers/:id/data.json',
+    { schema: { hide: true, params: Params } },
+    async (request, reply) =>
+      reply
+        .header('cache-control', 'no-store')
+        .header('content-disposition', `attachment; filename="reader-${request.params.id}.json"`)
+        .send(await readerData.export(request.params.id)),
+  );
+
+  // erasure (DELETE /api/v1/subscribers/:id): admins only, the address typed again to confirm
+  app.post<{ Params: { id: string } }>(
+    '/admin/subscribers/:id/erase',
+    { config: { role: 'admin' }, schema: { hide: true, params: Params } },
+    async (request, reply) => {
+      const p = pageContext(container, request, reply);
+      const typed = (request.body as Record<string, unknown> | undefined)?.confirm;
+      const sub = await subscriptions.detail(request.params.id);
+      if (typeof typed !== 'string' || typed.trim().toLowerCase() !== sub.email.toLowerCase()) {
+        request.session.set('flash', { problem: p.s.subscribers.eraseMismatch });
+        return reply.redirect(`/admin/subscribers/${sub.id}`, 303);
+      }
+      return act(
+        request,
+        reply,
+        '/admin/subscribers',
+        async (s) => {
+          await readerData.erase(sub.id, request.operator?.email ?? 'console');
+          return s.subscribers.notices.erased!;
+        },
+        p.language,
+      );
     },
   );
 

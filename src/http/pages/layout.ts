@@ -168,3 +168,23 @@ export function formatHour(publication: Publication, language: Language, hour: n
   const nf = new Intl.NumberFormat(locale, { minimumIntegerDigits: 2, numberingSystem, useGrouping: false });
   return `${nf.format(hour)}:${nf.format(0)}`;
 }
+
+/**
+ * The seven days as the reader's locale names and orders them (0 = Sunday, the publication file's
+ * numbering): a week from Saturday for ar-SY, Monday for en-GB, Sunday for ar-SA, from the
+ * locale's week data (Intl.Locale weekInfo: 1 = Monday ... 7 = Sunday).
+ */
+export function weekdays(publication: Publication, language: Language): Array<{ day: number; name: string }> {
+  const { locale, calendar } = publication.locales[language];
+  const intl = new Intl.Locale(locale) as Intl.Locale & {
+    weekInfo?: { firstDay: number };
+    getWeekInfo?: () => { firstDay: number };
+  };
+  const firstDay = (intl.getWeekInfo?.() ?? intl.weekInfo)?.firstDay ?? 7;
+  const name = new Intl.DateTimeFormat(locale, { weekday: 'long', timeZone: 'UTC', calendar });
+  // 4 January 2026 is a Sunday
+  return Array.from({ length: 7 }, (_, i) => (firstDay + i) % 7).map((day) => ({
+    day,
+    name: name.format(new Date(Date.UTC(2026, 0, 4 + day))),
+  }));
+}

@@ -1,6 +1,6 @@
 import type { Language, Publication } from '../../publication.js';
-import type { Preferences } from '../../subscriptions/validate.js';
-import { fmtHtml, formatDuration, formatHour, type Html, html, ltr, page } from './layout.js';
+import { NAME_MAX, type Preferences } from '../../subscriptions/validate.js';
+import { fmtHtml, formatDuration, formatHour, type Html, html, ltr, page, weekdays } from './layout.js';
 import { type ErrorField, fmt, pageStrings } from './strings.js';
 
 /** Field names shared by the hosted form, embedded forms, the JSON API and the preferences page. */
@@ -24,6 +24,8 @@ export interface FormValues {
   topics: string[];
   frequency: string;
   alerts: boolean;
+  /** null: the publication's weekly day */
+  weeklyDay: number | null;
 }
 
 export interface FormError {
@@ -37,10 +39,19 @@ function errorBlock(language: Language, error: FormError | undefined): Html {
   return html`<div class="error" role="alert" id="form-error"><b>${s.errors.title}</b><br>${error.message}</div>`;
 }
 
-export function localizedError(language: Language, field: string): FormError {
+/** The message for a field, its numbers in the publication's digits for the language. */
+export function localizedError(publication: Publication, language: Language, field: string): FormError {
   const errors = pageStrings(language).errors;
   const key = (field in errors ? field : 'generic') as ErrorField;
-  return { field, message: errors[key] };
+  const { locale, numberingSystem } = publication.locales[language];
+  return {
+    field,
+    message: fmt(errors[key], {
+      max: new Intl.NumberFormat(locale, { numberingSystem }).format(NAME_MAX),
+      first: formatHour(publication, language, 0),
+      last: formatHour(publication, language, 23),
+    }),
+  };
 }
 
 const invalid = (error: FormError | undefined, field: string) =>
@@ -87,6 +98,25 @@ ${options.map(
 </fieldset>`;
 }
 
+/** The weekly digest's day, named and ordered as the reader's locale does; the publication's day by default. */
+export function weeklyDayChoice(
+  publication: Publication,
+  language: Language,
+  selected: number | null,
+  error?: FormError,
+): Html {
+  const s = pageStrings(language).subscribe;
+  const chosen = selected ?? publication.digest.weeklyDay;
+  const days = weekdays(publication, language);
+  return html`<div class="field">
+<label for="weeklyDay">${s.weeklyDay}</label>
+<span class="hint" id="weeklyDay-hint">${fmt(s.weeklyDayHint, { first: days[0]!.name })}</span>
+<select id="weeklyDay" name="weeklyDay" aria-describedby="weeklyDay-hint"${invalid(error, 'weeklyDay')}>
+${days.map(({ day, name }) => html`<option value="${day}"${day === chosen ? html` selected` : ''}>${name}</option>`)}
+</select>
+</div>`;
+}
+
 export function alertsToggle(language: Language, checked: boolean): Html {
   const s = pageStrings(language);
   return html`<div class="field"><label class="toggle"><input type="checkbox" name="alerts" value="true"${checked ? html` checked` : ''}><span>${s.subscribe.alerts}<span class="hint">${s.subscribe.alertsHint}</span></span></label></div>`;
@@ -130,6 +160,7 @@ ${errorBlock(language, error)}
 </div>
 ${topicChoices(publication, language, values.topics, error)}
 ${frequencyChoices(language, values.frequency, error)}
+${weeklyDayChoice(publication, language, values.weeklyDay, error)}
 ${alertsToggle(language, values.alerts)}
 <div class="hp" aria-hidden="true"><label for="${HONEYPOT_FIELD}">${s.subscribe.honeypot}</label><input id="${HONEYPOT_FIELD}" name="${HONEYPOT_FIELD}" type="text" tabindex="-1" autocomplete="off" value=""></div>
 <p class="consent">${publication.consent.text[language]}</p>
@@ -255,6 +286,7 @@ ${errorBlock(language, error)}
 </div>
 ${topicChoices(publication, language, values.topics, error)}
 ${frequencyChoices(language, values.frequency, error)}
+${weeklyDayChoice(publication, language, values.weeklyDay, error)}
 ${alertsToggle(language, values.alerts)}
 <div class="field">
 <label for="language">${s.preferences.language}</label>

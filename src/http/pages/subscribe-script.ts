@@ -4,6 +4,8 @@
  *
  * - Ticking or unticking a topic selects "only the topics ticked"; "all topics" ticks every box.
  * - Fills the hidden timezone field from the browser (without it the publication's zone is used).
+ * - Shows the weekly day only while "once a week" is chosen (without JavaScript it is always shown,
+ *   and its hint says it applies to the weekly digest only).
  * - For every subscription form (marked `data-gazette-subscribe`, or posting to this origin's
  *   /subscribe) it fetches GET /api/v1/subscriptions/challenge from the origin the script came
  *   from, without cookies; an embedded form gets its signed render time as `embed_rendered`
@@ -130,11 +132,27 @@ export const SUBSCRIBE_SCRIPT = `(function () {
     });
   }
 
+  /** The weekly day's field is hidden unless the weekly frequency is chosen. */
+  function linkWeeklyDay(form) {
+    var select = form.querySelector('select[name="weeklyDay"]');
+    if (!select) return;
+    var field = select.closest('.field') || select;
+    function update() {
+      var chosen = form.querySelector('input[name="frequency"]:checked');
+      field.hidden = !!chosen && chosen.value !== 'weekly';
+    }
+    form.addEventListener('change', function (event) {
+      if (event.target.name === 'frequency') update();
+    });
+    update();
+  }
+
   function start() {
     fillTimezone();
     var forms = document.querySelectorAll('form');
     for (var i = 0; i < forms.length; i++) {
       linkTopics(forms[i]);
+      linkWeeklyDay(forms[i]);
       if (isSubscribeForm(forms[i])) guard(forms[i]);
     }
   }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseFeed } from '../../../src/articles/feeds.js';
-import { SUMMARY_MAX_CHARS } from '../../../src/articles/normalize/common.js';
 import { normalizeGeneric } from '../../../src/articles/normalize/generic.js';
 import { normalizeGhost } from '../../../src/articles/normalize/ghost.js';
 import { FIELD_LIMITS, MAX_HTML_DEPTH } from '../../../src/articles/normalize/limits.js';
 import { normalizeStrapi } from '../../../src/articles/normalize/strapi.js';
+import { SUMMARY_MAX_CHARS } from '../../../src/articles/normalize/text.js';
 import { normalizeWordPress } from '../../../src/articles/normalize/wordpress.js';
 import { type NormalizedArticle, PayloadError } from '../../../src/articles/types.js';
 import {

@@ -5,7 +5,7 @@ import {
   normalizeGhost,
   normalizeWordPress,
 } from '../../../src/articles/index.js';
-import { declaredLanguage, scriptLanguage } from '../../../src/articles/normalize/common.js';
+import { declaredLanguage, scriptLanguage } from '../../../src/articles/normalize/language.js';
 import { loadPublication } from '../../../src/publication.js';
 import { type FixtureJson, fixture, publication } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/pool.js';
-import { supersedeHeldEvents } from './event-writer.js';
+import { supersedeHeldEvents } from './event-store.js';
 import type { ArticleEvent, LanguageOrigin, NormalizedArticle } from './types.js';
 
 export type Lifecycle = 'published' | 'changed' | 'withdrawn';
@@ -192,6 +192,27 @@ export async function dropOrphanHeldArticles(db: Queryable): Promise<void> {
        WHERE e.held_reason IS NOT NULL AND e.provider = a.source AND e.external_id = a.external_id)
      AND NOT EXISTS (SELECT 1 FROM article_events e WHERE e.article_id = a.id)`,
   );
+}
+
+/** Articles waiting for a configuration change (a held placeholder, or a held change of a live one). */
+export async function countHeldArticles(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM articles WHERE held_reason IS NOT NULL',
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** Which of a source's external ids are stored already. */
+export async function knownExternalIds(
+  db: Queryable,
+  source: string,
+  externalIds: readonly string[],
+): Promise<Set<string>> {
+  const { rows } = await db.query<{ external_id: string }>(
+    'SELECT external_id FROM articles WHERE source = $1 AND external_id = ANY($2)',
+    [source, externalIds],
+  );
+  return new Set(rows.map((r) => r.external_id));
 }
 
 export type ArticleListState = 'published' | 'updated' | 'unpublished' | 'draft' | 'scheduled' | 'held';
