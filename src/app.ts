@@ -29,6 +29,7 @@ import { readerAdminRoutes } from './http/reader-admin-routes.js';
 import { readerRoutes } from './http/reader-routes.js';
 import { subscriberAdminRoutes } from './http/subscriber-admin-routes.js';
 import { subscriptionRoutes } from './http/subscription-routes.js';
+import { webhookEndpointRoutes } from './http/webhook-endpoint-routes.js';
 import { webhookRoutes } from './http/webhook-routes.js';
 import { jsonDepthError, unstorableStringError } from './security/json-guard.js';
 
@@ -145,6 +146,7 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
   await fastify.register(readerAdminRoutes, { container });
   await fastify.register(operatorRoutes, { container });
   await fastify.register(importRoutes, { container });
+  await fastify.register(webhookEndpointRoutes, { container });
   await fastify.register(webhookRoutes, {
     ingest: container.ingest,
     bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES,

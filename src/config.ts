@@ -84,6 +84,11 @@ const Env = Type.Object({
   // feed and WordPress fetches: body cap, and hosts allowed on private addresses (comma-separated)
   FETCH_MAX_BYTES: Type.Integer({ default: 10 * 1024 * 1024, minimum: 1024 }),
   FETCH_ALLOWED_HOSTS: Type.String({ default: '' }),
+  // Outgoing webhooks to the CMS (Standard Webhooks): attempts, first retry delay (doubling), timeout
+  WEBHOOK_OUT_ATTEMPTS: Type.Integer({ default: 12, minimum: 1, maximum: 30 }),
+  WEBHOOK_OUT_RETRY_BASE_MS: Type.Integer({ default: 45_000, minimum: 1 }),
+  WEBHOOK_OUT_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100 }),
+  WEBHOOK_OUT_SWEEP_INTERVAL_MS: Type.Integer({ default: 5_000, minimum: 100 }),
   // Digests and delivery
   IMMEDIATE_WINDOW_SECONDS: Type.Integer({ default: 120, minimum: 1 }),
   PLANNER_INTERVAL_SECONDS: Type.Integer({ default: 60, minimum: 1 }),

@@ -33,6 +33,8 @@ import { DevMailbox } from './mail/dev-mailbox.js';
 import { createMailer, type Mailer } from './mail/transport.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createOperators, type Operators } from './operators/operator-service.js';
+import { createWebhookEndpoints, type WebhookEndpoints } from './outbox/endpoints.js';
+import { createWebhookSender, type WebhookSender } from './outbox/webhook-sender.js';
 import { createOverview, type OverviewService } from './overview/overview-service.js';
 import type { Publication } from './publication.js';
 import { createQueues, jobId, type Queues } from './queues/definitions.js';
@@ -109,6 +111,10 @@ export interface Container {
   sns: SnsClient;
   /** the click redirect (/c/<token>) and its batched writes; statistics in src/clicks/click-stats.ts */
   clicks: ClickService;
+  /** the CMS endpoints of outgoing webhooks (admin API) */
+  webhookEndpoints: WebhookEndpoints;
+  /** delivers outbox rows to those endpoints, signed (Standard Webhooks) */
+  webhookSender: WebhookSender;
   close(): Promise<void>;
 }
 
@@ -427,6 +433,15 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     inboundListener,
     sns: createSnsClient(),
     clicks,
+    webhookEndpoints: createWebhookEndpoints({ db, clock }),
+    webhookSender: createWebhookSender({
+      db,
+      clock,
+      log: log.child({ component: 'webhooks' }),
+      // the same guard as feeds: the CMS may be on the operator's network only if listed
+      allowedHosts: allowedFetchHosts(config.FETCH_ALLOWED_HOSTS, []),
+      timeoutMs: config.WEBHOOK_OUT_TIMEOUT_MS,
+    }),
     async close() {
       await clicks.close();
       await normalizePool.close();

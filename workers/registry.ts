@@ -16,6 +16,7 @@ import {
 } from './schedulers.js';
 import { sendWorker } from './send-worker.js';
 import { transactionalWorker } from './transactional-worker.js';
+import { webhooksSweepScheduler, webhooksWorker } from './webhooks-worker.js';
 import type { WorkerSpec } from './worker-spec.js';
 
 /** Each queue's thin worker registers here; workers/index.ts starts the ones WORKER_QUEUES selects. */
@@ -29,6 +30,7 @@ export const workerSpecs: WorkerSpec[] = [
   articleLifecycleWorker,
   importsWorker,
   bouncesWorker,
+  webhooksWorker,
 ];
 
 /** Job schedulers (repeatable work shared by every worker process), set up when workers start. */
@@ -40,4 +42,5 @@ export const schedulerSetups: SchedulerSetup[] = [
   bounceSchedulers,
   digestSchedulers,
   heldReprocessAtBoot,
+  webhooksSweepScheduler,
 ];

@@ -126,7 +126,7 @@ function guardedLookup(hostname: string): LookupFunction {
   };
 }
 
-function checkTarget(url: URL, policy: SafeFetchPolicy): LookupFunction | undefined {
+export function checkTarget(url: URL, policy: SafeFetchPolicy): LookupFunction | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new FetchRefusedError(`${url.protocol} URLs are not fetched`);
   }

@@ -3,7 +3,8 @@ import type { Config } from '../config.js';
 import { type Db, type Queryable, withTransaction } from '../db/pool.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { findByKey, suppressSubscriber } from '../subscriptions/subscriber-store.js';
+import { recordSubscriberEvent } from '../outbox/subscriber-events.js';
+import { findById, findByKey, suppressSubscriber } from '../subscriptions/subscriber-store.js';
 import { normalizeEmail } from '../subscriptions/validate.js';
 import {
   type BounceSource,
@@ -147,7 +148,18 @@ export function createBouncePolicy(deps: BouncePolicyDeps) {
         },
         at: now,
       });
-      if (suppressed) await markEventSuppressed(q, id);
+      if (suppressed) {
+        await markEventSuppressed(q, id);
+        // the CMS hears of it in this same transaction (outbox, issue 20)
+        const sub = (await findById(q, subscriberId))!;
+        await recordSubscriberEvent(
+          q,
+          r.class === 'complaint' ? 'subscriber.complained' : 'subscriber.bounced',
+          sub,
+          { reason, bounceClass: r.class },
+          now,
+        );
+      }
     }
     return { ...base, duplicate: false, suppressed };
   }

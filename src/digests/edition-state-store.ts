@@ -10,6 +10,7 @@ import {
   EDITION_COUNTS_SQL,
   type EditionCounts,
 } from '../delivery/delivery-store.js';
+import { outboxInsertCtes } from '../outbox/outbox-store.js';
 import type { EditionKind, LockedEdition } from './types.js';
 
 /** An operator's test copy: its one row is batch 0, sent at once. */
@@ -132,14 +133,28 @@ export async function markEditionSent(
   editionId: string,
   at: Date,
 ): Promise<EditionCounts | null> {
+  // The edition.sent event for the CMS (outbox, issue 20) is part of this one statement, so it is
+  // stored exactly when the edition becomes sent; its id is the edition's, so a recount or a revival
+  // that ends in `sent` again reports nothing new. Test copies are not reported.
   const { rows } = await q.query<{ final_counts: EditionCounts }>(
-    `WITH c AS (${EDITION_COUNTS_SQL})
-     UPDATE editions e
-        SET state = 'sent', updated_at = $2, final_counts = ${FINAL_COUNTS}
-       FROM c
-      WHERE e.id = $1 AND e.state IN ('planned', 'sending', 'sent') AND e.ledger_pruned_at IS NULL
-        AND c.pending = 0 AND c.sending = 0
-      RETURNING e.final_counts`,
+    `WITH c AS (${EDITION_COUNTS_SQL}),
+     prev AS (SELECT id, state FROM editions WHERE id = $1 FOR UPDATE),
+     upd AS (
+       UPDATE editions e
+          SET state = 'sent', updated_at = $2, final_counts = ${FINAL_COUNTS}
+         FROM c, prev
+        WHERE e.id = $1 AND prev.id = e.id AND e.state IN ('planned', 'sending', 'sent') AND e.ledger_pruned_at IS NULL
+          AND c.pending = 0 AND c.sending = 0
+        RETURNING e.id, e.kind, e.language, e.final_counts, prev.state AS previous
+     ),
+     ${outboxInsertCtes(
+       `SELECT 'msg_edition-sent-' || upd.id AS id, 'edition.sent' AS type,
+               jsonb_build_object('editionId', upd.id, 'kind', upd.kind, 'language', upd.language,
+                                  'sentAt', $2::timestamptz, 'counts', upd.final_counts) AS payload,
+               $2::timestamptz AS at
+          FROM upd WHERE upd.previous <> 'sent' AND upd.kind <> 'test'`,
+     )}
+     SELECT final_counts FROM upd`,
     [editionId, at],
   );
   return rows[0]?.final_counts ?? null;

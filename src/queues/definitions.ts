@@ -60,6 +60,8 @@ const PAYLOADS = {
    * mail whose job was lost; complaint-check: the complaint-rate guard's periodic measurement
    */
   bounces: { inbound: Type.Object({ mailId: RowId }), sweep: NoData, 'complaint-check': NoData },
+  /** outgoing CMS webhooks: one job per (event, endpoint) row; sweep hands stored rows to the queue */
+  webhooks: { deliver: Type.Object({ deliveryId: RowId }), sweep: NoData },
 } satisfies Record<string, Record<string, TSchema>>;
 
 type PayloadSchemas = typeof PAYLOADS;
@@ -82,6 +84,7 @@ export const QUEUE_NAMES: QueueName[] = [
   'send',
   'imports',
   'bounces',
+  'webhooks',
 ];
 
 export type JobName<Q extends QueueName> = keyof QueuePayloads[Q] & string;

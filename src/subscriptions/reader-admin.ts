@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import { type Db, type Queryable, withTransaction } from '../db/pool.js';
 import { createDelivery } from '../delivery/delivery-store.js';
 import { conflict, notFound, validationError } from '../errors.js';
+import { recordSubscriberEvent } from '../outbox/subscriber-events.js';
 import type { Language } from '../publication.js';
 import { newNonce } from '../security/tokens.js';
 import type { Frequency, SubscriberStatus, SubscriberView } from './schemas.js';
@@ -162,6 +163,13 @@ export function createReaderAdmin(deps: ReaderAdminDeps) {
           details: { manual: true, operator: meta.operator, reason: why },
           at: now,
         });
+        await recordSubscriberEvent(
+          tx,
+          'subscriber.confirmed',
+          sub,
+          { source: meta.source, manual: true },
+          now,
+        );
         return toView((await findById(tx, id))!);
       });
     },

@@ -7,6 +7,7 @@ import { GazetteError, notFound } from '../errors.js';
 import { scrubAddress } from '../imports/import-store.js';
 import type { Logger } from '../logger.js';
 import { deleteMailTo } from '../mail/dev-mailbox.js';
+import { deleteSubscriberEvents } from '../outbox/outbox-store.js';
 import { deleteReader } from './subscriber-import-store.js';
 import { consentHistory, findById, toView } from './subscriber-store.js';
 import { type AddressHasher, addSuppressionHash, findErasure, recordErasure } from './suppression-store.js';
@@ -111,6 +112,7 @@ export function createReaderData(deps: ReaderDataDeps) {
         const mailbox = await deleteMailTo(tx, sub.email_key);
         const bounceEvents = await scrubReaderBounces(tx, sub.id, sub.email_key);
         const inboundMail = await deleteInboundMailOf(tx, sub.email_key);
+        const webhookEvents = await deleteSubscriberEvents(tx, sub.id);
         const { consentEvents } = await deleteReader(tx, sub.id);
         const details = {
           deliveries: deliveryIds.length,
@@ -119,6 +121,7 @@ export function createReaderData(deps: ReaderDataDeps) {
           bounceEvents,
           inboundMail,
           consentEvents,
+          webhookEvents,
         };
         // the row ids (no address) let a repeated call remove queued jobs a first call could not
         await recordErasure(tx, { subscriberId: sub.id, erasedBy, at, details: { ...details, deliveryIds } });
