@@ -1,9 +1,11 @@
 /**
  * Periodic repair and housekeeping for editions (also run once when a worker process starts):
  * batches left without a live job (a crash between the commit and the enqueue, a job failed for
- * good), fan-outs that stopped, editions too old to start, ledger retention.
+ * good), fan-outs that stopped, editions too old to start, retention of the ledger and of the
+ * outgoing webhooks' outbox.
  */
 import { pruneDeliveryLedger } from '../delivery/retention.js';
+import { pruneOutboxEvents } from '../outbox/outbox-store.js';
 import { expireUnstarted, reviveSentWithPending } from './edition-state-store.js';
 import { laneFor } from './edition-store.js';
 import type { DigestDeps, EditionKind } from './types.js';
@@ -16,7 +18,10 @@ export interface MaintenanceResult {
   resumedFanouts: number;
   expired: number;
   pruned: number;
+  outboxPruned: number;
 }
+
+const OUTBOX_PRUNE_CHUNK = 5000;
 
 export function createMaintenance(deps: DigestDeps) {
   const { db, clock, log, config, enqueuer } = deps;
@@ -24,7 +29,14 @@ export function createMaintenance(deps: DigestDeps) {
   async function run(): Promise<MaintenanceResult> {
     const now = clock.now();
     const stale = new Date(now.getTime() - STALE_MS);
-    const result: MaintenanceResult = { rekicked: 0, revived: 0, resumedFanouts: 0, expired: 0, pruned: 0 };
+    const result: MaintenanceResult = {
+      rekicked: 0,
+      revived: 0,
+      resumedFanouts: 0,
+      expired: 0,
+      pruned: 0,
+      outboxPruned: 0,
+    };
 
     // Planned/paused editions that never got going in time are expired, not sent late.
     const oldest = new Date(now.getTime() - config.DIGEST_MAX_AGE_SECONDS * 1000);
@@ -72,6 +84,12 @@ export function createMaintenance(deps: DigestDeps) {
     // Retention (the delivery side's pruner): counts sealed in final_counts, detail deleted.
     const pruned = await pruneDeliveryLedger({ db, clock, log, config });
     result.pruned = pruned.rowsDeleted;
+    // the outbox keeps the same days: events every endpoint is done with, in chunks
+    const outboxCutoff = new Date(now.getTime() - config.DELIVERY_RETENTION_DAYS * 24 * 3600 * 1000);
+    for (let n = OUTBOX_PRUNE_CHUNK; n === OUTBOX_PRUNE_CHUNK; ) {
+      n = await pruneOutboxEvents(db, outboxCutoff, OUTBOX_PRUNE_CHUNK);
+      result.outboxPruned += n;
+    }
 
     if (Object.values(result).some((n) => n > 0)) log.info(result, 'edition maintenance');
     return result;

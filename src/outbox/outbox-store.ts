@@ -171,3 +171,21 @@ export async function endpointLog(q: Queryable, endpointId: string, limit: numbe
     attemptedAt: (r.attempted_at as Date).toISOString(),
   }));
 }
+
+/**
+ * Retention: events older than `before` whose deliveries all ended (delivered, failed, cancelled)
+ * go, with their delivery rows and attempt log (ON DELETE CASCADE); an event still owed to an
+ * endpoint stays however old. At most `limit` events per call, so one run holds no long lock.
+ */
+export async function pruneOutboxEvents(q: Queryable, before: Date, limit: number): Promise<number> {
+  const res = await q.query(
+    `DELETE FROM outbox_events WHERE id IN (
+       SELECT e.id FROM outbox_events e
+        WHERE e.occurred_at < $1
+          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                           WHERE d.event_id = e.id AND d.state IN ('pending', 'sending'))
+        ORDER BY e.occurred_at LIMIT $2)`,
+    [before, limit],
+  );
+  return res.rowCount ?? 0;
+}
