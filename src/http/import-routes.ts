@@ -68,7 +68,8 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ container: Container }> =
           'Body: the CSV file as text/csv, or as the one file part of multipart/form-data (UTF-8, BOM or not; `,` `;` or tab separated, found from the header; quoted fields may hold separators and line breaks). ' +
           'The column names of Mailchimp, listmonk and Substack exports are recognised. With preview=true: the columns, the suggested mapping and the first rows, nothing stored. ' +
           'Otherwise the whole file is staged (a bad file stores nothing: 400 naming the problem) and a background job imports it: follow GET /api/v1/subscribers/imports/{id}, then the per-row report. ' +
-          'Duplicates, invalid, suppressed or erased addresses, and rows the old system marked unsubscribed are reported per row, never imported.',
+          "Besides the address, name, language, frequency, topics and time zone, a file may set each reader's send_hour (0-23), weekly_day (an English or Arabic day name, or 0-6 with 0 = Sunday; empty: the publication's day) and alerts (true/false); empty cells take the defaults. " +
+          'Duplicates, invalid values (the reason names the column and the value, e.g. "send_hour must be 0-23, got 25"), suppressed or erased addresses, and rows the old system marked unsubscribed are reported per row, never imported, nothing of them stored.',
         consumes: [...UPLOAD_TYPES, 'multipart/form-data'],
         security: adminSecurity,
         querystring: ImportQuery,
@@ -148,7 +149,9 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ container: Container }> =
       schema: {
         tags,
         summary: 'Export subscribers as CSV (streamed), filtered',
-        description: `Columns: ${EXPORT_COLUMNS.join(', ')}. The file imports back as it is.`,
+        description:
+          `Columns: ${EXPORT_COLUMNS.join(', ')}. weekly_day is an English day name (friday), empty for a reader who follows the publication's weekly day; cells a spreadsheet would run as formulas start with an apostrophe. ` +
+          'The file imports back as it is (POST /api/v1/subscribers/import): confirmed readers come back with the same preferences, unsubscribed and suppressed ones are reported as skipped.',
         security: adminSecurity,
         querystring: ExportQuery,
         produces: ['text/csv'],

@@ -23,6 +23,22 @@ export const ColumnMapping = Type.Object(
     frequency: Type.Optional(Column),
     topics: Type.Optional(Column),
     timezone: Type.Optional(Column),
+    sendHour: Type.Optional(
+      Type.String({
+        ...Column,
+        description: "a local send hour column, 0-23 (empty: the publication's hour)",
+      }),
+    ),
+    weeklyDay: Type.Optional(
+      Type.String({
+        ...Column,
+        description:
+          "a weekly day column: an English or Arabic day name (friday, الجمعة) or 0-6, 0 = Sunday (empty: the publication's day)",
+      }),
+    ),
+    alerts: Type.Optional(
+      Type.String({ ...Column, description: 'a true/false column: breaking-news alerts (empty: none)' }),
+    ),
     consentDate: Type.Optional(Column),
     consentSource: Type.Optional(Column),
     status: Type.Optional(
@@ -57,6 +73,9 @@ const ALIASES: Record<Field, string[]> = {
   frequency: ['frequency', 'التكرار'],
   topics: ['topics', 'interests', 'المواضيع'],
   timezone: ['timezone', 'tz', 'المنطقةالزمنية'],
+  sendHour: ['sendhour', 'hour', 'ساعةالإرسال', 'ساعةالارسال'],
+  weeklyDay: ['weeklyday', 'day', 'يومالأسبوع', 'يومالاسبوع'],
+  alerts: ['alerts', 'breakingnews', 'التنبيهات'],
   // Mailchimp: CONFIRM_TIME (double opt-in) before OPTIN_TIME; listmonk and Substack: created_at
   consentDate: [
     'consentdate',

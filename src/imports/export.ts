@@ -1,8 +1,10 @@
 import type { Queryable } from '../db/pool.js';
+import { WEEKDAY_NAMES } from './cell-values.js';
 
 /**
  * Subscribers as CSV rows, filtered, page by page in id order (keyset): memory stays flat however
- * many readers match. The header names are ones the importer recognises, so an export imports back.
+ * many readers match. The header names are ones the importer recognises and the cells are written
+ * the way it reads them, so an export imports back as it is (test/integration/imports-roundtrip.test.ts).
  */
 export interface ExportFilter {
   status?: string;
@@ -22,6 +24,8 @@ export const EXPORT_COLUMNS = [
   'alerts',
   'timezone',
   'send_hour',
+  // a day name, empty for a reader who follows the publication's weekly day
+  'weekly_day',
   'created_at',
   'confirmed_at',
   'unsubscribed_at',
@@ -43,7 +47,7 @@ export async function* exportRows(q: Queryable, f: ExportFilter): AsyncGenerator
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
     const { rows } = await q.query(
-      `SELECT id, email, name, status, language, frequency, topics, alerts, timezone, send_hour, created_at,
+      `SELECT id, email, name, status, language, frequency, topics, alerts, timezone, send_hour, weekly_day, created_at,
               confirmed_at, unsubscribed_at
          FROM subscribers WHERE id > $${params.length + 1}${where.length ? ` AND ${where.join(' AND ')}` : ''}
         ORDER BY id LIMIT ${PAGE}`,
@@ -60,6 +64,7 @@ export async function* exportRows(q: Queryable, f: ExportFilter): AsyncGenerator
         alerts: String(r.alerts),
         timezone: r.timezone,
         send_hour: String(r.send_hour),
+        weekly_day: r.weekly_day === null ? '' : WEEKDAY_NAMES[r.weekly_day as number]!,
         created_at: (r.created_at as Date).toISOString(),
         confirmed_at: r.confirmed_at ? (r.confirmed_at as Date).toISOString() : '',
         unsubscribed_at: r.unsubscribed_at ? (r.unsubscribed_at as Date).toISOString() : '',

@@ -57,12 +57,13 @@ export async function stageRows(q: Queryable, importId: string, rows: StagedRow[
   if (rows.length === 0) return;
   await q.query(
     `INSERT INTO import_rows (import_id, row_no, email, email_key, email_hash, name, language, frequency, topics,
-                              timezone, consent_at, consent_source, outcome, reason)
+                              timezone, send_hour, weekly_day, alerts, consent_at, consent_source, outcome, reason)
      SELECT $1, r."rowNo", r.email, r."emailKey", decode(r."emailHash", 'hex'), r.name, r.language, r.frequency,
-            r.topics, r.timezone, r."consentAt", r."consentSource", r.outcome, r.reason
+            r.topics, r.timezone, r."sendHour", r."weeklyDay", r.alerts, r."consentAt", r."consentSource",
+            r.outcome, r.reason
        FROM json_to_recordset($2::json) AS r("rowNo" int, email text, "emailKey" text, "emailHash" text, name text,
-            language text, frequency text, topics text[], timezone text, "consentAt" timestamptz,
-            "consentSource" text, outcome text, reason text)`,
+            language text, frequency text, topics text[], timezone text, "sendHour" smallint, "weeklyDay" smallint,
+            alerts boolean, "consentAt" timestamptz, "consentSource" text, outcome text, reason text)`,
     [importId, JSON.stringify(rows)],
   );
 }

@@ -2,6 +2,7 @@ import { GazetteError } from '../errors.js';
 import { isTimeZone, type Language, type Publication } from '../publication.js';
 import type { AddressHasher } from '../subscriptions/suppression-store.js';
 import { FREQUENCIES, normalizeEmail, parseName } from '../subscriptions/validate.js';
+import { parseAlerts, parseSendHour, parseWeeklyDay, unescapeFormula } from './cell-values.js';
 import type { Field } from './columns.js';
 
 /** One data row of an import file as it is staged: either a reader to import or why not. */
@@ -16,6 +17,12 @@ export interface StagedRow {
   frequency: string | null;
   topics: string[] | null;
   timezone: string | null;
+  /** null: the publication's send hour */
+  sendHour: number | null;
+  /** 0 = Sunday ... 6 = Saturday; null: the publication's weekly day */
+  weeklyDay: number | null;
+  /** null: no alerts */
+  alerts: boolean | null;
   consentAt: Date | null;
   consentSource: string | null;
   /** set at staging for rows that cannot be imported whatever the database holds */
@@ -94,7 +101,7 @@ export function createRowParser(deps: RowParserDeps) {
     };
     const row: StagedRow = {
       rowNo,
-      email: cell('email').slice(0, 320) || null,
+      email: unescapeFormula(cell('email')).slice(0, 320) || null,
       emailKey: null,
       emailHash: null,
       name: null,
@@ -102,6 +109,9 @@ export function createRowParser(deps: RowParserDeps) {
       frequency: null,
       topics: null,
       timezone: null,
+      sendHour: null,
+      weeklyDay: null,
+      alerts: null,
       consentAt: null,
       consentSource: null,
       outcome: null,
@@ -109,12 +119,12 @@ export function createRowParser(deps: RowParserDeps) {
     };
     const refuse = (reason: string): StagedRow => ({ ...row, outcome: 'invalid', reason });
     try {
-      const { email, key } = normalizeEmail(cell('email'));
+      const { email, key } = normalizeEmail(unescapeFormula(cell('email')));
       row.email = email;
       row.emailKey = key;
       row.emailHash = hasher.hash(key).toString('hex');
       const joined = [cell('firstName'), cell('lastName')].filter(Boolean).join(' ');
-      row.name = parseName(columns.name !== undefined ? cell('name') : joined);
+      row.name = parseName(columns.name !== undefined ? unescapeFormula(cell('name')) : joined);
     } catch (err) {
       if (err instanceof GazetteError) return refuse(err.message);
       throw err;
@@ -144,6 +154,16 @@ export function createRowParser(deps: RowParserDeps) {
     const tz = cell('timezone');
     row.timezone = tz === '' ? publication.timezone : zone(tz);
     if (!row.timezone) return refuse(`timezone: "${tz.slice(0, 64)}" is not a known IANA time zone`);
+
+    const hour = parseSendHour(cell('sendHour'));
+    if ('reason' in hour) return refuse(hour.reason);
+    row.sendHour = hour.value;
+    const day = parseWeeklyDay(cell('weeklyDay'));
+    if ('reason' in day) return refuse(day.reason);
+    row.weeklyDay = day.value;
+    const alerts = parseAlerts(cell('alerts'));
+    if ('reason' in alerts) return refuse(alerts.reason);
+    row.alerts = alerts.value;
 
     const date = cell('consentDate');
     if (date) {

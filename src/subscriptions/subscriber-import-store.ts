@@ -13,6 +13,7 @@ export interface ImportedChunk {
   mode: 'confirm' | 'attested';
   attestation: string | null;
   operator: string;
+  /** for rows whose file gave no send hour */
   sendHour: number;
   consentVersion: string;
   consentText: { ar: string; en: string };
@@ -32,9 +33,10 @@ export async function insertImportedChunk(
   const attested = c.mode === 'attested';
   const { rows } = await q.query<{ id: string; email_key: string }>(
     `INSERT INTO subscribers (id, email, email_key, name, status, language, topics, frequency, alerts, timezone,
-                              send_hour, confirmed_at, created_at, updated_at)
-     SELECT gen_random_uuid(), email, email_key, name, $4, language, coalesce(topics, '{}'), frequency, false,
-            timezone, $5, CASE WHEN $4 = 'confirmed' THEN $6::timestamptz END, $6, $6
+                              send_hour, weekly_day, confirmed_at, created_at, updated_at)
+     SELECT gen_random_uuid(), email, email_key, name, $4, language, coalesce(topics, '{}'), frequency,
+            coalesce(alerts, false), timezone, coalesce(send_hour, $5), weekly_day,
+            CASE WHEN $4 = 'confirmed' THEN $6::timestamptz END, $6, $6
        FROM import_rows WHERE import_id = $1 AND row_no > $2 AND row_no <= $3 AND outcome IS NULL
       ORDER BY row_no
      ON CONFLICT (email_key) DO NOTHING
