@@ -81,8 +81,9 @@ export function createImportService(deps: ImportDeps) {
   const { db, clock, log, publication, config, hasher, jobs } = deps;
   const perRound = Math.max(1, Math.ceil((config.IMPORT_CONFIRMATIONS_PER_MINUTE * MAIL_ROUND_MS) / 60_000));
 
-  const parserFor = (csv: CsvSource, mapping: ColumnMapping) =>
+  const parserFor = (csv: CsvSource, mapping: ColumnMapping, mode?: ImportMode) =>
     createRowParser({
+      attested: mode === 'attested',
       publication,
       defaultLanguage: config.DEFAULT_LANGUAGE,
       hasher,
@@ -135,7 +136,7 @@ export function createImportService(deps: ImportDeps) {
         );
       const csv = await openCsv(upload, config.IMPORT_MAX_BYTES);
       const mapping = opts.mapping ?? suggestMapping(csv.header);
-      const parse = parserFor(csv, mapping);
+      const parse = parserFor(csv, mapping, opts.mode);
       const id = randomUUID();
       const at = clock.now();
       await withTransaction(db, async (tx) => {

@@ -40,6 +40,8 @@ const LANGUAGE_WORDS: Record<string, Language> = {
   الإنجليزية: 'en',
   الانجليزية: 'en',
 };
+// Gazette's own export (pending), listmonk's subscription status (unconfirmed), Mailchimp (pending)
+const UNCONFIRMED_STATUSES = new Set(['pending', 'unconfirmed']);
 // listmonk (blocklisted, disabled), Mailchimp (unsubscribed, cleaned), generic opt-outs
 // and Gazette's own export (unsubscribed, suppressed)
 const LEFT_STATUSES = new Set([
@@ -69,6 +71,8 @@ export function parseConsentDate(raw: string): Date | null {
 }
 
 export interface RowParserDeps {
+  /** attested imports: a row the old system marks as never confirmed is skipped, not made confirmed */
+  attested?: boolean;
   publication: Publication;
   defaultLanguage: Language;
   hasher: AddressHasher;
@@ -76,7 +80,7 @@ export interface RowParserDeps {
 }
 
 export function createRowParser(deps: RowParserDeps) {
-  const { publication, defaultLanguage, hasher, columns } = deps;
+  const { attested, publication, defaultLanguage, hasher, columns } = deps;
   const topicIds = new Map<string, string>();
   for (const t of publication.topics) {
     topicIds.set(t.id.toLowerCase(), t.id);
@@ -175,6 +179,13 @@ export function createRowParser(deps: RowParserDeps) {
     const status = cell('status').toLowerCase();
     if (LEFT_STATUSES.has(status))
       return { ...row, outcome: 'skipped', reason: `status "${status}" in the file` };
+    // consent is attested for readers who gave it; one who never confirmed is asked, not assumed
+    if (attested && UNCONFIRMED_STATUSES.has(status))
+      return {
+        ...row,
+        outcome: 'skipped',
+        reason: `status "${status}" in the file: never confirmed; import it in confirm mode to ask`,
+      };
     if (/^(true|yes|1)$/i.test(cell('emailDisabled')))
       return { ...row, outcome: 'skipped', reason: 'email disabled in the file' };
     return row;

@@ -112,6 +112,14 @@ describe('export → import round trip', () => {
       payload: 'List-Unsubscribe=One-Click',
     });
     expect(left.statusCode).toBe(200);
+    // a reader who asked but never confirmed: an attested import must not make them confirmed
+    const asked = await source.app.inject({
+      method: 'POST',
+      url: '/api/v1/subscriptions',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ email: 'asked@example.org', language: 'ar' }),
+    });
+    expect(asked.statusCode, asked.body).toBe(202);
 
     const exported = await source.app.inject({
       url: '/api/v1/subscribers/export',
@@ -126,14 +134,19 @@ describe('export → import round trip', () => {
       'huda@example.org': '',
       'omar@example.org': 'sunday',
       'left@example.org': '',
+      'asked@example.org': '',
     });
     expect(lines.find((l) => l.email === 'huda@example.org')?.name).toBe("'-Huda");
 
     const back = await runImport(target, exported.body);
     expect(back.view).toMatchObject({
       state: 'done',
-      totalRows: 5,
-      counts: { imported: 4, invalid: 0, skipped: 1 },
+      totalRows: 6,
+      counts: { imported: 4, invalid: 0, skipped: 2 },
+    });
+    expect(back.rows.find((r) => r.email === 'asked@example.org')).toMatchObject({
+      outcome: 'skipped',
+      reason: 'status "pending" in the file: never confirmed; import it in confirm mode to ask',
     });
     expect(back.rows.find((r) => r.email === 'left@example.org')).toMatchObject({
       outcome: 'skipped',
