@@ -25,6 +25,7 @@ const OWNERS: Record<string, string[]> = {
   feed_state: ['src/articles/feed-poller.ts'],
   schema_migrations: ['src/db/migrate.ts'],
   dev_mailbox: ['src/mail/dev-mailbox.ts'],
+  provider_domains: ['src/shaping/provider-store.ts'],
   bounce_events: ['src/bounces/bounce-store.ts'],
   operators: ['src/operators/operator-store.ts'],
   imports: ['src/imports/import-store.ts'],
