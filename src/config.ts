@@ -2,6 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { MAILTO_BASE_LOCAL_MAX } from './bounces/unsubscribe-mailto.js';
+import { type ProviderLimits, ProviderLimitTableSchema } from './shaping/shaping-schema.js';
 
 /**
  * Every environment variable Gazette reads, in one schema. Nothing else reads process.env.
@@ -110,6 +111,16 @@ const Env = Type.Object({
   SEND_CLAIM_SIZE: Type.Integer({ default: 32, minimum: 1 }), // ledger rows taken per status-lock round trip
   // while sending is paused because the SMTP relay could not be reached: how often to probe it
   RELAY_PROBE_INTERVAL_MS: Type.Integer({ default: 15_000, minimum: 50 }),
+  // Traffic shaping per receiving provider (docs/delivery.md "Providers"): limits as JSON over the
+  // publication file's, the DNS servers for MX lookups (empty = the system's), backoff timings
+  PROVIDER_LIMITS: Type.String({ default: '' }),
+  MX_DNS_SERVERS: Type.String({ default: '' }),
+  MX_LOOKUP_TIMEOUT_MS: Type.Integer({ default: 2000, minimum: 50 }),
+  MX_CACHE_SECONDS: Type.Integer({ default: 24 * 3600, minimum: 60 }),
+  PROVIDER_BACKOFF_MS: Type.Integer({ default: 30_000, minimum: 10 }),
+  PROVIDER_MAX_BACKOFF_MS: Type.Integer({ default: 15 * 60_000, minimum: 10 }),
+  PROVIDER_RECOVER_AFTER: Type.Integer({ default: 100, minimum: 1 }),
+  PROVIDER_RECHECK_MS: Type.Integer({ default: 1000, minimum: 10 }),
   DKIM_DOMAIN: Type.Optional(Type.String({ minLength: 1 })),
   DKIM_SELECTOR: Type.Optional(Type.String({ minLength: 1 })),
   DKIM_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),
@@ -166,8 +177,21 @@ const DEPRECATED_NAMES: Array<[string, keyof RawEnv]> = [
 ];
 
 export interface Config
-  extends Omit<RawEnv, 'HOST' | 'SECRET_KEY' | 'ADMIN_TOKEN' | 'SESSION_SECRET' | 'TRUST_PROXY'> {
+  extends Omit<
+    RawEnv,
+    | 'HOST'
+    | 'SECRET_KEY'
+    | 'ADMIN_TOKEN'
+    | 'SESSION_SECRET'
+    | 'TRUST_PROXY'
+    | 'PROVIDER_LIMITS'
+    | 'MX_DNS_SERVERS'
+  > {
   HOST: string;
+  /** per-provider limits from the environment (shaping-schema.ts), over the publication file's */
+  PROVIDER_LIMITS: Record<string, ProviderLimits>;
+  /** `ip` or `ip:port` entries */
+  MX_DNS_SERVERS: string[];
   SECRET_KEY: string;
   ADMIN_TOKEN: string;
   /** encrypts and signs the console's session cookie */
@@ -219,6 +243,17 @@ export function parseWithSchema<T extends TSchema>(schema: T, input: unknown, la
   const error = firstError(schema, value);
   if (error) throw new ConfigError(`${label} ${error}`);
   return value as Static<T>;
+}
+
+function parseProviderLimits(raw: string): Record<string, ProviderLimits> {
+  const label = 'environment variable PROVIDER_LIMITS';
+  let input: unknown = {};
+  try {
+    if (raw.trim() !== '') input = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${label}: not JSON; e.g. {"gmail":{"perSecond":300}}`);
+  }
+  return parseWithSchema(ProviderLimitTableSchema, input, label);
 }
 
 function parseTrustProxy(raw: string): boolean | number | string[] {
@@ -370,6 +405,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     ADMIN_TOKEN: env.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN,
     SESSION_SECRET: env.SESSION_SECRET ?? DEV_SESSION_SECRET,
     TRUST_PROXY: parseTrustProxy(env.TRUST_PROXY),
+    PROVIDER_LIMITS: parseProviderLimits(env.PROVIDER_LIMITS),
+    MX_DNS_SERVERS: env.MX_DNS_SERVERS.split(',').flatMap((x) => (x.trim() ? [x.trim()] : [])),
     warnings,
   };
 }

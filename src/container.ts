@@ -43,6 +43,10 @@ import { createOwedWork, type OwedWork } from './queues/owed-work.js';
 import { createRedis, waitForRedis } from './redis.js';
 import { renderEdition } from './render/index.js';
 import { createTokens, type Tokens } from './security/tokens.js';
+import { createDnsMxLookup } from './shaping/mx-lookup.js';
+import { createProviderDirectory, type ProviderDirectory } from './shaping/provider-directory.js';
+import { createProviderGate, type ProviderGate } from './shaping/provider-gate.js';
+import { createProviderRules } from './shaping/provider-rules.js';
 import { createSubscribeBudgets, type SubscribeBudgets } from './subscriptions/budgets.js';
 import { createProofOfWork, type ProofOfWork } from './subscriptions/proof-of-work.js';
 import { createReaderAdmin, type ReaderAdmin } from './subscriptions/reader-admin.js';
@@ -99,6 +103,10 @@ export interface Container {
   /** what PostgreSQL says is owed to the queues: the sweeps and the recovery after Redis lost its data */
   owedWork: OwedWork;
   relayWatch: RelayWatch;
+  /** per-provider limits and backoff in Redis, shared by every worker process (GET /api/v1/sending/providers) */
+  providerGate: ProviderGate;
+  /** reader domains to receiving providers by MX (cached in PostgreSQL) */
+  providerDirectory: ProviderDirectory;
   /** stores every bounce and complaint report and decides whether it suppresses the reader */
   bounces: BouncePolicy;
   /** measures the spam-complaint rate: alert, then pause bulk sending (COMPLAINT_*_PERCENT) */
@@ -351,6 +359,30 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
       'inbound listener accepting bounce mail and unsubscribe mail',
     );
   }
+  const providerRules = createProviderRules(publication.shaping, config.PROVIDER_LIMITS);
+  const providerDirectory = createProviderDirectory({
+    db,
+    clock,
+    log,
+    rules: providerRules,
+    lookup: createDnsMxLookup({ servers: config.MX_DNS_SERVERS, timeoutMs: config.MX_LOOKUP_TIMEOUT_MS }),
+    ttlSeconds: config.MX_CACHE_SECONDS,
+    failureTtlSeconds: Math.min(300, config.MX_CACHE_SECONDS),
+  });
+  const providerGate = createProviderGate({
+    redis,
+    prefix: config.QUEUE_PREFIX,
+    backoffMs: config.PROVIDER_BACKOFF_MS,
+    maxBackoffMs: config.PROVIDER_MAX_BACKOFF_MS,
+    recoverAfter: config.PROVIDER_RECOVER_AFTER,
+    leaseMs: 2 * config.JOB_LOCK_DURATION_MS + 60_000,
+  });
+  metrics.watchProviders(async () =>
+    (await providerGate.states()).map((s) => ({
+      ...s,
+      paused: s.until !== null && Date.parse(s.until) > clock.now().getTime(),
+    })),
+  );
   const batchSender = createBatchSender({
     db,
     clock,
@@ -365,6 +397,12 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     pause: sendingPause,
     bounces,
     alertsPending: alertsPendingProbe(queues),
+    shaping: {
+      directory: providerDirectory,
+      gate: providerGate,
+      rules: providerRules,
+      recheckMs: config.PROVIDER_RECHECK_MS,
+    },
   });
   const clicks = createClickService({
     db,
@@ -423,6 +461,8 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     feedPoller,
     digests,
     batchSender,
+    providerGate,
+    providerDirectory,
     transactionalSender,
     sendingPause,
     owedWork: createOwedWork({ db, clock, queues, ingest, enqueuer: digestEnqueuer }),

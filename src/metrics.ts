@@ -54,6 +54,26 @@ export function createMetrics() {
       labelNames: ['action'] as const,
       registers: [registry],
     }),
+    providerThrottles: new client.Counter({
+      name: 'gazette_provider_throttles_total',
+      help: 'Throttling replies (421, 4.7.x rate, TS0x) per receiving provider; each backs that provider off',
+      labelNames: ['provider'] as const,
+      registers: [registry],
+    }),
+    /** per-provider backoff, read from Redis when /metrics is scraped (shaping/provider-gate.ts) */
+    watchProviders(read: () => Promise<Array<{ provider: string; level: number; paused: boolean }>>) {
+      new client.Gauge({
+        name: 'gazette_provider_backoff_level',
+        help: 'Backoff level per receiving provider: 0 at full speed, each level halves its rate; set while it pauses',
+        labelNames: ['provider', 'paused'] as const,
+        registers: [registry],
+        async collect() {
+          this.reset();
+          for (const s of await read())
+            this.set({ provider: s.provider, paused: s.paused ? 'yes' : 'no' }, s.level);
+        },
+      });
+    },
     digestSlotsExpired: new client.Counter({
       name: 'gazette_digest_slots_expired_total',
       help: 'Reader digest slots skipped because they could not start within DIGEST_MAX_AGE_SECONDS',

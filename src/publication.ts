@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError, parseWithSchema } from './config.js';
+import { ShapingSchema } from './shaping/shaping-schema.js';
 
 export const LANGUAGES = ['ar', 'en'] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -129,6 +130,8 @@ export const PublicationSchema = Type.Object({
     },
   ),
   feeds: Type.Array(Feed, { default: [] }),
+  /** traffic shaping per receiving provider: MX rules, domains, limits (docs/delivery.md "Providers") */
+  shaping: ShapingSchema,
   digest: Type.Object(
     {
       defaultSendHour: Type.Integer({ minimum: 0, maximum: 23, default: 7 }),

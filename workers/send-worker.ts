@@ -19,11 +19,18 @@ async function toBullmq(job: Job, token: string | undefined, result: BatchResult
       throw new UnrecoverableError(`gave up: ${result.error}`);
     case 'paused':
     case 'busy':
+    case 'throttled':
     case 'interrupted': {
       // The queue is paused (the job waits in it until resume), another live attempt holds rows,
       // or this worker is shutting down (the next worker takes the job at once): look again
-      // later. None is a failure of this job, so no attempt is spent.
-      const delay = result.status === 'busy' ? result.retryInMs : result.status === 'paused' ? 1000 : 0;
+      // later; or its rows left wait on throttled providers. None is a failure of this job, so
+      // no attempt is spent.
+      const delay =
+        result.status === 'busy' || result.status === 'throttled'
+          ? result.retryInMs
+          : result.status === 'paused'
+            ? 1000
+            : 0;
       await job.moveToDelayed(Date.now() + delay, token);
       throw new DelayedError();
     }

@@ -16,6 +16,7 @@ import {
 } from './delivery-batch-store.js';
 import { createEditionMessages } from './edition-messages.js';
 import type { HandoffLog } from './handoff-log.js';
+import type { ShapingDeps } from './provider-share.js';
 import { type BatchCounts, emptyCounts, SendAttempt } from './send-attempt.js';
 import type { PauseReason } from './sending-pause.js';
 import { recoverStaleClaims } from './stale-claims.js';
@@ -69,6 +70,8 @@ export interface BatchSenderDeps {
    * only matter when a rate is set).
    */
   alertsPending?: () => Promise<boolean>;
+  /** traffic shaping per receiving provider (provider-share.ts) */
+  shaping?: ShapingDeps;
 }
 
 export interface JobAttempt {
@@ -94,6 +97,8 @@ export type BatchResult =
   | { status: 'busy'; counts: BatchCounts; heldByOthers: number; retryInMs: number }
   /** a digest still owed DIGEST_MAX_AGE_SECONDS after it was due (a long relay outage): its pending rows failed */
   | { status: 'expired'; counts: BatchCounts; failedRows: number }
+  /** rows left wait on throttled or limited providers (still pending, no attempt spent): run again later */
+  | { status: 'throttled'; counts: BatchCounts; providers: string[]; retryInMs: number }
   /** the worker is shutting down: unsent rows are pending again, for the next worker to take */
   | { status: 'interrupted'; counts: BatchCounts };
 
@@ -171,10 +176,12 @@ export function createBatchSender(deps: BatchSenderDeps) {
     const attempt = new SendAttempt(attemptDeps, edition, batch, priority, counts, ctx);
     running.add(attempt);
     if (drainUntil !== undefined) attempt.drain(drainUntil - Date.now());
-    const { stop, lastRetryError, interrupted } = await attempt.run().finally(() => running.delete(attempt));
+    const { stop, lastRetryError, interrupted, waiting } = await attempt
+      .run()
+      .finally(() => running.delete(attempt));
 
     const summary = { ...ctx, kind, ...counts };
-    if (interrupted || stop || counts.retry > 0) await refreshCounts(editionId, counts);
+    if (interrupted || stop || waiting || counts.retry > 0) await refreshCounts(editionId, counts);
     if (interrupted) {
       log.info(summary, 'batch interrupted by shutdown: unsent rows are pending again');
       return { status: 'interrupted', counts };
@@ -199,6 +206,10 @@ export function createBatchSender(deps: BatchSenderDeps) {
       }
       log.info({ ...summary, error }, 'batch will be retried for rows that failed before DATA');
       return { status: 'retry', counts, error };
+    }
+    if (waiting) {
+      log.info({ ...summary, providers: waiting.providers }, 'batch waits for throttled providers');
+      return { status: 'throttled', counts, providers: waiting.providers, retryInMs: waiting.waitMs };
     }
     const heldByOthers = await countHeldByOthers(db, editionId, batch, attempt.token);
     if (heldByOthers > 0) {

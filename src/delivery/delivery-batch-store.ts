@@ -135,6 +135,39 @@ export const CLAIM_SQL = `WITH picked AS (
   WHERE d.id = c.id
   RETURNING d.id, d.subscriber_id, d.recipient, d.attempts, c.name, c.allowed, c.track`;
 
+/** A recipient's domain in SQL, the same as `recipientDomain` (after the last `@`, lower case). */
+const DOMAIN_SQL = `lower(reverse(split_part(reverse(recipient), '@', 1)))`;
+
+/** A recipient's domain: after the last `@`, lower case. */
+export function recipientDomain(recipient: string): string {
+  return recipient.slice(recipient.lastIndexOf('@') + 1).toLowerCase();
+}
+
+/** Which rows of the batch a claim may take (traffic shaping): only these domains, or all but these. */
+export type DomainFilter = { only: string[] } | { except: string[] };
+
+const FILTERED_CLAIM = {
+  only: CLAIM_SQL.replace(`state = 'pending'\n`, `state = 'pending' AND ${DOMAIN_SQL} = ANY($6::text[])\n`),
+  except: CLAIM_SQL.replace(
+    `state = 'pending'\n`,
+    `state = 'pending' AND ${DOMAIN_SQL} <> ALL($6::text[])\n`,
+  ),
+};
+
+/** The domains of the batch's pending rows, with how many rows each (before a shaped send). */
+export async function pendingDomains(
+  q: Queryable,
+  editionId: string,
+  batch: number,
+): Promise<Map<string, number>> {
+  const { rows } = await q.query<{ domain: string; n: number }>(
+    `SELECT ${DOMAIN_SQL} AS domain, count(*)::int AS n FROM deliveries
+      WHERE edition_id = $1 AND batch_no = $2 AND state = 'pending' GROUP BY 1`,
+    [editionId, batch],
+  );
+  return new Map(rows.map((r) => [r.domain, r.n]));
+}
+
 /**
  * Takes up to `limit` pending rows of the batch: those of confirmed readers become `sending`
  * under `token`, the others `suppressed`. Rows locked by a concurrent claimer are skipped.
@@ -147,6 +180,7 @@ export async function claimChunk(
   token: string,
   limit: number,
   at: Date,
+  filter?: DomainFilter,
 ): Promise<ChunkClaim> {
   const { rows } = await q.query<{
     id: number;
@@ -156,7 +190,12 @@ export async function claimChunk(
     name: string | null;
     allowed: boolean;
     track: boolean;
-  }>(CLAIM_SQL, [editionId, batch, token, limit, at]);
+  }>(
+    filter ? ('only' in filter ? FILTERED_CLAIM.only : FILTERED_CLAIM.except) : CLAIM_SQL,
+    filter
+      ? [editionId, batch, token, limit, at, 'only' in filter ? filter.only : filter.except]
+      : [editionId, batch, token, limit, at],
+  );
   const claimed: ClaimedRow[] = [];
   let suppressed = 0;
   for (const r of rows.sort((a, b) => Number(a.id) - Number(b.id))) {

@@ -1,95 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { classifySmtpRefusal, enhancedStatus } from '../bounces/classify.js';
-import type { BouncePolicy } from '../bounces/policy.js';
-import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
-import type { Db } from '../db/pool.js';
-import type { Logger } from '../logger.js';
 import { DkimError } from '../mail/dkim.js';
-import { classifySmtpError, describeSmtpError, type SmtpLikeError } from '../mail/smtp-errors.js';
-import type { Mailer } from '../mail/transport.js';
-import type { Metrics } from '../metrics.js';
-import {
-  type ClaimedRow,
-  claimChunk,
-  type RowOutcome,
-  releaseClaim,
-  renewClaim,
-} from './delivery-batch-store.js';
-import type { EditionInfo, EditionMessages } from './edition-messages.js';
-import { type HandoffLog, HandoffWatermark } from './handoff-log.js';
+import type { SmtpLikeError } from '../mail/smtp-errors.js';
+import { claimNext, yieldToAlerts } from './attempt-claims.js';
+import { type RefusalHost, refused } from './attempt-refusals.js';
+import type { AttemptEnd, AttemptStop, BatchCounts, SendAttemptDeps } from './attempt-types.js';
+import { type ClaimedRow, type RowOutcome, releaseClaim, renewClaim } from './delivery-batch-store.js';
+import type { EditionInfo } from './edition-messages.js';
+import { HandoffWatermark } from './handoff-log.js';
 import { OutcomeWriter } from './outcome-writer.js';
-import type { PauseReason } from './sending-pause.js';
-import type { SendPriority, TokenBucket } from './token-bucket.js';
+import { ProviderShare } from './provider-share.js';
+import type { SendPriority } from './token-bucket.js';
 
-/** What one attempt did, row by row (the batch sender adds the stale-claim counts). */
-export interface BatchCounts {
-  sent: number;
-  failed: number;
-  retry: number;
-  ambiguous: number;
-  suppressed: number;
-  /** rows of an older, expired claim found still `sending` and marked ambiguous */
-  staleAmbiguous: number;
-  /** rows of an older, expired claim its hand-off log shows were never handed to SMTP: pending again */
-  staleReleased: number;
-}
-
-export function emptyCounts(): BatchCounts {
-  return { sent: 0, failed: 0, retry: 0, ambiguous: 0, suppressed: 0, staleAmbiguous: 0, staleReleased: 0 };
-}
-
-export interface SendAttemptDeps {
-  db: Db;
-  clock: Clock;
-  log: Logger;
-  metrics: Metrics;
-  mailer: Pick<Mailer, 'sendRaw' | 'probe'>;
-  bucket: TokenBucket;
-  handoffs: HandoffLog;
-  messages: EditionMessages;
-  pause: { pause(reason: PauseReason): Promise<boolean> };
-  /** a refusal of a reader at SMTP time is a bounce like any other (bounces/policy.ts) */
-  bounces: Pick<BouncePolicy, 'record'>;
-  /** the VERP envelope sender of a row (bounces/verp.ts), or undefined: the edition's From address */
-  returnPath: (deliveryId: number) => string | undefined;
-  config: Pick<Config, 'SEND_CONCURRENCY' | 'SEND_CLAIM_SIZE' | 'JOB_LOCK_DURATION_MS'>;
-  /** outcomes buffered before one UPDATE writes them */
-  flushEvery: number;
-  alertsPending?: () => Promise<boolean>;
-}
-
-/** Why an attempt stopped taking rows before the batch ran out. */
-export interface AttemptStop {
-  why: 'pause' | 'retry';
-  error: string;
-}
-
-export interface AttemptEnd {
-  stop: AttemptStop | undefined;
-  /** the last retryable error seen, for the job's retry message */
-  lastRetryError: string;
-  /** the worker is shutting down and rows of the batch are left for another attempt */
-  interrupted: boolean;
-}
+export type { AttemptEnd, AttemptStop, BatchCounts, SendAttemptDeps } from './attempt-types.js';
+export { emptyCounts } from './attempt-types.js';
 
 /** Why a row went back to `pending` unsent when the worker began shutting down. */
 const HANDED_BACK = 'handed back unsent: the worker was shutting down';
 
-/** Longest a bulk batch waits for pending alerts before each chunk. */
-const ALERT_YIELD_MAX_MS = 60_000;
-
-/** A 421 (the server is closing the connection) means the next sends would fail too. */
-function stopsTheBatch(err: SmtpLikeError): boolean {
-  return err.responseCode === 421;
-}
-
 /**
- * (Over 350 lines on purpose: the claim, the hand-off, the SMTP outcome of each row and the
- * shutdown hand-back share the rows this class holds; split apart, the exactly-once rules would
- * live in several files. The hand-off watermark and the outcome writes are their own classes.)
- *
  * One attempt at a batch under one claim token: SEND_CONCURRENCY slots take claimed rows, hand
  * each to SMTP once the hand-off log covers it, and buffer the outcomes for one UPDATE.
  *
@@ -100,7 +29,7 @@ function stopsTheBatch(err: SmtpLikeError): boolean {
  * - at the end every row this claim took has an outcome: sent, failed, ambiguous, or pending
  *   again when nothing of it left the process.
  */
-export class SendAttempt {
+export class SendAttempt implements RefusalHost {
   readonly token = randomUUID();
   private readonly lockMs: number;
   /** claimed rows without an outcome yet */
@@ -110,8 +39,11 @@ export class SendAttempt {
   /** outcomes on their way to the ledger (kept through a database blip) */
   private readonly outcomes: OutcomeWriter;
   private exhausted = false;
-  private stop: AttemptStop | undefined;
-  private lastRetryError = '';
+  stop: AttemptStop | undefined;
+  lastRetryError = '';
+  /** the receiving providers of this batch (provider-share.ts); undefined without shaping */
+  share: ProviderShare | undefined;
+  private waiting: AttemptEnd['waiting'];
   private refilling: Promise<void> | undefined;
   private lastBeat = performance.now();
   /** how far the hand-off log lets rows go (handoff-log.ts) */
@@ -121,8 +53,7 @@ export class SendAttempt {
   private draining = false;
   private readonly handedOff = new Set<number>();
   private handedBack = 0;
-  /** whether the relay answered a probe after a connection was lost (one probe per attempt) */
-  private relayCheck: Promise<boolean> | undefined;
+  relayCheck: Promise<boolean> | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private reachDeadline: () => void = () => {};
   private readonly deadline = new Promise<void>((resolve) => {
@@ -130,12 +61,12 @@ export class SendAttempt {
   });
 
   constructor(
-    private readonly deps: SendAttemptDeps,
-    private readonly edition: EditionInfo,
-    private readonly batch: number,
+    readonly deps: SendAttemptDeps,
+    readonly edition: EditionInfo,
+    readonly batch: number,
     private readonly priority: SendPriority,
-    private readonly counts: BatchCounts,
-    private readonly ctx: Record<string, unknown>,
+    readonly counts: BatchCounts,
+    readonly ctx: Record<string, unknown>,
   ) {
     this.lockMs = deps.config.JOB_LOCK_DURATION_MS;
     this.watermark = new HandoffWatermark(deps.handoffs, this.token);
@@ -158,7 +89,10 @@ export class SendAttempt {
 
   /** Sends what it can claim; every claimed row has its outcome recorded when it resolves. */
   async run(): Promise<AttemptEnd> {
-    const { log, handoffs, config } = this.deps;
+    const { log, handoffs, config, shaping } = this.deps;
+    const opened =
+      shaping && ProviderShare.open({ ...this.deps, ...shaping }, this.edition, this.batch, this.priority);
+    this.share = await opened;
     await handoffs.open(this.token);
     const heartbeat = setInterval(
       () => {
@@ -196,6 +130,7 @@ export class SendAttempt {
       handoffs.forget(this.token);
       throw failure;
     }
+    await this.share?.close();
     // Every row this claim took has its outcome recorded by now (even when the attempt failed,
     // say a claim lost to a database blip), so the claim can end and its log go.
     await this.endClaim().catch((err) => {
@@ -206,6 +141,7 @@ export class SendAttempt {
       stop: this.stop,
       lastRetryError: this.lastRetryError,
       interrupted: this.draining && (this.handedBack > 0 || !this.exhausted),
+      waiting: this.waiting ?? this.share?.leftWaiting(),
     };
   }
 
@@ -287,29 +223,35 @@ export class SendAttempt {
   }
 
   private async refill(): Promise<void> {
-    const { db, clock, bucket, config, alertsPending } = this.deps;
     if (this.outcomes.size > 0) await this.outcomes.flush();
-    if (this.priority === 'bulk' && alertsPending) {
-      // bounded, so alert jobs nobody serves (no worker runs the alerts queue) cannot starve digests
-      const until = performance.now() + ALERT_YIELD_MAX_MS;
-      while (!this.stop && performance.now() < until && (await alertsPending())) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
+    await yieldToAlerts(this.deps, this.priority, () => this.stop !== undefined);
+    if (this.draining) return;
+    const result = await claimNext(
+      this.deps,
+      this.share,
+      this.edition.id,
+      this.batch,
+      this.token,
+      this.priority,
+    );
+    if (result.done) this.exhausted = true;
+    if (result.waiting && result.claimed.length === 0) {
+      // only rows of providers that wait are left: the job comes back, other batches go on
+      this.waiting = result.waiting;
+      this.exhausted = true;
     }
-    const want = bucket.unlimited
-      ? config.SEND_CLAIM_SIZE
-      : await bucket.take(config.SEND_CLAIM_SIZE, this.priority);
-    if (this.draining) {
-      await bucket.refund(want);
-      return;
-    }
-    const result = await claimChunk(db, this.edition.id, this.batch, this.token, want, clock.now());
-    if (result.taken < want) this.exhausted = true;
-    if (result.claimed.length < want) await bucket.refund(want - result.claimed.length);
     if (result.suppressed > 0) this.counts.suppressed += result.suppressed;
     for (const row of result.claimed) {
       this.held.set(row.id, row);
       this.queue.push(row);
+    }
+  }
+
+  /** A provider backs off: its rows claimed and not yet given to a slot wait pending, unspent. */
+  handBackProvider(provider: string): void {
+    for (const row of this.share?.extract(provider, this.queue) ?? []) {
+      this.counts.throttled++;
+      this.settle(row, { id: row.id, state: 'pending', error: `waiting: ${provider} is backing off` });
     }
   }
 
@@ -373,112 +315,12 @@ export class SendAttempt {
         this.settle(row, { id: row.id, state: 'pending', error: HANDED_BACK });
         return;
       }
-      await this.refused(row, err, message.messageId);
+      await refused(this, row, err, message.messageId);
     }
   }
 
-  /** The one place an SMTP failure of a row becomes its outcome (smtp-errors.ts classifies). */
-  private async refused(row: ClaimedRow, err: SmtpLikeError, messageId: string): Promise<void> {
-    const outcome = classifySmtpError(err);
-    const error = describeSmtpError(err);
-    this.deps.metrics.mailsFailed.inc({ kind: this.edition.kind, outcome });
-    switch (outcome) {
-      case 'recipient':
-        this.counts.failed++;
-        this.settle(row, { id: row.id, state: 'failed', error, smtpResponse: err.response });
-        await this.bounced(row, err, false);
-        break;
-      case 'ambiguous':
-        this.counts.ambiguous++;
-        this.deps.log.warn(
-          { ...this.ctx, deliveryId: row.id, error, alert: 'delivery_ambiguous' },
-          'connection lost after DATA',
-        );
-        this.settle(row, { id: row.id, state: 'ambiguous', error, messageId });
-        break;
-      case 'retry':
-        this.counts.retry++;
-        this.lastRetryError = error;
-        this.settle(row, { id: row.id, state: 'pending', error });
-        if (err.responseCode === undefined) await this.connectionLost(error);
-        else if (stopsTheBatch(err)) this.stop ??= { why: 'retry', error };
-        break;
-      case 'pause':
-        this.counts.retry++;
-        this.settle(row, { id: row.id, state: 'pending', error });
-        if (this.stop?.why !== 'pause') {
-          this.stop = { why: 'pause', error };
-          await this.deps.pause.pause({
-            reason: 'the SMTP server refused on policy or authentication grounds',
-            editionId: this.edition.id,
-            batch: this.batch,
-            error,
-          });
-        }
-        // after the stop: other slots take no more rows while the report is stored
-        await this.bounced(row, err, true);
-        break;
-    }
-  }
-
-  /**
-   * Feeds a refusal to the bounce policy: a dead mailbox suppresses its reader at once, a full one
-   * counts towards the soft limit. A refusal that pauses sending is only recorded when it is about
-   * the sender (block): the row is tried again, so it says nothing about the reader. The row's
-   * outcome is already decided; a policy failure is logged and never changes it.
-   */
-  private async bounced(row: ClaimedRow, err: SmtpLikeError, pausing: boolean): Promise<void> {
-    const verdict = classifySmtpRefusal(err);
-    if (!verdict || (pausing && verdict.class !== 'block')) return;
-    const text = err.response ?? err.message ?? null;
-    await this.deps.bounces
-      .record({
-        source: 'smtp',
-        eventId: `delivery-${row.id}-attempt-${row.attempts}`,
-        class: verdict.class,
-        rule: verdict.rule,
-        deliveryId: row.id,
-        recipient: row.recipient,
-        status: enhancedStatus(text) ?? null,
-        diagnostic: text,
-      })
-      .catch((e) =>
-        this.deps.log.warn(
-          { ...this.ctx, deliveryId: row.id, err: (e as Error).message },
-          'could not record the refusal as a bounce',
-        ),
-      );
-  }
-
-  /**
-   * The connection failed before DATA (refused, timed out, reset): not the reader's failure. A
-   * fresh connection of its own tells a hiccup (the relay answers: the batch is retried later, as
-   * for a 421) from an outage, where every other row would fail the same way: sending pauses (the
-   * job spends no attempt) until the relay probe (relay-watch.ts) reaches the relay again.
-   */
-  private async connectionLost(error: string): Promise<void> {
-    if (this.stop) return;
-    this.relayCheck ??= this.deps.mailer.probe().then(
-      () => true,
-      () => false,
-    );
-    const reachable = await this.relayCheck;
-    if (this.stop) return;
-    if (reachable) {
-      this.stop = { why: 'retry', error };
-      return;
-    }
-    this.stop = { why: 'pause', error };
-    await this.deps.pause.pause({
-      reason: 'the SMTP relay cannot be reached; sending resumes by itself once it answers',
-      relay: true,
-      editionId: this.edition.id,
-      batch: this.batch,
-      error,
-    });
-  }
-
-  private settle(row: ClaimedRow, outcome: RowOutcome): void {
+  settle(row: ClaimedRow, outcome: RowOutcome): void {
+    this.share?.settled(row.id, outcome.state === 'sent', row.recipient);
     this.held.delete(row.id);
     this.handedOff.delete(row.id);
     this.outcomes.add(outcome);

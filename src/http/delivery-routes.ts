@@ -17,9 +17,34 @@ const SendingStatus = Type.Object({
   ),
 });
 
+const ProviderState = Type.Object({
+  provider: Type.String({ description: 'receiving provider (gmail, microsoft, ... or a domain of its own)' }),
+  level: Type.Integer({
+    description: '0 at full speed; each throttling reply raises it, each level halves its rate',
+  }),
+  until: Nullable(Type.String({ format: 'date-time', description: 'backing off (no new rows) until then' })),
+  throttles: Type.Integer({ description: 'throttling replies met so far' }),
+  lastError: Nullable(Type.String({ description: 'the last throttling reply' })),
+});
+
 /** Operator controls over bulk sending: see why it is paused, and resume it once fixed. */
 export const deliveryRoutes: FastifyPluginAsync<{ container: Container }> = async (app, { container }) => {
-  const { sendingPause: control } = container;
+  const { sendingPause: control, providerGate } = container;
+
+  app.get(
+    '/api/v1/sending/providers',
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: 'Receiving providers that throttled Gazette, and their backoff',
+        description:
+          'Providers that answered too fast (421, 4.7.x, TS0x): their rows wait pending while the others go on at full speed.',
+        security: adminSecurity,
+        response: { 200: Type.Object({ providers: Type.Array(ProviderState) }) },
+      },
+    },
+    async () => ({ providers: await providerGate.states() }),
+  );
 
   app.get(
     '/api/v1/sending',

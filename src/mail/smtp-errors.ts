@@ -82,3 +82,27 @@ export function classifySmtpError(err: SmtpLikeError): SmtpOutcome {
 export function describeSmtpError(err: SmtpLikeError): string {
   return [err.code, err.responseCode, err.command, err.response ?? err.message].filter(Boolean).join(' ');
 }
+
+// words receiving providers use when they defer a sender for going too fast: Gmail's 4.7.28
+// "unusual rate", Yahoo's "[TS01]".."[TS04]" deferrals, Microsoft's "server busy" and "exceeded
+// ... limit". Not a bare 4.7.x or "try again later": greylisting says those about one reader.
+const THROTTLE_WORDS = /\bTSS?0\d\b|\brate\b|too many|throttl|exceeded|server busy|temporarily deferred/i;
+// replies to one message's transaction, not the relay's greeting: about the recipient's provider
+const PER_MESSAGE = new Set(['MAIL FROM', 'RCPT TO', 'DATA', 'DATA_END', 'DATA END']);
+
+/**
+ * A temporary refusal that says the receiving provider wants the sender to slow down (a 421, TS0x,
+ * rate words) while taking one message: the provider backs off
+ * (shaping/provider-gate.ts) and the row waits `pending`, rather than the whole batch retrying.
+ * A bare 421 at the greeting ("service not available") is the relay's own trouble, not a provider's.
+ */
+export function isThrottleReply(err: SmtpLikeError): boolean {
+  const code = err.responseCode;
+  if (code === undefined || code < 400 || code >= 500) return false;
+  const text = err.response ?? err.message ?? '';
+  const says = THROTTLE_WORDS.test(text);
+  if (err.command && PER_MESSAGE.has(err.command)) return code === 421 || says;
+  // nodemailer reports a 421 that closed the connection as CONN whatever the command: only the
+  // reply's words tell a provider's "too fast" (Gmail's 421 4.7.28) from the relay going away
+  return code === 421 && err.messageUnsent === true && says;
+}

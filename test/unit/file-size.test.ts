@@ -13,7 +13,7 @@ const REASON = /^\/\*\*[\s\S]*?Longer than 350 lines: \S[\s\S]*?\*\//m;
  * Long files being reworked by work in progress when this guard came in; each fails the test once
  * it is short (or explains itself), so the entry is removed.
  */
-const PENDING = new Set(['src/delivery/send-attempt.ts']);
+const PENDING = new Set<string>([]);
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

@@ -30,6 +30,7 @@ const OWNERS: Record<string, string[]> = {
   feed_state: ['src/articles/feed-state-store.ts'],
   schema_migrations: ['src/db/migrate.ts'],
   dev_mailbox: ['src/mail/dev-mailbox.ts'],
+  provider_domains: ['src/shaping/provider-store.ts'],
   bounce_events: ['src/bounces/bounce-store.ts'],
   complaint_guard: ['src/bounces/complaint-guard-store.ts'],
   inbound_mail: ['src/bounces/inbound-store.ts'],
