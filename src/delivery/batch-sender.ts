@@ -3,6 +3,7 @@ import { verpAddress } from '../bounces/verp.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
+import { markEditionSending } from '../digests/edition-state-store.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/transport.js';
 import type { Metrics } from '../metrics.js';
@@ -166,12 +167,7 @@ export function createBatchSender(deps: BatchSenderDeps) {
       log.warn({ ...ctx, failedRows }, 'digest expired before this batch could be sent: pending rows failed');
       return { status: 'expired', counts, failedRows };
     }
-    if (edition.state === 'planned') {
-      await db.query(
-        `UPDATE editions SET state = 'sending', updated_at = $2 WHERE id = $1 AND state = 'planned'`,
-        [editionId, clock.now()],
-      );
-    }
+    if (edition.state === 'planned') await markEditionSending(db, editionId, clock.now());
 
     const attempt = new SendAttempt(attemptDeps, edition, batch, priority, counts, ctx);
     running.add(attempt);

@@ -1,7 +1,7 @@
 /**
  * The editions table's state changes after creation (with edition-store.ts, which creates,
- * renders and fills editions, its one owner): operator controls, expiry and revival, resend
- * copies, the alert fan-out cursor, the final counts when sending ends and retention's seal.
+ * renders and fills editions, its one owner): the first batch starting, operator controls, expiry
+ * and revival, resend copies, the alert fan-out cursor, the final counts when sending ends and retention's seal.
  */
 import type { Queryable } from '../db/pool.js';
 import {
@@ -12,6 +12,14 @@ import {
 } from '../delivery/delivery-store.js';
 import { outboxInsertCtes } from '../outbox/outbox-store.js';
 import type { EditionKind, LockedEdition } from './types.js';
+
+/** The first batch of an edition starts sending: planned -> sending (a no-op in any other state). */
+export async function markEditionSending(q: Queryable, editionId: string, now: Date): Promise<void> {
+  await q.query(
+    `UPDATE editions SET state = 'sending', updated_at = $2 WHERE id = $1 AND state = 'planned'`,
+    [editionId, now],
+  );
+}
 
 /** An operator's test copy: its one row is batch 0, sent at once. */
 export async function startTestEdition(q: Queryable, editionId: string, now: Date): Promise<void> {

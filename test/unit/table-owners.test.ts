@@ -56,11 +56,6 @@ const OWNERS: Record<string, string[]> = {
  */
 const EXCEPTIONS: Array<{ file: string; table: string; why: string }> = [
   {
-    file: 'src/delivery/batch-sender.ts',
-    table: 'editions',
-    why: 'planned -> sending on the first batch; moves to the edition store with the batch-sender split',
-  },
-  {
     file: 'src/subscriptions/subscriber-store.ts',
     table: 'deliveries',
     why: 'a first subscription is one statement (reader, consent, confirmation row): no round trips, all or nothing',
