@@ -125,7 +125,7 @@ const Env = Type.Object({
   DKIM_SELECTOR: Type.Optional(Type.String({ minLength: 1 })),
   DKIM_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),
   DKIM_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
-  // Bounces and complaints (README "Bounces and complaints")
+  // Bounces and complaints (docs/bounces.md)
   BOUNCE_SOFT_LIMIT: Type.Integer({ default: 3, minimum: 1 }),
   BOUNCE_SOFT_WINDOW_DAYS: Type.Integer({ default: 15, minimum: 1 }),
   // the complaint-rate guard: alert over ALERT, pause bulk sending over PAUSE (percent of mail sent)
@@ -378,7 +378,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     );
   if (production && !env.BOUNCE_DOMAIN)
     warnings.push(
-      'BOUNCE_DOMAIN is not set: bounces that arrive as mail go to the From mailbox and are never processed (README "Bounces and complaints")',
+      'BOUNCE_DOMAIN is not set: bounces that arrive as mail go to the From mailbox and are never processed (docs/bounces.md)',
     );
   if (!env.SESSION_SECRET)
     warnings.push('SESSION_SECRET is not set: console sessions use the built-in development key');
