@@ -42,6 +42,8 @@ const Overview = Type.Object({
       confirmed: Type.Integer(),
       unsubscribed: Type.Integer(),
       suppressed: Type.Integer(),
+      bounced: Type.Integer({ description: 'hard and soft bounce reports received that day' }),
+      complained: Type.Integer({ description: 'spam complaint reports received that day' }),
     }),
   ),
   editions: EditionList.properties.items,
@@ -70,7 +72,7 @@ const Overview = Type.Object({
     }),
   ),
   warnings: Type.Array(
-    Type.String({ description: 'public-url-not-https, no-dkim, no-smtp, sending-paused' }),
+    Type.String({ description: 'public-url-not-https, no-dkim, no-smtp, no-bounce-domain, sending-paused' }),
   ),
 });
 

@@ -14,7 +14,7 @@ import { QUEUE_NAMES, type QueueName, type Queues } from '../queues/definitions.
 export interface OverviewDeps {
   db: Db;
   clock: Clock;
-  config: Pick<Config, 'PUBLIC_URL' | 'DKIM_DOMAIN' | 'SMTP_URL' | 'NODE_ENV'>;
+  config: Pick<Config, 'PUBLIC_URL' | 'DKIM_DOMAIN' | 'SMTP_URL' | 'NODE_ENV' | 'BOUNCE_DOMAIN'>;
   publication: Pick<Publication, 'timezone'>;
   queues: Pick<Queues, 'get'>;
   sendingPause: Pick<SendingPause, 'status'>;
@@ -26,12 +26,20 @@ export type Breakdown = Record<string, number>;
 export interface Overview {
   /** the language and frequency breakdowns count confirmed readers only: those who get mail */
   readers: { total: number; byStatus: Breakdown; byLanguage: Breakdown; byFrequency: Breakdown };
-  growth: Array<{ day: string; confirmed: number; unsubscribed: number; suppressed: number }>;
+  /** per day: consent events (confirmed, unsubscribed, suppressed) and the reports received (bounce_events) */
+  growth: Array<{
+    day: string;
+    confirmed: number;
+    unsubscribed: number;
+    suppressed: number;
+    bounced: number;
+    complained: number;
+  }>;
   editions: EditionPage['items'];
   sending: SendingStatus;
   queues: Array<{ name: QueueName; waiting: number; active: number; delayed: number; failed: number }>;
   nextDigests: Array<{ at: string; language: string; frequency: string; readers: number }>;
-  warnings: Array<'public-url-not-https' | 'no-dkim' | 'no-smtp' | 'sending-paused'>;
+  warnings: Array<'public-url-not-https' | 'no-dkim' | 'no-smtp' | 'no-bounce-domain' | 'sending-paused'>;
 }
 
 const GROWTH_DAYS = 30;
@@ -67,6 +75,8 @@ export function createOverview(deps: OverviewDeps) {
       confirmed: number;
       unsubscribed: number;
       suppressed: number;
+      bounced: number;
+      complained: number;
     }>(
       `WITH days AS (
          SELECT generate_series(($1::timestamptz AT TIME ZONE $2)::date - ($3::int - 1), ($1::timestamptz AT TIME ZONE $2)::date,
@@ -75,7 +85,15 @@ export function createOverview(deps: OverviewDeps) {
        SELECT to_char(d.day, 'YYYY-MM-DD') AS day,
               count(c.id) FILTER (WHERE c.event = 'confirmed')::int AS confirmed,
               count(c.id) FILTER (WHERE c.event = 'unsubscribed')::int AS unsubscribed,
-              count(c.id) FILTER (WHERE c.event = 'suppressed')::int AS suppressed
+              count(c.id) FILTER (WHERE c.event = 'suppressed')::int AS suppressed,
+              (SELECT count(*) FROM bounce_events b
+                WHERE b.class IN ('hard', 'soft')
+                  AND b.received_at >= (d.day::timestamp AT TIME ZONE $2)
+                  AND b.received_at < ((d.day + 1)::timestamp AT TIME ZONE $2))::int AS bounced,
+              (SELECT count(*) FROM bounce_events b
+                WHERE b.class = 'complaint'
+                  AND b.received_at >= (d.day::timestamp AT TIME ZONE $2)
+                  AND b.received_at < ((d.day + 1)::timestamp AT TIME ZONE $2))::int AS complained
          FROM days d
          LEFT JOIN consent_events c
            ON c.occurred_at >= (d.day::timestamp AT TIME ZONE $2)
@@ -133,6 +151,8 @@ export function createOverview(deps: OverviewDeps) {
       if (!config.PUBLIC_URL.startsWith('https://')) warnings.push('public-url-not-https');
       if (!config.DKIM_DOMAIN) warnings.push('no-dkim');
       if (!config.SMTP_URL) warnings.push('no-smtp');
+      // without VERP return paths or the inbound listener, bounces that arrive by mail are never read
+      if (!config.BOUNCE_DOMAIN) warnings.push('no-bounce-domain');
       if (sending.paused) warnings.push('sending-paused');
       return { readers: r, growth: g, editions: e.items, sending, queues: q, nextDigests: next, warnings };
     },

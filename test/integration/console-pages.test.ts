@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertBounceEvent } from '../../src/bounces/bounce-store.js';
 import { type ConsoleAgent, consoleAgent } from '../helpers/console-agent.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { seedEdition } from '../helpers/delivery-fixtures.js';
@@ -143,8 +144,30 @@ describe('console pages and the admin API behind them', () => {
         expect(res.body, url).toContain(`<html lang="${lang}" dir="${lang === 'ar' ? 'rtl' : 'ltr'}">`);
       }
     }
+    // today's reports: a hard bounce, a soft one, a complaint and an out-of-office (not counted)
+    const today = ctx.clock.now();
+    for (const [n, cls] of (['hard', 'soft', 'complaint', 'auto-reply'] as const).entries()) {
+      await insertBounceEvent(ctx.db, {
+        source: 'standard',
+        eventId: `dash-${n}`,
+        class: cls,
+        rule: null,
+        recipient: `r${n}@example.org`,
+        subscriberId: null,
+        deliveryId: null,
+        editionId: null,
+        messageId: null,
+        status: null,
+        diagnostic: null,
+        raw: null,
+        occurredAt: today,
+        receivedAt: today,
+      });
+    }
     const dash = await admin.get('/admin');
     expect(dash.body).toContain('No DKIM signature is configured');
+    expect(dash.body).toContain('No BOUNCE_DOMAIN: bounces that arrive by mail are never read');
+    expect(dash.body).toMatch(/<dt>Bounces<\/dt><dd>2<\/dd><dt>Complaints<\/dt><dd>1<\/dd>/);
     const preview = await admin.get(`/admin/editions/${editionId}/preview`);
     expect(preview.statusCode).toBe(200);
     expect(preview.headers['content-security-policy']).toContain('sandbox');
@@ -152,6 +175,8 @@ describe('console pages and the admin API behind them', () => {
     const overview = (await api('/api/v1/overview')).json();
     expect(overview.readers.total).toBeGreaterThan(30);
     expect(overview.growth).toHaveLength(30);
+    expect(overview.growth.at(-1)).toMatchObject({ bounced: 2, complained: 1 });
+    expect(overview.warnings).toContain('no-bounce-domain');
     expect(overview.queues.map((q: { name: string }) => q.name)).toContain('send');
   });
 });

@@ -87,7 +87,8 @@ export const dashboardPage: FastifyPluginAsync<{ container: Container }> = async
     const o = await container.overview.get();
     const d = s.dashboard;
     const max = Math.max(1, ...o.growth.map((g) => Math.max(g.confirmed, g.unsubscribed)));
-    const sum = (k: 'confirmed' | 'unsubscribed' | 'suppressed') => o.growth.reduce((a, g) => a + g[k], 0);
+    const sum = (k: 'confirmed' | 'unsubscribed' | 'suppressed' | 'bounced' | 'complained') =>
+      o.growth.reduce((a, g) => a + g[k], 0);
     const isAdmin = request.operator?.role === 'admin';
     const body = html`<h1>${d.title}</h1>
 ${o.warnings.length ? html`<section class="card" aria-labelledby="warnings"><h2 id="warnings">${d.warnings}</h2>${o.warnings.map((w) => html`<p class="warn">${d.warning[w] ?? w}</p>`)}</section>` : ''}
@@ -96,7 +97,7 @@ ${o.warnings.length ? html`<section class="card" aria-labelledby="warnings"><h2 
 <section class="card">${breakdown(p, d.byLanguage, o.readers.byLanguage, (k) => s.languages[k as keyof typeof s.languages] ?? k)}
 <br>${breakdown(p, d.byFrequency, o.readers.byFrequency, (k) => s.frequencies[k as keyof typeof s.frequencies] ?? k)}</section>
 <section class="card"><h2>${d.growth}</h2>
-<dl class="kv"><dt>${d.confirmations}</dt><dd>${p.num(sum('confirmed'))}</dd><dt>${d.unsubscribes}</dt><dd>${p.num(sum('unsubscribed'))}</dd><dt>${d.suppressions}</dt><dd>${p.num(sum('suppressed'))}</dd></dl>
+<dl class="kv"><dt>${d.confirmations}</dt><dd>${p.num(sum('confirmed'))}</dd><dt>${d.unsubscribes}</dt><dd>${p.num(sum('unsubscribed'))}</dd><dt>${d.bounces}</dt><dd>${p.num(sum('bounced'))}</dd><dt>${d.complaints}</dt><dd>${p.num(sum('complained'))}</dd><dt>${d.suppressions}</dt><dd>${p.num(sum('suppressed'))}</dd></dl>
 <div class="bars" role="img" aria-label="${d.confirmations}">${o.growth.map((g) => html`<span style="height:${Math.round((g.confirmed / max) * 100)}%" title="${g.day}: ${g.confirmed}"></span>`)}</div>
 <div class="bars" role="img" aria-label="${d.unsubscribes}">${o.growth.map((g) => html`<span class="down" style="height:${Math.round((g.unsubscribed / max) * 100)}%" title="${g.day}: ${g.unsubscribed}"></span>`)}</div>
 </section>

@@ -81,6 +81,8 @@ export const ar: ConsoleStrings = {
     growth: 'آخر ٣٠ يوماً',
     confirmations: 'تأكيدات',
     unsubscribes: 'إلغاءات',
+    bounces: 'ارتدادات',
+    complaints: 'شكاوى',
     suppressions: 'حظر',
     day: 'اليوم',
     lastEditions: 'آخر الإصدارات',
@@ -106,6 +108,8 @@ export const ar: ConsoleStrings = {
         'العنوان PUBLIC_URL ليس https: يتجاهل Gmail وYahoo إلغاء الاشتراك بنقرة واحدة عبر http.',
       'no-dkim': 'لا توقيع DKIM مضبوطاً (DKIM_DOMAIN): قد تصل الرسائل إلى البريد المزعج.',
       'no-smtp': 'لا يوجد SMTP_URL: تذهب الرسائل إلى صندوق التطوير لا إلى القرّاء.',
+      'no-bounce-domain':
+        'لا يوجد BOUNCE_DOMAIN: رسائل الارتداد التي تصل بالبريد لا تُقرأ، فتبقى العناوين الميتة في القائمة.',
       'sending-paused': 'الإرسال موقوف.',
     },
   },

@@ -79,6 +79,8 @@ export const en = {
     growth: 'Last 30 days',
     confirmations: 'Confirmations',
     unsubscribes: 'Unsubscribes',
+    bounces: 'Bounces',
+    complaints: 'Complaints',
     suppressions: 'Suppressions',
     day: 'Day',
     lastEditions: 'Last editions',
@@ -104,6 +106,8 @@ export const en = {
         'PUBLIC_URL is not https: Gmail and Yahoo ignore one-click unsubscribe over plain http.',
       'no-dkim': 'No DKIM signature is configured (DKIM_DOMAIN): mail is more likely to land in spam.',
       'no-smtp': 'No SMTP_URL: mail goes to the development mailbox, not to readers.',
+      'no-bounce-domain':
+        'No BOUNCE_DOMAIN: bounces that arrive by mail are never read, so dead addresses stay on the list.',
       'sending-paused': 'Sending is paused.',
     } as Record<string, string>,
   },
