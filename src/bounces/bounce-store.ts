@@ -112,12 +112,27 @@ export async function markEventSuppressed(q: Queryable, id: number): Promise<voi
   await q.query('UPDATE bounce_events SET suppressed = true WHERE id = $1', [id]);
 }
 
-/** Soft bounces of a reader that occurred since `since` (the event just stored included). */
-export async function softBouncesSince(q: Queryable, subscriberId: string, since: Date): Promise<number> {
+/**
+ * Soft bounces of a reader that occurred since `since` (the event just stored included), counting
+ * only those after the reader's last success before `at`: a message accepted for them that no
+ * report came back about. A mailbox full on Monday that took Tuesday's digest starts afresh.
+ */
+export async function softBouncesSince(
+  q: Queryable,
+  subscriberId: string,
+  since: Date,
+  at: Date,
+): Promise<number> {
   const { rows } = await q.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM bounce_events
-      WHERE subscriber_id = $1 AND class = 'soft' AND occurred_at >= $2`,
-    [subscriberId, since],
+    `WITH success AS (
+       SELECT max(d.sent_at) AS at FROM deliveries d
+        WHERE d.subscriber_id = $1 AND d.state = 'sent' AND d.sent_at >= $2 AND d.sent_at < $3
+          AND NOT EXISTS (SELECT 1 FROM bounce_events b WHERE b.delivery_id = d.id)
+     )
+     SELECT count(*)::int AS n FROM bounce_events, success
+      WHERE subscriber_id = $1 AND class = 'soft'
+        AND occurred_at >= greatest($2::timestamptz, coalesce(success.at, $2::timestamptz))`,
+    [subscriberId, since, at],
   );
   return rows[0]?.n ?? 0;
 }

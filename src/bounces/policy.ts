@@ -20,8 +20,8 @@ import type { ComplaintGuard } from './complaint-guard.js';
 /**
  * What a bounce does to the reader, decided from its class alone (classify.ts):
  * - hard, complaint: suppressed at once (the address is dead, or the reader said "spam");
- * - soft: suppressed once BOUNCE_SOFT_LIMIT soft bounces fall within BOUNCE_SOFT_WINDOW_DAYS
- *   (a full mailbox now and then is normal; one that stays full is abandoned);
+ * - soft: suppressed once BOUNCE_SOFT_LIMIT soft bounces fall within BOUNCE_SOFT_WINDOW_DAYS with
+ *   no success between (a full mailbox now and then is normal; one that stays full is abandoned);
  * - block: never (the receiver refuses the sender, e.g. a block-listed IP: not the reader's
  *   fault); counted, and the sending pause handles it at send time;
  * - auto-reply, unknown: recorded and counted, nothing else.
@@ -96,7 +96,7 @@ export function createBouncePolicy(deps: BouncePolicyDeps) {
     if (cls === 'complaint') return 'spam complaint';
     if (cls !== 'soft') return undefined;
     const since = new Date(occurredAt.getTime() - config.BOUNCE_SOFT_WINDOW_DAYS * DAY_MS);
-    const n = await softBouncesSince(q, subscriberId, since);
+    const n = await softBouncesSince(q, subscriberId, since, occurredAt);
     return n >= config.BOUNCE_SOFT_LIMIT
       ? `${n} soft bounces within ${config.BOUNCE_SOFT_WINDOW_DAYS} days`
       : undefined;

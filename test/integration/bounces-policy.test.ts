@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDelivery } from '../../src/delivery/delivery-store.js';
 import { bounceMetric, readerState } from '../helpers/bounce-checks.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
 import { addArticle, addReader, mailsTo } from '../helpers/digest-fixtures.js';
@@ -69,6 +70,36 @@ describe('bounce policy', () => {
     const r = await readerState(ctx, 'full@example.org');
     expect(r.status).toBe('suppressed');
     expect(r.suppressed_reason).toBe('3 soft bounces within 15 days');
+  });
+
+  it('a success between soft bounces starts the count afresh', async () => {
+    const id = await addReader(ctx, { email: 'sometimes@example.org' });
+    const now = ctx.clock.now().getTime();
+    expect((await record('sometimes@example.org', 'm1', 'soft', new Date(now - 6 * DAY))).suppressed).toBe(
+      false,
+    );
+    expect((await record('sometimes@example.org', 'm2', 'soft', new Date(now - 5 * DAY))).suppressed).toBe(
+      false,
+    );
+    // a mail accepted for them four days ago that no report came back about: the mailbox took it
+    const ok = await createDelivery(ctx.db, {
+      kind: 'welcome',
+      dedupeKey: `welcome-${id}`,
+      subscriberId: id,
+      recipient: 'sometimes@example.org',
+      at: new Date(now - 4 * DAY),
+    });
+    await ctx.db.query(`UPDATE deliveries SET state = 'sent', sent_at = $2 WHERE id = $1`, [
+      ok.id,
+      new Date(now - 4 * DAY),
+    ]);
+    expect((await record('sometimes@example.org', 'm3', 'soft', new Date(now - 2 * DAY))).suppressed).toBe(
+      false,
+    );
+    expect((await record('sometimes@example.org', 'm4', 'soft', new Date(now - DAY))).suppressed).toBe(false);
+    expect((await readerState(ctx, 'sometimes@example.org')).status).toBe('confirmed');
+    // the third since the success suppresses
+    expect((await record('sometimes@example.org', 'm5', 'soft')).suppressed).toBe(true);
   });
 
   it('a block (the sender refused, e.g. a block-listed IP) never suppresses the reader', async () => {
