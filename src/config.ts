@@ -152,6 +152,7 @@ const Env = Type.Object({
   }),
   INBOUND_SMTP_MAX_CLIENTS: Type.Integer({ default: 50, minimum: 1 }),
   INBOUND_SMTP_MAX_PER_IP: Type.Integer({ default: 5, minimum: 1 }),
+  INBOUND_SMTP_MAX_MESSAGES: Type.Integer({ default: 1000, minimum: 1 }),
   // both set = STARTTLS offered with this certificate (PEM files)
   INBOUND_SMTP_TLS_CERT_FILE: Type.Optional(Type.String({ minLength: 1 })),
   INBOUND_SMTP_TLS_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),

@@ -16,8 +16,8 @@ import { readUnsubscribeMailto } from './unsubscribe-mailto.js';
  * and the sending MTA tries again later.
  *
  * Limits: INBOUND_SMTP_MAX_BYTES per message (552 past it), INBOUND_SMTP_MAX_CLIENTS connections
- * in all and INBOUND_SMTP_MAX_PER_IP from one address (421 past them), 100 recipients per message,
- * 60 s of silence. STARTTLS is offered when a certificate is configured.
+ * in all and INBOUND_SMTP_MAX_PER_IP from one address (421 past them), INBOUND_SMTP_MAX_MESSAGES
+ * per connection (421, closing it), 100 recipients per message, 60 s of silence. STARTTLS is offered when a certificate is configured.
  */
 export interface InboundListenerDeps {
   config: Pick<
@@ -31,6 +31,7 @@ export interface InboundListenerDeps {
     | 'INBOUND_SMTP_MAX_BYTES'
     | 'INBOUND_SMTP_MAX_CLIENTS'
     | 'INBOUND_SMTP_MAX_PER_IP'
+    | 'INBOUND_SMTP_MAX_MESSAGES'
     | 'INBOUND_SMTP_TLS_CERT_FILE'
     | 'INBOUND_SMTP_TLS_KEY_FILE'
   >;
@@ -94,6 +95,12 @@ export function createInboundListener(deps: InboundListenerDeps) {
       const n = (perIp.get(session.remoteAddress) ?? 1) - 1;
       if (n <= 0) perIp.delete(session.remoteAddress);
       else perIp.set(session.remoteAddress, n);
+    },
+    onMailFrom(_address, session, callback) {
+      // session.transaction counts this connection's messages, this one included
+      if (session.transaction > config.INBOUND_SMTP_MAX_MESSAGES)
+        return callback(smtpError(421, '4.7.0 too many messages on one connection, reconnect to send more'));
+      callback();
     },
     onRcptTo(address: SMTPServerAddress, session, callback) {
       if (session.envelope.rcptTo.length >= MAX_RECIPIENTS)

@@ -205,6 +205,52 @@ describe('inbound mail is stored before the 250 and processed from the stored co
     second.end();
   });
 
+  it('INBOUND_SMTP_MAX_MESSAGES: the message past it on one connection gets 421 and the connection closes', async () => {
+    ctx = await createTestContext({
+      env: { BOUNCE_DOMAIN: DOMAIN, INBOUND_SMTP_PORT: '0', INBOUND_SMTP_MAX_MESSAGES: '2' },
+      bounceListener: true,
+      workers: false,
+    });
+    const socket = connect(ctx.container.inboundListener!.port, '127.0.0.1');
+    let buffer = '';
+    let closed = false;
+    const waiters: Array<() => void> = [];
+    socket.on('data', (d) => {
+      buffer += d.toString();
+      for (const w of waiters.splice(0)) w();
+    });
+    socket.on('close', () => {
+      closed = true;
+      for (const w of waiters.splice(0)) w();
+    });
+    /** the next complete reply (its last line), after sending `line` */
+    const say = async (line?: string): Promise<string> => {
+      if (line !== undefined) socket.write(`${line}\r\n`);
+      for (;;) {
+        const m = /^(\d{3}) .*\r\n/m.exec(buffer);
+        if (m) {
+          buffer = buffer.slice(m.index + m[0].length);
+          return m[0].trim();
+        }
+        if (closed) return 'closed';
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+    };
+    expect(await say()).toMatch(/^220 /);
+    expect(await say('EHLO mta.example.net')).toMatch(/^250 /);
+    for (const n of [1, 2]) {
+      expect(await say('MAIL FROM:<>')).toMatch(/^250 /);
+      expect(await say(`RCPT TO:<bounce+${n}-x@${DOMAIN}>`)).toMatch(/^250 /);
+      expect(await say('DATA')).toMatch(/^354 /);
+      expect(await say(`Subject: report ${n}\r\n\r\nDelivery failed.\r\n.`)).toMatch(/^250 /);
+    }
+    expect(await say('MAIL FROM:<>')).toMatch(/^421 .*too many messages on one connection/);
+    await eventually(async () => closed);
+    socket.destroy();
+    const { rows } = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM inbound_mail');
+    expect(rows[0]!.n).toBe(2);
+  });
+
   it('STARTTLS with a configured certificate; without one it is not offered', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gz-tls-'));
     const cert = join(dir, 'cert.pem');
