@@ -37,6 +37,15 @@ export async function candidates(
 }
 
 /**
+ * The first click ever stored: before it nobody's clicks were counted, so a period that starts
+ * earlier would judge readers by a time tracking was off (or not yet in Gazette).
+ */
+export async function firstClickAt(q: Queryable): Promise<Date | null> {
+  const { rows } = await q.query<{ at: Date | null }>('SELECT min(clicked_at) AS at FROM clicks');
+  return rows[0]?.at ?? null;
+}
+
+/**
  * Starts a round for each reader who has none open: a new row, or the old one when its answer is
  * older than `cutoff`. The row lock makes a second run (or a concurrent one) start nothing.
  */

@@ -17,6 +17,7 @@ import {
   answerByClicks,
   candidates,
   closeUnanswered,
+  firstClickAt,
   openRounds,
   type RepermissionCounts,
   recordAnswer,
@@ -58,6 +59,9 @@ export function createRepermission(deps: RepermissionDeps) {
 
   async function ask(now: Date): Promise<number> {
     const cutoff = new Date(now.getTime() - repermissionAfterDays * DAY_MS);
+    // tracking newly turned on: no reader has had the whole period to click yet
+    const since = await firstClickAt(db);
+    if (!since || since > cutoff) return 0;
     let asked = 0;
     for (let after: string | null = null; ; ) {
       const chunk = await candidates(db, cutoff, after, CHUNK);

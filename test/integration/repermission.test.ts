@@ -109,6 +109,17 @@ describe('re-permission', () => {
     await ctx?.close();
   });
 
+  it('asks nobody while tracking has not yet been on for the whole period', async () => {
+    await runJob('repermission-run-0');
+    expect(await asks()).toEqual([]);
+    // tracking on since long ago: a scanner's click of an old mail (stored as the redirect would)
+    await ctx.db.query(
+      `INSERT INTO clicks (edition_id, article_id, subscriber_id, language, clicked_at, scanner)
+       SELECT edition_id, article_id, subscriber_id, language, $1, 'head' FROM clicks LIMIT 1`,
+      [LONG_AGO],
+    );
+  });
+
   it('asks readers with no human click once, although the job runs twice', async () => {
     await runJob('repermission-run-1');
     await runJob('repermission-run-2');
