@@ -27,6 +27,7 @@ import { popularityRoutes } from './http/popularity-routes.js';
 import { preferenceRoutes } from './http/preference-routes.js';
 import { readerAdminRoutes } from './http/reader-admin-routes.js';
 import { readerRoutes } from './http/reader-routes.js';
+import { repermissionRoutes } from './http/repermission-routes.js';
 import { subscriberAdminRoutes } from './http/subscriber-admin-routes.js';
 import { subscriptionRoutes } from './http/subscription-routes.js';
 import { webhookEndpointRoutes } from './http/webhook-endpoint-routes.js';
@@ -141,6 +142,7 @@ export const app: FastifyPluginAsync<{ container: Container }> = async (fastify,
   await fastify.register(readerRoutes, { container });
   await fastify.register(preferenceRoutes, { container });
   await fastify.register(clickRoutes, { container });
+  await fastify.register(repermissionRoutes, { container });
   await fastify.register(popularityRoutes, { container });
   await fastify.register(subscriberAdminRoutes, { container });
   await fastify.register(readerAdminRoutes, { container });

@@ -27,6 +27,7 @@ import { createSendingPause, type SendingPause } from './delivery/sending-pause.
 import { createTokenBucket, sendRateKey, type TokenBucket } from './delivery/token-bucket.js';
 import { createTransactionalSender, type TransactionalSender } from './delivery/transactional-sender.js';
 import { createDigests, type Digests } from './digests/index.js';
+import { createRepermission, pausedCount, type Repermission } from './engagement/index.js';
 import { createImportService, type ImportService } from './imports/import-service.js';
 import { createLogger, type Logger } from './logger.js';
 import { DevMailbox } from './mail/dev-mailbox.js';
@@ -76,6 +77,7 @@ export interface Container {
   subscriptions: SubscriptionService;
   /** operator actions on one reader: lift suppression, resend confirmation, confirm by hand, search */
   readerAdmin: ReaderAdmin;
+  repermission: Repermission;
   /** console operators: sign-in, lock-out, creation */
   operators: Operators;
   /** the dashboard's figures (GET /api/v1/overview) */
@@ -232,6 +234,14 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     enqueueDelivery: (deliveryId) => enqueueTransactional(deliveryId),
   });
   const readerAdmin = createReaderAdmin({ db, clock, enqueueDelivery: enqueueTransactional });
+  const repermission = createRepermission({
+    db,
+    clock,
+    publication,
+    log: log.child({ component: 'repermission' }),
+    enqueueDelivery: enqueueTransactional,
+  });
+  metrics.watchPausedReaders(() => pausedCount(db));
   const imports = createImportService({
     db,
     clock,
@@ -441,6 +451,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     sendBucket,
     subscriptions,
     readerAdmin,
+    repermission,
     operators,
     overview: createOverview({
       db,

@@ -90,6 +90,17 @@ export function createMetrics() {
         },
       });
     },
+    /** readers paused by re-permission (src/engagement/), counted in PostgreSQL when scraped */
+    watchPausedReaders(count: () => Promise<number>) {
+      new client.Gauge({
+        name: 'gazette_readers_paused',
+        help: 'Readers paused because they did not answer the re-permission mail',
+        registers: [registry],
+        async collect() {
+          this.set(await count());
+        },
+      });
+    },
     /** queue depths are read from Redis when /metrics is scraped */
     watchQueues(queues: Queues) {
       new client.Gauge({

@@ -81,6 +81,13 @@ const Engagement = Type.Object(
       },
       { default: {} },
     ),
+    /**
+     * Re-permission (clickTracking only): a reader with no human click for this many days is asked
+     * once whether to keep sending; confirmed or answered less than this ago: not asked.
+     */
+    repermissionAfterDays: Type.Integer({ minimum: 30, maximum: 3650, default: 180 }),
+    /** days the question waits for an answer before the reader is paused (not deleted) */
+    repermissionGraceDays: Type.Integer({ minimum: 1, maximum: 365, default: 14 }),
   },
   { default: {} },
 );

@@ -3,6 +3,7 @@ import { articleEventsWorker } from './article-events-worker.js';
 import { articleLifecycleWorker } from './article-lifecycle-worker.js';
 import { bouncesWorker } from './bounces-worker.js';
 import { digestSchedulers, digestsWorker } from './digests-worker.js';
+import { engagementScheduler, engagementWorker } from './engagement-worker.js';
 import { feedsWorker } from './feeds-worker.js';
 import { importsWorker } from './imports-worker.js';
 import {
@@ -31,6 +32,7 @@ export const workerSpecs: WorkerSpec[] = [
   importsWorker,
   bouncesWorker,
   webhooksWorker,
+  engagementWorker,
 ];
 
 /** Job schedulers (repeatable work shared by every worker process), set up when workers start. */
@@ -43,4 +45,5 @@ export const schedulerSetups: SchedulerSetup[] = [
   digestSchedulers,
   heldReprocessAtBoot,
   webhooksSweepScheduler,
+  engagementScheduler,
 ];

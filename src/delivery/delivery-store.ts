@@ -13,7 +13,7 @@ import type { EditionKind } from '../digests/types.js';
  * there, or another attempt is in flight and will overwrite the mark with its real outcome.
  */
 /** transactional mail, or a reader's copy of an edition */
-export type DeliveryKind = 'confirmation' | 'welcome' | 'already_subscribed' | EditionKind;
+export type DeliveryKind = 'confirmation' | 'welcome' | 'already_subscribed' | 'repermission' | EditionKind;
 export type DeliveryState =
   | 'pending'
   | 'sending'

@@ -17,6 +17,7 @@ import { renderTransactional } from '../render/index.js';
 import { nextDigestText } from '../render/next-digest.js';
 import {
   confirmUrl as confirmLink,
+  keepUrl as keepLink,
   preferencesUrl as preferencesLink,
   unsubscribeUrl as unsubscribeLink,
 } from '../render/reader-links.js';
@@ -120,16 +121,24 @@ export function createTransactionalSender(deps: TransactionalSenderDeps) {
       return { message: { ...base, ...rendered } };
     }
 
-    if (d.kind === 'welcome' || d.kind === 'already_subscribed') {
+    if (d.kind === 'welcome' || d.kind === 'already_subscribed' || d.kind === 'repermission') {
       if (sub.status !== 'confirmed') return { cancel: `subscriber is ${sub.status}` };
       const unsubscribeUrl = unsubscribeLink(config.PUBLIC_URL, tokens.unsubscribe(sub.id));
       const preferencesUrl = preferencesLink(config.PUBLIC_URL, tokens.preferences(sub.id));
-      const rendered = await renderTransactional(d.kind === 'welcome' ? 'welcome' : 'already-subscribed', {
+      const template =
+        d.kind === 'welcome' ? 'welcome' : d.kind === 'repermission' ? 'repermission' : 'already-subscribed';
+      const rendered = await renderTransactional(template, {
         language,
         publication,
         name: sub.name ?? undefined,
         preferencesUrl,
         unsubscribeUrl,
+        ...(d.kind === 'repermission'
+          ? {
+              keepUrl: keepLink(config.PUBLIC_URL, tokens.keep(sub.id)),
+              graceDays: publication.engagement.repermissionGraceDays,
+            }
+          : {}),
         ...(d.kind === 'welcome'
           ? {
               choices: {

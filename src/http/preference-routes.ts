@@ -165,6 +165,9 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
         const result = await service.updatePreferences(token, fields, meta(request, 'preferences-page'));
         if (!result) return badLink(reply, langFrom(request.query.lang));
         if (!result.changed) return inactive(reply, result.subscriber);
+        // saving the preference centre answers the re-permission mail: a paused reader resumes
+        if (result.subscriber.status === 'paused')
+          await container.repermission.keep(result.subscriber.id, 'reader');
       } catch (err) {
         if (!(err instanceof GazetteError) || err.statusCode !== 400) throw err;
         const sub = await service.forPreferences(token);

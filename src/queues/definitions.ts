@@ -62,6 +62,8 @@ const PAYLOADS = {
   bounces: { inbound: Type.Object({ mailId: RowId }), sweep: NoData, 'complaint-check': NoData },
   /** outgoing CMS webhooks: one job per (event, endpoint) row; sweep hands stored rows to the queue */
   webhooks: { deliver: Type.Object({ deliveryId: RowId }), sweep: NoData },
+  /** list hygiene from engagement: the periodic re-permission run (src/engagement/) */
+  engagement: { repermission: NoData },
 } satisfies Record<string, Record<string, TSchema>>;
 
 type PayloadSchemas = typeof PAYLOADS;
@@ -85,6 +87,7 @@ export const QUEUE_NAMES: QueueName[] = [
   'imports',
   'bounces',
   'webhooks',
+  'engagement',
 ];
 
 export type JobName<Q extends QueueName> = keyof QueuePayloads[Q] & string;

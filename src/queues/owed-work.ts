@@ -59,7 +59,7 @@ export function createOwedWork(deps: {
       // deliveries_transactional_pending_idx (018) holds only these rows
       const { rows } = await db.query<{ id: string }>(
         `SELECT id FROM deliveries
-          WHERE edition_id IS NULL AND state = 'pending' AND kind IN ('confirmation', 'welcome', 'already_subscribed')
+          WHERE edition_id IS NULL AND state = 'pending' AND kind IN ('confirmation', 'welcome', 'already_subscribed', 'repermission')
             AND created_at < $1
           ORDER BY id LIMIT $2`,
         [cutoff, TRANSACTIONAL_SWEEP_LIMIT],

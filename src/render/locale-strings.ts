@@ -46,6 +46,7 @@ export const LocaleStringsSchema = Type.Object({
     confirmation: S,
     welcome: S,
     alreadySubscribed: S,
+    repermission: S,
   }),
   greeting: Type.Object({ named: Type.String({ pattern: '\\{name\\}' }), generic: S }),
   digest: Type.Object({
@@ -87,6 +88,17 @@ export const LocaleStringsSchema = Type.Object({
     preferencesButton: S,
     ignore: S,
     unsubscribe: S,
+  }),
+  repermission: Type.Object({
+    heading: S,
+    body: S,
+    button: S,
+    grace: S,
+    unsubscribe: S,
+    /** the keep page (src/http/repermission-routes.ts) */
+    keptHeading: S,
+    keptBody: S,
+    keepPrompt: S,
   }),
 });
 export type LocaleStrings = Static<typeof LocaleStringsSchema>;

@@ -20,6 +20,11 @@ export function unsubscribeUrl(publicUrl: string, token: string): string {
   return `${publicUrl}/unsubscribe/${token}`;
 }
 
+/** The re-permission mail's "yes, keep sending" link (src/http/repermission-routes.ts). */
+export function keepUrl(publicUrl: string, token: string): string {
+  return `${publicUrl}/keep/${token}`;
+}
+
 /** The hosted subscription form, in a language. */
 export function subscribeUrl(publicUrl: string, language: string): string {
   return `${publicUrl}/subscribe?lang=${language}`;

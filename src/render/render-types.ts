@@ -63,7 +63,7 @@ export interface RenderedEdition {
   htmlBytes: number;
 }
 
-export type TransactionalTemplate = 'confirmation' | 'welcome' | 'already-subscribed';
+export type TransactionalTemplate = 'confirmation' | 'welcome' | 'already-subscribed' | 'repermission';
 
 export interface RenderTransactionalInput {
   language: Language;
@@ -73,6 +73,9 @@ export interface RenderTransactionalInput {
   preferencesUrl?: string;
   unsubscribeUrl?: string;
   expiresAt?: Date;
+  /** repermission: the "yes, keep sending" link, and the days before an unanswered reader is paused */
+  keepUrl?: string;
+  graceDays?: number;
   /** welcome: what the reader chose, and when the first digest comes (render/next-digest.ts) */
   choices?: { topics: string[]; alerts: boolean; nextDigest: string };
 }

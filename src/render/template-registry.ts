@@ -152,12 +152,28 @@ const AlreadySubscribedProps = Type.Composite([
   }),
 ]);
 
+const RepermissionProps = Type.Composite([
+  Layout,
+  Type.Object({
+    heading: Type.String(),
+    greeting: Content,
+    body: Content,
+    button: Type.String(),
+    keepUrl: Type.String({ pattern: '^https?://' }),
+    grace: Content,
+    unsubscribe: Type.String(),
+    unsubscribeLabel: Type.String(),
+    unsubscribeUrl: Type.String({ pattern: '^https?://' }),
+  }),
+]);
+
 export const templateSchemas = {
   digest: DigestProps,
   alert: AlertProps,
   confirmation: ConfirmationProps,
   welcome: WelcomeProps,
   'already-subscribed': AlreadySubscribedProps,
+  repermission: RepermissionProps,
 } satisfies Record<string, TSchema>;
 
 export type TemplateName = keyof typeof templateSchemas;

@@ -133,6 +133,53 @@ export async function renderTransactional(
     return { subject, html, text: `${text.join('\n')}\n` };
   }
 
+  if (template === 'repermission') {
+    // sent to a confirmed reader: their name in the greeting like the welcome mail
+    const r = strings.repermission;
+    const keepUrl = requireUrl(input.keepUrl, 'keepUrl');
+    const subject = formatText(strings.subject.repermission, { publication: name });
+    const body = formatText(r.body, { publication: name });
+    const days = String(input.graceDays ?? 14);
+    const grace = formatText(r.grace, { days });
+    const html = await compileMjml(
+      buildMjml('repermission', {
+        ...layoutProps({
+          language,
+          publication,
+          strings,
+          subject,
+          preheader: r.heading,
+          dateLine: '',
+          links: { preferencesUrl, unsubscribeUrl, archiveUrl: '' },
+        }),
+        heading: r.heading,
+        greeting,
+        body: formatHtml(r.body, { publication: name }),
+        button: r.button,
+        keepUrl,
+        grace: formatHtml(r.grace, { days }),
+        unsubscribe: r.unsubscribe,
+        unsubscribeLabel: strings.footer.unsubscribe,
+        unsubscribeUrl,
+      }),
+      strings.direction,
+    );
+    const text = [
+      ...lines(name, '', r.heading, '', greeting, '', body, '', `${r.button}:`),
+      keepUrl,
+      '',
+      ...lines(grace, '', r.unsubscribe),
+      unsubscribeUrl,
+      ...textFooter({
+        language,
+        publication,
+        strings,
+        links: { preferencesUrl, unsubscribeUrl, archiveUrl: '' },
+      }),
+    ];
+    return { subject, html, text: `${text.join('\n')}\n` };
+  }
+
   const subject = formatText(strings.subject.welcome, { publication: name });
   const heading = formatText(strings.welcome.heading, { publication: name });
   const choices = welcomeChoices(input, strings.welcome);

@@ -6,7 +6,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
  * another. Verification also tries SECRET_KEY_PREVIOUS, so links already in inboxes survive a
  * key rotation.
  */
-export type TokenPurpose = 'confirm' | 'preferences' | 'unsubscribe' | 'form-render';
+export type TokenPurpose = 'confirm' | 'preferences' | 'unsubscribe' | 'form-render' | 'keep';
 
 // 128-bit tags: ample against forgery, and they keep URLs short
 const TAG_BYTES = 16;
@@ -24,10 +24,13 @@ export interface Tokens {
   verify(purpose: TokenPurpose, token: string): Buffer | null;
   preferences(subscriberId: string): string;
   unsubscribe(subscriberId: string): string;
+  /** the re-permission mail's "yes, keep sending" link */
+  keep(subscriberId: string): string;
   confirm(claims: ConfirmClaims): string;
   formRender(at: Date): string;
   verifyPreferences(token: string): string | null;
   verifyUnsubscribe(token: string): string | null;
+  verifyKeep(token: string): string | null;
   /** signature only: the caller checks expiresAt against its clock */
   verifyConfirm(token: string): ConfirmClaims | null;
   verifyFormRender(token: string): Date | null;
@@ -81,6 +84,8 @@ export function createTokens(opts: { secretKey: string; previousKey?: string }):
     unsubscribe: (id) => idToken('unsubscribe', id),
     verifyPreferences: (t) => verifyId('preferences', t),
     verifyUnsubscribe: (t) => verifyId('unsubscribe', t),
+    keep: (id) => idToken('keep', id),
+    verifyKeep: (t) => verifyId('keep', t),
     confirm({ subscriberId, nonce, expiresAt }) {
       const exp = Buffer.alloc(6);
       exp.writeUIntBE(Math.floor(expiresAt.getTime() / 1000), 0, 6);

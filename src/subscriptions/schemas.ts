@@ -130,8 +130,12 @@ export const SubscriberStatus = Type.Union(
     Type.Literal('confirmed'),
     Type.Literal('unsubscribed'),
     Type.Literal('suppressed'),
+    Type.Literal('paused'),
   ],
-  { description: 'pending: waiting for the confirmation click; suppressed: never mailed again' },
+  {
+    description:
+      'pending: waiting for the confirmation click; suppressed: never mailed again; paused: did not answer the re-permission mail, not mailed until they or an operator resume',
+  },
 );
 export type SubscriberStatus = Static<typeof SubscriberStatus>;
 

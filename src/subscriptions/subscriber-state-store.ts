@@ -242,3 +242,24 @@ export async function recentDeliveries(q: Queryable, subscriberId: string): Prom
   );
   return rows;
 }
+
+/** Re-permission unanswered (src/engagement/): confirmed readers paused; returns the ones changed. */
+export async function markPaused(q: Queryable, ids: string[], at: Date): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await q.query<{ id: string }>(
+    `UPDATE subscribers SET status = 'paused', updated_at = $2
+      WHERE id = ANY($1::uuid[]) AND status = 'confirmed' RETURNING id`,
+    [ids, at],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** A paused reader resumed (keep link, preference centre, operator); next_digest_at NULL: a fresh slot. */
+export async function markUnpaused(q: Queryable, id: string, at: Date): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `UPDATE subscribers SET status = 'confirmed', next_digest_at = NULL, updated_at = $2
+      WHERE id = $1 AND status = 'paused'`,
+    [id, at],
+  );
+  return (rowCount ?? 0) > 0;
+}

@@ -48,6 +48,7 @@ const OWNERS: Record<string, string[]> = {
   clicks: ['src/clicks/click-store.ts'],
   click_optouts: ['src/clicks/click-store.ts'],
   article_popularity: ['src/clicks/popularity-store.ts'],
+  repermissions: ['src/engagement/repermission-store.ts'],
 };
 
 /**

@@ -32,6 +32,7 @@ export const ar: ConsoleStrings = {
     confirmed: 'مؤكَّد',
     unsubscribed: 'ألغى الاشتراك',
     suppressed: 'محظور',
+    paused: 'متوقف مؤقتاً (لم يردّ على سؤال الاستمرار)',
   },
   languages: { ar: 'العربية', en: 'الإنجليزية' },
   frequencies: { immediate: 'فوري', daily: 'يومي', weekly: 'أسبوعي' },

@@ -30,6 +30,7 @@ export const en = {
     confirmed: 'Confirmed',
     unsubscribed: 'Unsubscribed',
     suppressed: 'Suppressed',
+    paused: 'Paused (no answer to re-permission)',
   },
   languages: { ar: 'Arabic', en: 'English' },
   frequencies: { immediate: 'Immediate', daily: 'Daily', weekly: 'Weekly' },

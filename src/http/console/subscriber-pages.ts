@@ -8,7 +8,7 @@ import { operatorMeta } from '../reader-admin-routes.js';
 import { csrfField, filterParams, html, ltr, pager, table, tag } from './layout.js';
 import { act, pageContext } from './page-context.js';
 
-const STATUSES: SubscriberStatus[] = ['pending', 'confirmed', 'unsubscribed', 'suppressed'];
+const STATUSES: SubscriberStatus[] = ['pending', 'confirmed', 'paused', 'unsubscribed', 'suppressed'];
 const FREQUENCIES: Frequency[] = ['immediate', 'daily', 'weekly'];
 const PAGE = 25;
 const SOURCES = ['form', 'embed', 'api', 'import', 'operator'] as const;
