@@ -19,7 +19,7 @@ export interface ReaderSpec {
   weeklyDay?: number | null;
   name?: string | null;
   confirmedAt?: Date | string;
-  status?: 'confirmed' | 'pending' | 'unsubscribed';
+  status?: 'confirmed' | 'pending' | 'unsubscribed' | 'paused';
 }
 
 export async function addReader(ctx: TestContext, r: ReaderSpec): Promise<string> {

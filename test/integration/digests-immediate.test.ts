@@ -32,6 +32,14 @@ describe('immediate windows and breaking alerts', () => {
       sendHour: 12,
     });
     await addReader(ctx, { email: 'daily@example.org', sendHour: 12 });
+    // paused by re-permission: kept, but neither alerts nor digests reach them
+    await addReader(ctx, {
+      email: 'paused@example.org',
+      topics: ['politics'],
+      alerts: true,
+      sendHour: 12,
+      status: 'paused',
+    });
     await digests(ctx).planner.plan(); // schedules the daily readers for 12:00 UTC
   });
 
@@ -111,6 +119,7 @@ describe('immediate windows and breaking alerts', () => {
     }
     const alertRows = (await ledger(ctx)).filter((r) => r.kind === 'alert');
     expect(alertRows).toHaveLength(2);
+    expect(alertRows.map((r) => r.recipient)).not.toContain('paused@example.org');
     expect(alertRows[0]!.article_ids).toEqual([breaking]);
 
     // the window it opened closes: the reader without alerts gets it in their digest; the alerted
