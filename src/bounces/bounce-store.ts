@@ -130,8 +130,7 @@ export async function softBouncesSince(
           AND NOT EXISTS (SELECT 1 FROM bounce_events b WHERE b.delivery_id = d.id)
      )
      SELECT count(*)::int AS n FROM bounce_events, success
-      WHERE subscriber_id = $1 AND class = 'soft'
-        AND occurred_at >= greatest($2::timestamptz, coalesce(success.at, $2::timestamptz))`,
+      WHERE subscriber_id = $1 AND class = 'soft' AND occurred_at >= coalesce(success.at, $2)`,
     [subscriberId, since, at],
   );
   return rows[0]?.n ?? 0;

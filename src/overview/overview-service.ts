@@ -81,20 +81,23 @@ export function createOverview(deps: OverviewDeps) {
       `WITH days AS (
          SELECT generate_series(($1::timestamptz AT TIME ZONE $2)::date - ($3::int - 1), ($1::timestamptz AT TIME ZONE $2)::date,
                                 interval '1 day')::date AS day
+       ), reports AS (
+         -- one pass over the window's reports, counted per local day
+         SELECT (b.received_at AT TIME ZONE $2)::date AS day,
+                count(*) FILTER (WHERE b.class IN ('hard', 'soft'))::int AS bounced,
+                count(*) FILTER (WHERE b.class = 'complaint')::int AS complained
+           FROM bounce_events b
+          WHERE b.received_at >= ((SELECT min(day) FROM days)::timestamp AT TIME ZONE $2)
+          GROUP BY 1
        )
        SELECT to_char(d.day, 'YYYY-MM-DD') AS day,
               count(c.id) FILTER (WHERE c.event = 'confirmed')::int AS confirmed,
               count(c.id) FILTER (WHERE c.event = 'unsubscribed')::int AS unsubscribed,
               count(c.id) FILTER (WHERE c.event = 'suppressed')::int AS suppressed,
-              (SELECT count(*) FROM bounce_events b
-                WHERE b.class IN ('hard', 'soft')
-                  AND b.received_at >= (d.day::timestamp AT TIME ZONE $2)
-                  AND b.received_at < ((d.day + 1)::timestamp AT TIME ZONE $2))::int AS bounced,
-              (SELECT count(*) FROM bounce_events b
-                WHERE b.class = 'complaint'
-                  AND b.received_at >= (d.day::timestamp AT TIME ZONE $2)
-                  AND b.received_at < ((d.day + 1)::timestamp AT TIME ZONE $2))::int AS complained
+              coalesce(max(r.bounced), 0)::int AS bounced,
+              coalesce(max(r.complained), 0)::int AS complained
          FROM days d
+         LEFT JOIN reports r ON r.day = d.day
          LEFT JOIN consent_events c
            ON c.occurred_at >= (d.day::timestamp AT TIME ZONE $2)
           AND c.occurred_at < ((d.day + 1)::timestamp AT TIME ZONE $2)
