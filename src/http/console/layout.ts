@@ -9,7 +9,7 @@ import { type Html, html, raw } from '../pages/layout.js';
 import { fmt } from '../pages/strings.js';
 import type { ConsoleStrings } from './strings.js';
 
-export { esc, type Html, html, ltr, raw } from '../pages/layout.js';
+export { esc, fmtHtml, type Html, html, ltr, raw } from '../pages/layout.js';
 
 const CSS = `
 *,*::before,*::after{box-sizing:border-box}

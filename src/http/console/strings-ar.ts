@@ -1,7 +1,9 @@
 import type { ConsoleStrings } from './strings-en.js';
+import { arReports } from './strings-reports-ar.js';
 
 /** The console in Arabic: the same keys as strings-en.ts. */
 export const ar: ConsoleStrings = {
+  ...arReports,
   dir: 'rtl',
   console: 'لوحة التحكم',
   switchTo: 'English',

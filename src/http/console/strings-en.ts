@@ -1,5 +1,8 @@
+import { enReports } from './strings-reports-en.js';
+
 /** Every word the console shows, per language. {placeholders} are filled by fmt(). */
 export const en = {
+  ...enReports,
   dir: 'ltr' as 'ltr' | 'rtl',
   console: 'Console',
   switchTo: 'العربية',
