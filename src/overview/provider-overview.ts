@@ -50,7 +50,8 @@ export interface ProviderOverviewDeps {
 /**
  * Pending rows of editions per recipient domain, at most `limit` rows read. The partial index
  * deliveries_open_idx (migration 011) holds exactly the open rows of editions, so the scan never
- * touches sent history; the cap bounds it during a large send (about 40 ms per 100,000 rows).
+ * touches sent history; the cap bounds it during a large send (100,000 rows of 300,000 pending
+ * among 1M ledger rows: an index scan of deliveries_open_idx, 146 ms on a shared 2-core machine).
  * split_part(..., -1) is the part after the last `@`, as recipientDomain(); lower case is applied
  * after grouping (cheaper than per row).
  */

@@ -46,17 +46,18 @@ function limitsHtml(p: PageContext, row: ProviderRow): Html {
     row.warmupToday !== null ? fmt(t.warmup, { n: p.num(row.warmupToday) }) : '',
   ].filter(Boolean);
   return parts.length
-    ? html`${parts.map((x, i) => html`${i ? html`<br>` : ''}${x}`)}`
+    ? html`<div>${parts.map((x, i) => html`${i ? html`<br>` : ''}${x}`)}</div>`
     : html`<span class="muted">${t.unlimited}</span>`;
 }
 
 function stateHtml(p: PageContext, row: ProviderRow): Html {
   const t = p.s.providers;
+  const level = row.level ? fmt(t.level, { level: p.num(row.level), factor: p.num(2 ** row.level) }) : '';
   if (row.until)
-    return html`${tag('paused', fmt(t.backingOff, { when: p.when(row.until) }))}${
-      row.level ? html`<br><span class="muted">${fmt(t.level, { level: p.num(row.level) })}</span>` : ''
-    }`;
-  if (row.level) return tag('pending', fmt(t.level, { level: p.num(row.level) }));
+    return html`<div>${tag('paused', t.backingOff)}<br>${fmt(t.until, { when: p.when(row.until) })}${
+      level ? html`<br><span class="muted">${level}</span>` : ''
+    }</div>`;
+  if (level) return html`<div>${tag('pending', t.recovering)}<br><span class="muted">${level}</span></div>`;
   return tag('sent', t.fullSpeed);
 }
 
@@ -100,16 +101,22 @@ export function bouncesTable(p: PageContext, items: ReaderBounceLine[]): Html {
   return table(
     [t.class, t.when, t.edition, t.diagnostic, t.suppression],
     items.map((b) => [
-      html`${tag(b.class === 'auto-reply' || b.class === 'unknown' ? '' : 'failed', t.classes[b.class] ?? b.class)}<br><span class="muted">${t.sources[b.source] ?? ltr(b.source)}</span>`,
+      // one element per cell: a phone lays each cell out as a grid of its label and its content
+      html`<div>${tag(b.class === 'auto-reply' || b.class === 'unknown' ? '' : 'failed', t.classes[b.class] ?? b.class)}<br><span class="muted">${t.sources[b.source] ?? ltr(b.source)}</span></div>`,
       p.when(b.occurredAt),
       b.editionId
         ? html`<a href="/admin/editions/${b.editionId}"><bdi>${b.editionSubject ?? p.s.editions.noSubject}</bdi></a>`
         : html`<span class="muted">${t.transactional}</span>`,
       b.status || b.diagnostic
-        ? html`<bdi dir="ltr">${[b.status, b.diagnostic].filter(Boolean).join(' ')}</bdi>`
+        ? html`<bdi dir="ltr">${
+            // a DSN's diagnostic usually quotes its status code already
+            b.diagnostic && b.status && b.diagnostic.includes(b.status)
+              ? b.diagnostic
+              : [b.status, b.diagnostic].filter(Boolean).join(' ')
+          }</bdi>`
         : '—',
       b.suppressed
-        ? tag('suppressed', t.suppressedBy[b.class] ?? t.suppressedBy.hard!)
+        ? tag('suppressed wrap', t.suppressedBy[b.class] ?? t.suppressedBy.hard!)
         : html`<span class="muted">${t.notSuppressing}</span>`,
     ]),
   );
