@@ -293,4 +293,19 @@ describe('console: providers, a reader’s bounce reports, import reasons in the
       code: 'weekly_day',
     });
   });
+
+  it('a preview without JavaScript keeps the chosen columns and says to choose the same file again', async () => {
+    await editor.get('/admin/imports');
+    const page = await editor.upload(
+      '/admin/imports/preview',
+      { map_email: 'mail', mode: 'attested', attestation: 'signed at the fair' },
+      { name: 'p.csv', content: 'mail,الاسم\nhuda@example.org,هدى\n' },
+    );
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<html');
+    expect(page.body).toContain('الأعمدة أعلاه محفوظة: اختر الملف نفسه مرة أخرى لاستيراده.');
+    expect(page.body).toMatch(/name="map_email">[\s\S]*?<option value="mail" selected>/);
+    expect(page.body).toMatch(/value="attested" checked/);
+    expect((await editor.get('/admin/imports')).body).not.toContain('اختر الملف نفسه مرة أخرى');
+  });
 });

@@ -128,7 +128,10 @@ ${previewSection(p, o.preview, o.mapping)}
 <div class="field"><label for="attestation">${t.attestation}</label><textarea id="attestation" name="attestation" maxlength="2000" aria-describedby="attestation-hint">${o.fields?.attestation ?? ''}</textarea><p class="muted" id="attestation-hint">${t.attestationHint}</p></div>
 </fieldset>
 <div><button>${t.start}</button></div>
-<div class="step-file"><p class="muted">${t.uploadHint}</p>
+<div class="step-file"><p class="muted">${t.uploadHint}</p>${
+      // a preview without JavaScript: the browser does not keep the chosen file across the page
+      o.preview ? html`<p class="warn" role="status">${t.chooseAgain}</p>` : ''
+    }
 <div class="field"><label for="csv-file">${t.file}</label><input id="csv-file" name="file" type="file" accept=".csv,.txt,text/csv" required
  hx-post="/admin/imports/preview" hx-trigger="change" hx-encoding="multipart/form-data" hx-target="#import-preview" hx-swap="outerHTML" hx-indicator="closest .step-file"></div>
 <button class="secondary" formaction="/admin/imports/preview" formnovalidate hx-post="/admin/imports/preview" hx-encoding="multipart/form-data" hx-target="#import-preview" hx-swap="outerHTML" hx-indicator="closest .step-file">${t.preview}</button> <span class="busy muted" aria-hidden="true">…</span></div>
