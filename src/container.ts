@@ -37,6 +37,7 @@ import { createOperators, type Operators } from './operators/operator-service.js
 import { createWebhookEndpoints, type WebhookEndpoints } from './outbox/endpoints.js';
 import { createWebhookSender, type WebhookSender } from './outbox/webhook-sender.js';
 import { createOverview, type OverviewService } from './overview/overview-service.js';
+import { createProviderOverview, type ProviderOverviewService } from './overview/provider-overview.js';
 import type { Publication } from './publication.js';
 import { createQueues, jobId, type Queues } from './queues/definitions.js';
 import { createDigestEnqueuer } from './queues/digest-enqueuer.js';
@@ -109,6 +110,8 @@ export interface Container {
   providerGate: ProviderGate;
   /** reader domains to receiving providers by MX (cached in PostgreSQL) */
   providerDirectory: ProviderDirectory;
+  /** the providers' limits, backoff and waiting rows for the console (reads only) */
+  providerOverview: ProviderOverviewService;
   /** stores every bounce and complaint report and decides whether it suppresses the reader */
   bounces: BouncePolicy;
   /** measures the spam-complaint rate: alert, then pause bulk sending (COMPLAINT_*_PERCENT) */
@@ -474,6 +477,13 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     batchSender,
     providerGate,
     providerDirectory,
+    providerOverview: createProviderOverview({
+      db,
+      clock,
+      gate: providerGate,
+      rules: providerRules,
+      named: [...Object.keys(publication.shaping.providers), ...Object.keys(config.PROVIDER_LIMITS)],
+    }),
     transactionalSender,
     sendingPause,
     owedWork: createOwedWork({ db, clock, queues, ingest, enqueuer: digestEnqueuer }),

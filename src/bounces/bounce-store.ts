@@ -182,12 +182,21 @@ export interface ReaderBounce {
   receivedAt: string;
 }
 
-/** A reader's bounce and complaint reports, newest first: why the reader is suppressed. */
+/** A report as the console lists it: with the subject of its edition. */
+export interface ReaderBounceLine extends ReaderBounce {
+  editionSubject: string | null;
+}
+
+/**
+ * A reader's bounce and complaint reports, newest first (`limit` after `offset`): why the reader
+ * is suppressed. bounce_events_subscriber_idx (subscriber_id, occurred_at) serves the order.
+ */
 export async function readerBounces(
   q: Queryable,
   subscriberId: string,
   limit: number,
-): Promise<ReaderBounce[]> {
+  offset = 0,
+): Promise<ReaderBounceLine[]> {
   const { rows } = await q.query<{
     id: string;
     source: BounceSource;
@@ -200,10 +209,13 @@ export async function readerBounces(
     suppressed: boolean;
     occurred_at: Date;
     received_at: Date;
+    subject: string | null;
   }>(
-    `SELECT id, source, class, rule, status, diagnostic, delivery_id, edition_id, suppressed, occurred_at, received_at
-       FROM bounce_events WHERE subscriber_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2`,
-    [subscriberId, limit],
+    `SELECT b.id, b.source, b.class, b.rule, b.status, b.diagnostic, b.delivery_id, b.edition_id,
+            b.suppressed, b.occurred_at, b.received_at, e.subject
+       FROM bounce_events b LEFT JOIN editions e ON e.id = b.edition_id
+      WHERE b.subscriber_id = $1 ORDER BY b.occurred_at DESC, b.id DESC LIMIT $2 OFFSET $3`,
+    [subscriberId, limit, offset],
   );
   return rows.map((r) => ({
     id: Number(r.id),
@@ -214,10 +226,20 @@ export async function readerBounces(
     diagnostic: r.diagnostic,
     deliveryId: r.delivery_id === null ? null : Number(r.delivery_id),
     editionId: r.edition_id,
+    editionSubject: r.subject,
     suppressed: r.suppressed,
     occurredAt: r.occurred_at.toISOString(),
     receivedAt: r.received_at.toISOString(),
   }));
+}
+
+/** How many reports a reader has (the console's pager). */
+export async function countReaderBounces(q: Queryable, subscriberId: string): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM bounce_events WHERE subscriber_id = $1',
+    [subscriberId],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Container } from '../container.js';
 import { notFound, validationError } from '../errors.js';
 import { ColumnMapping } from '../imports/columns.js';
 import { EXPORT_COLUMNS, exportRows } from '../imports/export.js';
+import { rowReasonCode } from '../imports/row-reasons.js';
 import { SubscriberParams } from '../subscriptions/schemas.js';
 import { adminSecurity } from './admin-auth.js';
 import { csvStream, readFilePart } from './csv-http.js';
@@ -122,9 +123,9 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ container: Container }> =
     {
       schema: {
         tags,
-        summary: 'The per-row report of an import (CSV: row, email, outcome, reason)',
+        summary: 'The per-row report of an import (CSV: row, email, outcome, reason, code)',
         description:
-          'outcome: imported, duplicate, invalid, suppressed, skipped; empty while the job has not reached the row.',
+          'outcome: imported, duplicate, invalid, suppressed, skipped; empty while the job has not reached the row. reason: an English sentence naming the column and the value; code: the same as a stable code (email_invalid, send_hour, duplicate_in_file, already_reader, ...: src/imports/row-reasons.ts).',
         security: adminSecurity,
         params: ImportParams,
         produces: ['text/csv'],
@@ -134,12 +135,18 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ container: Container }> =
       await imports.get(request.params.id); // 404 before the stream starts
       const rows = (async function* () {
         for await (const r of imports.report(request.params.id))
-          yield { row: r.row_no, email: r.email ?? '', outcome: r.outcome ?? '', reason: r.reason ?? '' };
+          yield {
+            row: r.row_no,
+            email: r.email ?? '',
+            outcome: r.outcome ?? '',
+            reason: r.reason ?? '',
+            code: rowReasonCode(r.reason) ?? '',
+          };
       })();
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="import-${request.params.id}.csv"`)
-        .send(csvStream(['row', 'email', 'outcome', 'reason'], rows));
+        .send(csvStream(['row', 'email', 'outcome', 'reason', 'code'], rows));
     },
   );
 

@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ColumnMapping } from '../imports/columns.js';
 import type { ImportRow } from '../imports/import-store.js';
+import { ROW_REASON_CODES } from '../imports/row-reasons.js';
 import { ConsentEventView, LanguageField, SubscriberStatus } from '../subscriptions/schemas.js';
 
 /** Schemas of the import, export and data-rights endpoints: validation, types and OpenAPI. */
@@ -62,6 +63,10 @@ export const ImportPreview = Type.Object({
         description: 'invalid or skipped when the row cannot be imported whatever the list holds',
       }),
       reason: Type.Union([Type.String(), Type.Null()]),
+      code: Type.Union([Type.Union(ROW_REASON_CODES.map((c) => Type.Literal(c))), Type.Null()], {
+        description:
+          'the reason as a stable code (src/imports/row-reasons.ts); the reason text stays as it was',
+      }),
     }),
   ),
 });

@@ -39,6 +39,7 @@ import {
   takeUnmailed,
 } from './import-store.js';
 import { createRowParser, type StagedRow } from './row-parser.js';
+import { type RowReasonCode, rowReasonCode } from './row-reasons.js';
 
 /** What the import needs from the queues; container.ts builds it over the typed queue map. */
 export interface ImportJobs {
@@ -102,6 +103,7 @@ export function createImportService(deps: ImportDeps) {
         cells: Record<string, string>;
         outcome: string | null;
         reason: string | null;
+        code: RowReasonCode | null;
       }> = [];
       let n = 0;
       for await (const record of csv.records) {
@@ -112,6 +114,7 @@ export function createImportService(deps: ImportDeps) {
           cells: Object.fromEntries(csv.header.map((h, i) => [h || `column ${i + 1}`, record[i] ?? ''])),
           outcome: staged?.outcome ?? null,
           reason: staged?.reason ?? null,
+          code: rowReasonCode(staged?.reason ?? null),
         });
         if (n >= PREVIEW_ROWS) break;
       }

@@ -7,6 +7,7 @@ import { validationError } from '../../errors.js';
 import { fmt } from '../pages/strings.js';
 import { csrfField, type Html, html, table, tag } from './layout.js';
 import { act, type PageContext, pageContext } from './page-context.js';
+import { providersCard } from './report-views.js';
 
 /** The editions table of the dashboard and the editions list, with their bounce figures (one query). */
 export async function editionRows(p: PageContext, db: Queryable, items: EditionView[]): Promise<Html> {
@@ -84,7 +85,7 @@ export const dashboardPage: FastifyPluginAsync<{ container: Container }> = async
   app.get('/admin', { schema: { hide: true } }, async (request, reply) => {
     const p = pageContext(container, request, reply);
     const { s } = p;
-    const o = await container.overview.get();
+    const [o, providers] = await Promise.all([container.overview.get(), container.providerOverview.get()]);
     const d = s.dashboard;
     const max = Math.max(1, ...o.growth.map((g) => Math.max(g.confirmed, g.unsubscribed)));
     const sum = (k: 'confirmed' | 'unsubscribed' | 'suppressed' | 'bounced' | 'complained') =>
@@ -105,6 +106,7 @@ ${o.warnings.length ? html`<section class="card" aria-labelledby="warnings"><h2 
 ${sendingCard(p, o.sending, isAdmin)}
 </section>
 </div>
+${providersCard(p, providers)}
 <section class="card"><h2>${d.lastEditions}</h2>${o.editions.length ? await editionRows(p, container.db, o.editions) : html`<p>${s.common.none}</p>`}<p><a href="/admin/editions">${s.nav.editions}</a></p></section>
 <div class="grid">
 <section class="card"><h2>${d.queues}</h2>${table(

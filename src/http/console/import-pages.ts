@@ -7,11 +7,13 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Container } from '../../container.js';
 import { FIELDS, type Field } from '../../imports/columns.js';
 import { EXPORT_COLUMNS, exportRows } from '../../imports/export.js';
+import { rowReason } from '../../imports/row-reasons.js';
 import { csvStream, readFilePart } from '../csv-http.js';
 import { fmt } from '../pages/strings.js';
 import { filterOptions, importStatus } from './import-views.js';
 import { csrfField, HTMX_PATH, type Html, html, table, tag } from './layout.js';
 import { type PageContext, pageContext } from './page-context.js';
+import { reasonHtml, reasonText } from './report-views.js';
 import { checkCsrf } from './session.js';
 
 /**
@@ -85,7 +87,7 @@ function previewSection(p: PageContext, preview?: Preview, mapping?: Partial<Rec
       p.num(r.row),
       ...columns.map((c) => html`<bdi>${r.cells[c] ?? ''}</bdi>`),
       r.outcome
-        ? html`${tag('failed', t.counts[r.outcome as 'invalid'] ?? r.outcome)} <bdi dir="ltr" class="muted">${r.reason ?? ''}</bdi>`
+        ? html`${tag('failed', t.counts[r.outcome as 'invalid'] ?? r.outcome)} <span class="muted">${reasonHtml(p, r.reason)}</span>`
         : '',
     ]),
   )}</div></section></div>`;
@@ -126,7 +128,10 @@ ${previewSection(p, o.preview, o.mapping)}
 <div class="field"><label for="attestation">${t.attestation}</label><textarea id="attestation" name="attestation" maxlength="2000" aria-describedby="attestation-hint">${o.fields?.attestation ?? ''}</textarea><p class="muted" id="attestation-hint">${t.attestationHint}</p></div>
 </fieldset>
 <div><button>${t.start}</button></div>
-<div class="step-file"><p class="muted">${t.uploadHint}</p>
+<div class="step-file"><p class="muted">${t.uploadHint}</p>${
+      // a preview without JavaScript: the browser does not keep the chosen file across the page
+      o.preview ? html`<p class="warn" role="status">${t.chooseAgain}</p>` : ''
+    }
 <div class="field"><label for="csv-file">${t.file}</label><input id="csv-file" name="file" type="file" accept=".csv,.txt,text/csv" required
  hx-post="/admin/imports/preview" hx-trigger="change" hx-encoding="multipart/form-data" hx-target="#import-preview" hx-swap="outerHTML" hx-indicator="closest .step-file"></div>
 <button class="secondary" formaction="/admin/imports/preview" formnovalidate hx-post="/admin/imports/preview" hx-encoding="multipart/form-data" hx-target="#import-preview" hx-swap="outerHTML" hx-indicator="closest .step-file">${t.preview}</button> <span class="busy muted" aria-hidden="true">…</span></div>
@@ -279,15 +284,25 @@ ${status}`;
     '/admin/imports/:id/report.csv',
     { schema: { hide: true, params: Params } },
     async (request, reply) => {
+      const p = pageContext(container, request, reply);
       await imports.get(request.params.id); // 404 before the stream starts
+      // a stable code for sorting and filtering, the reason in the operator's language (docs/console.md)
       const rows = (async function* () {
-        for await (const r of imports.report(request.params.id))
-          yield { row: r.row_no, email: r.email ?? '', outcome: r.outcome ?? '', reason: r.reason ?? '' };
+        for await (const r of imports.report(request.params.id)) {
+          const reason = rowReason(r.reason);
+          yield {
+            row: r.row_no,
+            email: r.email ?? '',
+            outcome: r.outcome ?? '',
+            code: reason?.code ?? '',
+            reason: reasonText(p, reason),
+          };
+        }
       })();
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="import-${request.params.id}.csv"`)
-        .send(csvStream(['row', 'email', 'outcome', 'reason'], rows));
+        .send(csvStream(['row', 'email', 'outcome', 'code', 'reason'], rows));
     },
   );
 

@@ -3,6 +3,7 @@ import type { Publication } from '../../publication.js';
 import { fmt } from '../pages/strings.js';
 import { type Html, html, ltr, table, tag } from './layout.js';
 import type { PageContext } from './page-context.js';
+import { reasonHtml } from './report-views.js';
 
 /** The filters of the export form (the subscriber list's, without the search). */
 export function filterOptions(p: PageContext, publication: Publication): Html {
@@ -64,7 +65,7 @@ ${open ? html`<p><a href="/admin/imports/${imp.id}">${t.refresh}</a></p>` : ''}
             p.num(r.row_no),
             r.email ? ltr(r.email) : '—',
             tag('failed', t.counts[r.outcome as 'invalid'] ?? r.outcome ?? ''),
-            html`<bdi dir="ltr">${r.reason ?? ''}</bdi>`,
+            reasonHtml(p, r.reason),
           ]),
         )}${rejected.length >= shown ? html`<p class="muted">${fmt(t.rejectedMore, { n: p.num(shown) })}</p>` : ''}`
       : html`<p>${t.rejectedNone}</p>`

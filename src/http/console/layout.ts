@@ -9,7 +9,7 @@ import { type Html, html, raw } from '../pages/layout.js';
 import { fmt } from '../pages/strings.js';
 import type { ConsoleStrings } from './strings.js';
 
-export { esc, type Html, html, ltr, raw } from '../pages/layout.js';
+export { esc, fmtHtml, type Html, html, ltr, raw } from '../pages/layout.js';
 
 const CSS = `
 *,*::before,*::after{box-sizing:border-box}
@@ -45,6 +45,7 @@ td.num,th.num{text-align:end;font-variant-numeric:tabular-nums}
 .tag.confirmed,.tag.sent{background:#e3f1e4;color:#1b4d1e}
 .tag.suppressed,.tag.failed,.tag.cancelled,.tag.held{background:#fbe3e6;color:#6d0014}
 .tag.pending,.tag.sending,.tag.paused,.tag.planned{background:#fdf1d6;color:#5c4300}
+.tag.wrap{white-space:normal}
 form.filters{display:flex;flex-wrap:wrap;gap:.6rem;align-items:flex-end}
 form.filters .field{flex:1 1 9rem;margin:0}
 label{display:block;font-weight:600;font-size:.9rem;margin:0 0 .2rem}

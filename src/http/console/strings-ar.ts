@@ -1,7 +1,9 @@
 import type { ConsoleStrings } from './strings-en.js';
+import { arReports } from './strings-reports-ar.js';
 
 /** The console in Arabic: the same keys as strings-en.ts. */
 export const ar: ConsoleStrings = {
+  ...arReports,
   dir: 'rtl',
   console: 'لوحة التحكم',
   switchTo: 'English',
@@ -254,6 +256,7 @@ export const ar: ConsoleStrings = {
     attestation: 'كيف ومتى وافق هؤلاء القرّاء (يُحفظ دليلاً على موافقتهم)',
     attestationHint: 'مطلوب للخيار الثاني، مثلاً: النموذج الذي اشتركوا عبره وتواريخه.',
     start: 'استيراد',
+    chooseAgain: 'الأعمدة أعلاه محفوظة: اختر الملف نفسه مرة أخرى لاستيراده.',
     needFile: 'اختر ملف CSV أولاً.',
     recent: 'آخر عمليات الاستيراد',
     when: 'الوقت',

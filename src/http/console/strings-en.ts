@@ -1,5 +1,8 @@
+import { enReports } from './strings-reports-en.js';
+
 /** Every word the console shows, per language. {placeholders} are filled by fmt(). */
 export const en = {
+  ...enReports,
   dir: 'ltr' as 'ltr' | 'rtl',
   console: 'Console',
   switchTo: 'العربية',
@@ -253,6 +256,7 @@ export const en = {
     attestationHint: 'Required for the second choice, e.g. the form and the dates where they signed up.',
     start: 'Import',
     needFile: 'Choose the CSV file first.',
+    chooseAgain: 'The columns above are kept: choose the same file again to import it.',
     recent: 'Recent imports',
     when: 'When',
     state: 'State',

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { countReaderBounces, readerBounces } from '../../bounces/bounce-store.js';
 import type { Container } from '../../container.js';
 import type { Frequency, SubscriberStatus } from '../../subscriptions/schemas.js';
 import { formatHour } from '../pages/layout.js';
@@ -7,6 +8,7 @@ import { fmt } from '../pages/strings.js';
 import { operatorMeta } from '../reader-admin-routes.js';
 import { csrfField, filterParams, html, ltr, pager, table, tag } from './layout.js';
 import { act, pageContext } from './page-context.js';
+import { bouncesTable } from './report-views.js';
 
 const STATUSES: SubscriberStatus[] = ['pending', 'confirmed', 'paused', 'unsubscribed', 'suppressed'];
 const FREQUENCIES: Frequency[] = ['immediate', 'daily', 'weekly'];
@@ -24,6 +26,9 @@ const ListQuery = Type.Object({
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
 });
 const Params = Type.Object({ id: Type.String({ format: 'uuid' }) });
+/** the reader page's bounce reports are paged by `offset` */
+const DetailQuery = Type.Object({ offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })) });
+const BOUNCES_PAGE = 20;
 
 const pick = <T extends string>(v: string | undefined, allowed: readonly T[]): T | undefined =>
   allowed.includes(v as T) ? (v as T) : undefined;
@@ -126,14 +131,19 @@ ${pager(s, '/admin/subscribers', params, page.total, offset, PAGE, p.num)}
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: { id: string }; Querystring: { offset?: number } }>(
     '/admin/subscribers/:id',
-    { schema: { hide: true, params: Params } },
+    { schema: { hide: true, params: Params, querystring: DetailQuery } },
     async (request, reply) => {
       const p = pageContext(container, request, reply);
       const { s, language } = p;
       const t = s.subscribers;
       const r = await subscriptions.detail(request.params.id);
+      const offset = request.query.offset ?? 0;
+      const [bounces, bounceTotal] = await Promise.all([
+        readerBounces(container.db, r.id, BOUNCES_PAGE, offset),
+        countReaderBounces(container.db, r.id),
+      ]);
       const label = (id: string) => publication.topics.find((x) => x.id === id)?.label[language] ?? id;
       const action = (path: string, button: string, extra?: ReturnType<typeof html>, secondary = false) =>
         html`<form method="post" action="/admin/subscribers/${r.id}/${path}">${csrfField(p.csrf)}${extra ?? ''}<button${secondary ? html` class="secondary"` : ''}>${button}</button></form>`;
@@ -203,6 +213,19 @@ ${
               ]),
             )
           : html`<p>${s.common.none}</p>`
+      }</section>
+<section class="card" id="bounces"><h2>${s.bounces.title}</h2>${bouncesTable(p, bounces)}${
+        bounceTotal > BOUNCES_PAGE
+          ? pager(
+              s,
+              `/admin/subscribers/${r.id}`,
+              new URLSearchParams(),
+              bounceTotal,
+              offset,
+              BOUNCES_PAGE,
+              p.num,
+            )
+          : ''
       }</section>`;
       return p.send(r.email, 'subscribers', body);
     },
