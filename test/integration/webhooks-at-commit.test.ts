@@ -2,6 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '../../src/db/pool.js';
 import { LISTENER_APPLICATION_NAME } from '../../src/outbox/delivery-listener.js';
+import { outboxInsertCtes } from '../../src/outbox/outbox-store.js';
 import { recordSubscriberEvent } from '../../src/outbox/subscriber-events.js';
 import { webhooksSweepScheduler } from '../../workers/webhooks-worker.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
@@ -69,7 +70,11 @@ describe('webhook delivery starts at commit', () => {
         receiver.received[0]!.headers as Record<string, string>,
       );
       expect(body).toMatchObject({ type: 'subscriber.unsubscribed', data: { subscriberId: id, n: 2 } });
-      const { rows } = await ctx.db.query('SELECT id, state FROM webhook_deliveries');
+      // the worker writes the outcome once it has the answer
+      const rows = await eventually(async () => {
+        const res = await ctx.db.query('SELECT id, state FROM webhook_deliveries');
+        return res.rows[0]?.state === 'delivered' && res.rows;
+      });
       expect(rows).toEqual([{ id: expect.any(Number), state: 'delivered' }]);
       // the one job there is, is the committed row's, under the row's id
       const jobs = (await queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed'])).filter(
@@ -94,5 +99,39 @@ describe('webhook delivery starts at commit', () => {
       return j && (await j.getState()) === 'completed' && j;
     });
     expect(job.returnvalue).toBe('skipped');
+  });
+
+  it('hands over every row of a large statement (notifications are chunked under 8000 bytes)', async () => {
+    const queue = ctx.container.queues.get('webhooks');
+    await queue.pause();
+    const ep = (
+      await ctx.app.inject({
+        method: 'POST',
+        url: '/api/v1/webhook-endpoints',
+        headers: ctx.adminHeaders,
+        payload: { url: 'http://127.0.0.1:9/never', events: ['edition.sent'] },
+      })
+    ).json() as { id: string };
+    await ctx.db.query(
+      `WITH ${outboxInsertCtes(
+        `SELECT 'msg_bulk_' || g AS id, 'edition.sent' AS type, '{}'::jsonb AS payload, now() AS at
+           FROM generate_series(1, 2500) g`,
+      )} SELECT count(*) FROM outbox_wd`,
+    );
+    const { rows } = await ctx.db.query(
+      `SELECT array_agg(id ORDER BY id) AS ids FROM webhook_deliveries WHERE endpoint_id = $1`,
+      [ep.id],
+    );
+    expect(rows[0].ids).toHaveLength(2500);
+    await eventually(async () => (await queue.getWaitingCount()) >= 2500);
+    const waiting = (await queue.getWaiting(0, 5000)).map((j) => j.id).sort();
+    expect(waiting).toEqual((rows[0].ids as number[]).map((id) => `webhook-${id}`).sort());
+    // nothing is sent to it: disabled, its jobs find nothing to claim
+    await ctx.app.inject({
+      method: 'POST',
+      url: `/api/v1/webhook-endpoints/${ep.id}/disable`,
+      headers: ctx.adminHeaders,
+    });
+    await queue.resume();
   });
 });
