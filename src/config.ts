@@ -199,9 +199,17 @@ export interface Config
   SESSION_SECRET: string;
   /** fastify's trustProxy option: false, true, a hop count, or addresses/CIDRs */
   TRUST_PROXY: boolean | number | string[];
+  /**
+   * WEBHOOK_OUT_SECRET_<NAME> variables, by full name: the whsec_ secrets of the outgoing webhook
+   * endpoints in the publication file, which names them (`secretEnv`) instead of holding them
+   */
+  WEBHOOK_OUT_SECRETS: Record<string, string>;
   /** non-fatal remarks to log once at boot */
   warnings: string[];
 }
+
+/** The family of variables the publication file's `webhooks[].secretEnv` may name. */
+export const WEBHOOK_OUT_SECRET_PREFIX = 'WEBHOOK_OUT_SECRET_';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -408,6 +416,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     TRUST_PROXY: parseTrustProxy(env.TRUST_PROXY),
     PROVIDER_LIMITS: parseProviderLimits(env.PROVIDER_LIMITS),
     MX_DNS_SERVERS: env.MX_DNS_SERVERS.split(',').flatMap((x) => (x.trim() ? [x.trim()] : [])),
+    WEBHOOK_OUT_SECRETS: Object.fromEntries(
+      Object.entries(source).filter(
+        (e): e is [string, string] => e[0].startsWith(WEBHOOK_OUT_SECRET_PREFIX) && !!e[1],
+      ),
+    ),
     warnings,
   };
 }

@@ -35,6 +35,7 @@ import { createMailer, type Mailer } from './mail/transport.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createOperators, type Operators } from './operators/operator-service.js';
 import { createWebhookEndpoints, type WebhookEndpoints } from './outbox/endpoints.js';
+import { resolveFileEndpoints, syncFileEndpoints } from './outbox/file-endpoints.js';
 import { createWebhookSender, type WebhookSender } from './outbox/webhook-sender.js';
 import { createOverview, type OverviewService } from './overview/overview-service.js';
 import { createProviderOverview, type ProviderOverviewService } from './overview/provider-overview.js';
@@ -148,10 +149,19 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const { config, publication } = opts;
   const log = opts.log ?? createLogger(config);
   const clock = opts.clock ?? systemClock;
+  // before anything connects: a missing or malformed endpoint secret stops the boot, naming its entry
+  const fileEndpoints = resolveFileEndpoints(
+    publication.webhooks,
+    config.WEBHOOK_OUT_SECRETS,
+    `PUBLICATION_CONFIG ${config.PUBLICATION_CONFIG}`,
+  );
 
   await ensureDatabase(config.DATABASE_URL);
   const db = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   if (opts.migrate !== false) await migrate(db, (m) => log.info(m));
+  const synced = await syncFileEndpoints({ db, clock }, fileEndpoints);
+  if (synced.inserted.length + synced.updated.length + synced.removed.length > 0)
+    log.info(synced, 'webhook endpoints synced from the publication file');
 
   const redis = createRedis(config.REDIS_URL, 'producer');
   // producers fail fast, so the first command must not race the first connection

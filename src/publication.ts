@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type Static, Type } from '@sinclair/typebox';
-import { ConfigError, parseWithSchema } from './config.js';
+import { ConfigError, parseWithSchema, WEBHOOK_OUT_SECRET_PREFIX } from './config.js';
+import { endpointUrlProblem, OUTBOX_EVENT_TYPES } from './outbox/events.js';
 import { ShapingSchema } from './shaping/shaping-schema.js';
 
 export const LANGUAGES = ['ar', 'en'] as const;
@@ -92,6 +93,23 @@ const Engagement = Type.Object(
   { default: {} },
 );
 
+/**
+ * An outgoing webhook endpoint (events back to the CMS) kept in the file: synced into
+ * webhook_endpoints at every start by its id, read-only in the admin API. The whsec_ secret is not
+ * in the file: `secretEnv` names the WEBHOOK_OUT_SECRET_<NAME> variable that holds it.
+ */
+const WebhookEndpointEntry = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', maxLength: 64 }),
+    url: Type.String({ minLength: 1, maxLength: 2000 }),
+    events: Type.Array(Type.String(), { minItems: 1 }),
+    secretEnv: Type.String({ minLength: 1 }),
+    description: Type.String({ maxLength: 200, default: '' }),
+  },
+  { additionalProperties: false },
+);
+export type WebhookEndpointEntry = Static<typeof WebhookEndpointEntry>;
+
 export const PublicationSchema = Type.Object({
   name: Localized,
   website: Type.String({ pattern: '^https?://' }),
@@ -150,6 +168,7 @@ export const PublicationSchema = Type.Object({
     { default: {} },
   ),
   engagement: Engagement,
+  webhooks: Type.Array(WebhookEndpointEntry, { default: [] }),
 });
 
 export type Publication = Static<typeof PublicationSchema>;
@@ -185,6 +204,7 @@ export function parsePublication(input: unknown, label = 'PUBLICATION_CONFIG'): 
       throw new ConfigError(`${field}: must be an absolute http(s) URL with a host`);
     }
   }
+  checkWebhookEntries(pub.webhooks, label);
   for (const language of LANGUAGES) {
     const { locale, numberingSystem } = pub.locales[language];
     const field = `${label} field locales.${language}`;
@@ -209,6 +229,30 @@ export function parsePublication(input: unknown, label = 'PUBLICATION_CONFIG'): 
     if (tz && !isTimeZone(tz)) throw new ConfigError(`${label} field timezone: unknown time zone "${tz}"`);
   }
   return pub;
+}
+
+/** What the schema cannot say about the file's webhook endpoints, each error naming its entry. */
+function checkWebhookEntries(entries: WebhookEndpointEntry[], label: string): void {
+  const seen = new Set<string>();
+  entries.forEach((e, i) => {
+    const field = `${label} field webhooks.${i} ("${e.id}")`;
+    if (seen.has(e.id)) throw new ConfigError(`${field}.id: "${e.id}" is used by an earlier entry`);
+    seen.add(e.id);
+    const problem = endpointUrlProblem(e.url);
+    if (problem) throw new ConfigError(`${field}.url: "${e.url}" ${problem}`);
+    for (const event of e.events) {
+      if (!(OUTBOX_EVENT_TYPES as readonly string[]).includes(event))
+        throw new ConfigError(
+          `${field}.events: unknown event "${event}" (known: ${OUTBOX_EVENT_TYPES.join(', ')})`,
+        );
+    }
+    if (new Set(e.events).size !== e.events.length)
+      throw new ConfigError(`${field}.events: an event is listed twice`);
+    if (!e.secretEnv.startsWith(WEBHOOK_OUT_SECRET_PREFIX) || !/^[A-Z0-9_]+$/.test(e.secretEnv))
+      throw new ConfigError(
+        `${field}.secretEnv: "${e.secretEnv}" must name an environment variable ${WEBHOOK_OUT_SECRET_PREFIX}<NAME> (capitals, digits, _)`,
+      );
+  });
 }
 
 export function loadPublication(path: string): Publication {

@@ -122,7 +122,9 @@ export function createTransactionalSender(deps: TransactionalSenderDeps) {
     }
 
     if (d.kind === 'welcome' || d.kind === 'already_subscribed' || d.kind === 'repermission') {
-      if (sub.status !== 'confirmed') return { cancel: `subscriber is ${sub.status}` };
+      // a paused reader who subscribed again is told so, with the keep link that resumes them
+      const pausedAgain = d.kind === 'already_subscribed' && sub.status === 'paused';
+      if (sub.status !== 'confirmed' && !pausedAgain) return { cancel: `subscriber is ${sub.status}` };
       const unsubscribeUrl = unsubscribeLink(config.PUBLIC_URL, tokens.unsubscribe(sub.id));
       const preferencesUrl = preferencesLink(config.PUBLIC_URL, tokens.preferences(sub.id));
       const template =
@@ -139,6 +141,7 @@ export function createTransactionalSender(deps: TransactionalSenderDeps) {
               graceDays: publication.engagement.repermissionGraceDays,
             }
           : {}),
+        ...(pausedAgain ? { keepUrl: keepLink(config.PUBLIC_URL, tokens.keep(sub.id)) } : {}),
         ...(d.kind === 'welcome'
           ? {
               choices: {

@@ -12,7 +12,8 @@ import { createDelivery } from '../delivery/delivery-store.js';
 import type { Logger } from '../logger.js';
 import type { Publication } from '../publication.js';
 import { markPaused, markUnpaused } from '../subscriptions/subscriber-state-store.js';
-import { findById, type SubscriberRow } from '../subscriptions/subscriber-store.js';
+import { appendConsent, findById, type SubscriberRow } from '../subscriptions/subscriber-store.js';
+import type { RequestMeta } from '../subscriptions/subscription-types.js';
 import {
   answerByClicks,
   candidates,
@@ -107,13 +108,28 @@ export function createRepermission(deps: RepermissionDeps) {
 
     /**
      * "Yes, keep sending" (the reader's keep link or preference centre) or an operator's resume:
-     * the round is answered and a paused reader is confirmed again. Returns whether they were paused.
+     * the round is answered and a paused reader is confirmed again, with a `resumed` consent event
+     * (who, from where). Returns whether they were paused.
      */
-    async keep(subscriberId: string, by: 'reader' | 'operator'): Promise<boolean> {
+    async keep(subscriberId: string, by: 'reader' | 'operator', meta: RequestMeta): Promise<boolean> {
       const now = clock.now();
       return withTransaction(db, async (tx) => {
         await recordAnswer(tx, subscriberId, by, now);
-        return markUnpaused(tx, subscriberId, now);
+        if (!(await markUnpaused(tx, subscriberId, now))) return false;
+        const sub = (await findById(tx, subscriberId))!;
+        await appendConsent(tx, {
+          subscriberId,
+          email: sub.email,
+          event: 'resumed',
+          source: meta.source,
+          consentVersion: publication.consent.version,
+          consentText: publication.consent.text[sub.language],
+          ip: meta.ip,
+          userAgent: meta.userAgent,
+          details: { by, previousStatus: 'paused' },
+          at: now,
+        });
+        return true;
       });
     },
 

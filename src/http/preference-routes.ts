@@ -167,7 +167,11 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
         if (!result.changed) return inactive(reply, result.subscriber);
         // saving the preference centre answers the re-permission mail: a paused reader resumes
         if (result.subscriber.status === 'paused')
-          await container.repermission.keep(result.subscriber.id, 'reader');
+          await container.repermission.keep(
+            result.subscriber.id,
+            'reader',
+            meta(request, 'preferences-page'),
+          );
       } catch (err) {
         if (!(err instanceof GazetteError) || err.statusCode !== 400) throw err;
         const sub = await service.forPreferences(token);

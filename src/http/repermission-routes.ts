@@ -10,7 +10,7 @@ import { adminSecurity } from './admin-auth.js';
 import { messagePage } from './pages/layout.js';
 import { fmt } from './pages/strings.js';
 import { buttonPage } from './pages/subscribe-page.js';
-import { deadLink, LangQuery, languageFrom, sendHtml, TokenParams } from './reader-http.js';
+import { deadLink, LangQuery, languageFrom, requestMeta, sendHtml, TokenParams } from './reader-http.js';
 
 const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 const Counts = Type.Object(
@@ -83,7 +83,7 @@ export const repermissionRoutes: FastifyPluginAsync<{ container: Container }> = 
     async (request, reply) => {
       const sub = await readerOf(request.params.token);
       if (!sub) return deadLink(reply, publication, langFrom(request.query.lang));
-      await service.keep(sub.id, 'reader');
+      await service.keep(sub.id, 'reader', requestMeta(request, 'keep-link'));
       const r = localeStrings(sub.language).repermission;
       return sendHtml(
         reply,
@@ -128,7 +128,7 @@ export const repermissionRoutes: FastifyPluginAsync<{ container: Container }> = 
       const sub = await service.reader(request.params.id);
       if (!sub) throw notFound('subscriber');
       if (sub.status !== 'paused') throw conflict(`this reader is ${sub.status}, not paused`);
-      await service.keep(sub.id, 'operator');
+      await service.keep(sub.id, 'operator', requestMeta(request, 'operator'));
       return toView((await service.reader(sub.id))!);
     },
   );

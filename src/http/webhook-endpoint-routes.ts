@@ -6,12 +6,16 @@ import {
   EndpointCreate,
   EndpointLog,
   EndpointParams,
+  EndpointRefusal,
   EndpointView,
   EndpointWithSecret,
 } from '../outbox/schemas.js';
 import { adminSecurity } from './admin-auth.js';
 
-/** Endpoints of the outgoing CMS webhooks (ADMIN_TOKEN): create, list, disable, rotate, delivery log. */
+/**
+ * Endpoints of the outgoing CMS webhooks (ADMIN_TOKEN): create, list, disable, enable, rotate,
+ * delete, delivery log. Endpoints from the publication file are listed read-only.
+ */
 export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = async (
   app,
   { container },
@@ -38,7 +42,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{ container: Conta
     {
       schema: {
         tags,
-        summary: 'List the endpoints (without secrets)',
+        summary: 'List the endpoints (without secrets), those from the publication file read-only',
         security: adminSecurity,
         response: { 200: Type.Array(EndpointView) },
       },
@@ -58,10 +62,46 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{ container: Conta
         security: adminSecurity,
         params: EndpointParams,
         body: DisableBody,
-        response: { 200: EndpointView },
+        response: { 200: EndpointView, 404: EndpointRefusal },
       },
     },
     async (request) => endpoints.disable(request.params.id, request.body.reason ?? 'operator'),
+  );
+
+  app.post(
+    '/api/v1/webhook-endpoints/:id/enable',
+    {
+      schema: {
+        tags,
+        summary: 'Send to an endpoint again (after a 410 or a disable); what it missed stays cancelled',
+        description:
+          'A disabled endpoint stays disabled across restarts, from the publication file too, until this. ' +
+          '409 for a file endpoint whose entry was taken out of the file.',
+        security: adminSecurity,
+        params: EndpointParams,
+        response: { 200: EndpointView, 404: EndpointRefusal, 409: EndpointRefusal },
+      },
+    },
+    async (request) => endpoints.enable(request.params.id),
+  );
+
+  app.delete(
+    '/api/v1/webhook-endpoints/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Remove an endpoint with its delivery log; what it was still owed is dropped',
+        description:
+          '409 for an endpoint in the publication file: remove its entry there (it then keeps its log until deleted here).',
+        security: adminSecurity,
+        params: EndpointParams,
+        response: { 204: Type.Null(), 404: EndpointRefusal, 409: EndpointRefusal },
+      },
+    },
+    async (request, reply) => {
+      await endpoints.delete(request.params.id);
+      return reply.code(204).send(null);
+    },
   );
 
   app.post(
@@ -70,9 +110,11 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{ container: Conta
       schema: {
         tags,
         summary: 'A new secret; the old one keeps signing beside it for 24 hours',
+        description:
+          '409 for an endpoint in the publication file: its secret is the environment variable it names.',
         security: adminSecurity,
         params: EndpointParams,
-        response: { 200: EndpointWithSecret },
+        response: { 200: EndpointWithSecret, 404: EndpointRefusal, 409: EndpointRefusal },
       },
     },
     async (request) => endpoints.rotateSecret(request.params.id),

@@ -1,21 +1,27 @@
-/** The webhook endpoints an operator manages through the admin API: create, list, disable, rotate. */
+/**
+ * The webhook endpoints an operator manages through the admin API: create, list, disable, enable,
+ * rotate, delete. Those from the publication file (file-endpoints.ts) are read-only here: their
+ * url, events and secret come from the file, so rotating or deleting one is refused (409); turning
+ * it off and on is not configuration and is allowed.
+ */
 import type { Clock } from '../clock.js';
 import { type Db, withTransaction } from '../db/pool.js';
-import { notFound, validationError } from '../errors.js';
+import { conflict, notFound, validationError } from '../errors.js';
 import {
+  deleteEndpoint,
   disableEndpoint,
   type EndpointRow,
+  enableEndpoint,
   findEndpoint,
   insertEndpoint,
   listEndpoints,
   rotateEndpointSecret,
 } from './endpoint-store.js';
+import { endpointUrlProblem } from './events.js';
+import { PREVIOUS_SECRET_MS } from './file-endpoints.js';
 import { cancelEndpointDeliveries, endpointLog } from './outbox-store.js';
 import type { EndpointCreate, EndpointView } from './schemas.js';
 import { newWebhookSecret } from './signing.js';
-
-/** How long a rotated-out secret still signs, beside the new one. */
-const PREVIOUS_SECRET_MS = 24 * 3600 * 1000;
 
 export function toEndpointView(r: EndpointRow): EndpointView {
   return {
@@ -27,20 +33,29 @@ export function toEndpointView(r: EndpointRow): EndpointView {
     disabledReason: r.disabled_reason,
     disabledAt: r.disabled_at?.toISOString() ?? null,
     createdAt: r.created_at.toISOString(),
+    source: r.file_key === null ? 'api' : 'file',
+    fileId: r.file_key,
+    readOnly: isReadOnly(r),
+    removedFromFileAt: r.removed_from_file_at?.toISOString() ?? null,
   };
 }
 
+/** In the publication file now: the file, not the API, says what it is. */
+function isReadOnly(r: EndpointRow): boolean {
+  return r.file_key !== null && r.removed_from_file_at === null;
+}
+
+function refuseReadOnly(r: EndpointRow, what: string): void {
+  if (isReadOnly(r))
+    throw conflict(
+      `endpoint "${r.file_key}" is configured in the publication file (webhooks): ${what} there and restart`,
+    );
+}
+
 function checkUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw validationError('url', 'is not a URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw validationError('url', 'must be http or https');
-  if (url.username || url.password) throw validationError('url', 'must not carry credentials');
-  return url.href;
+  const problem = endpointUrlProblem(raw);
+  if (problem) throw validationError('url', problem);
+  return new URL(raw).href;
 }
 
 export function createWebhookEndpoints(deps: { db: Db; clock: Clock }) {
@@ -71,7 +86,30 @@ export function createWebhookEndpoints(deps: { db: Db; clock: Clock }) {
       });
     },
 
+    /** Back on after a 410 or a disable; what it missed meanwhile stays cancelled. */
+    async enable(id: string): Promise<EndpointView> {
+      const row = await findEndpoint(db, id);
+      if (!row) throw notFound('webhook endpoint');
+      if (row.removed_from_file_at)
+        throw conflict(
+          `endpoint "${row.file_key}" was taken out of the publication file: put it back in the file (webhooks) and restart`,
+        );
+      await enableEndpoint(db, id, clock.now());
+      return toEndpointView((await findEndpoint(db, id))!);
+    },
+
+    /** The endpoint goes with its delivery log; what it was still owed goes with it. */
+    async delete(id: string): Promise<void> {
+      const row = await findEndpoint(db, id);
+      if (!row) throw notFound('webhook endpoint');
+      refuseReadOnly(row, 'remove its entry');
+      await deleteEndpoint(db, id);
+    },
+
     async rotateSecret(id: string): Promise<EndpointView & { secret: string }> {
+      const existing = await findEndpoint(db, id);
+      if (!existing) throw notFound('webhook endpoint');
+      refuseReadOnly(existing, 'its secret is the environment variable it names (secretEnv): change that');
       const now = clock.now();
       const row = await rotateEndpointSecret(
         db,

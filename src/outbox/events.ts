@@ -15,3 +15,19 @@ export type OutboxEventType = (typeof OUTBOX_EVENT_TYPES)[number];
 export function webhookBody(e: { type: string; occurredAt: Date; payload: unknown }): string {
   return JSON.stringify({ type: e.type, timestamp: e.occurredAt.toISOString(), data: e.payload });
 }
+
+/**
+ * Why a URL cannot be a webhook endpoint, or undefined: one rule for the admin API and the
+ * publication file. (Whether its address is public is checked when it is posted to: safe-fetch.ts.)
+ */
+export function endpointUrlProblem(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'is not a URL';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be http or https';
+  if (url.username || url.password) return 'must not carry credentials';
+  return undefined;
+}

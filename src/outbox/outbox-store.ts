@@ -8,7 +8,7 @@ import type { OutboxEventType } from './events.js';
 
 /**
  * CTEs that store the events `source` selects (columns id, type, payload, at) and their delivery
- * rows. For callers whose change is one statement (the edition becoming sent): the event is then
+ * rows (for enabled endpoints still configured: a file endpoint taken out of the file takes none). For callers whose change is one statement (the edition becoming sent): the event is then
  * part of that statement. An id already stored is skipped (ids like "msg_edition-sent-<id>" make a
  * repeated change report once).
  */
@@ -21,7 +21,8 @@ export function outboxInsertCtes(source: string): string {
      ), outbox_wd AS (
        INSERT INTO webhook_deliveries (event_id, endpoint_id, created_at, updated_at)
        SELECT ev.id, w.id, ev.occurred_at, ev.occurred_at
-         FROM outbox_ev ev JOIN webhook_endpoints w ON w.enabled AND ev.type = ANY (w.events)
+         FROM outbox_ev ev JOIN webhook_endpoints w
+           ON w.enabled AND w.removed_from_file_at IS NULL AND ev.type = ANY (w.events)
        RETURNING id
      )`;
 }
@@ -67,7 +68,7 @@ export async function claimDelivery(
     `UPDATE webhook_deliveries d SET state = 'sending', attempts = d.attempts + 1,
             locked_until = $2::timestamptz + make_interval(secs => $3::float8 / 1000), updated_at = $2
        FROM outbox_events ev, webhook_endpoints w
-      WHERE d.id = $1 AND ev.id = d.event_id AND w.id = d.endpoint_id AND w.enabled
+      WHERE d.id = $1 AND ev.id = d.event_id AND w.id = d.endpoint_id AND w.enabled AND w.removed_from_file_at IS NULL
         AND (d.state = 'pending' OR (d.state = 'sending' AND d.locked_until < $2))
       RETURNING d.id, d.attempts, ev.id AS event_id, ev.type, ev.payload, ev.occurred_at, w.id AS endpoint_id,
                 w.url, w.secret, CASE WHEN w.previous_secret_until > $2 THEN w.previous_secret END AS previous`,

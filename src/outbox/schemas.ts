@@ -22,16 +22,47 @@ export const EndpointCreate = Type.Object(
 );
 export type EndpointCreate = Static<typeof EndpointCreate>;
 
-export const EndpointView = Type.Object({
-  id: Type.String(),
-  url: Type.String(),
-  description: Type.String(),
-  events: Type.Array(Type.String()),
-  enabled: Type.Boolean(),
-  disabledReason: Type.Union([Type.String(), Type.Null()]),
-  disabledAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  createdAt: Type.String({ format: 'date-time' }),
-});
+export const EndpointView = Type.Object(
+  {
+    id: Type.String(),
+    url: Type.String(),
+    description: Type.String(),
+    events: Type.Array(Type.String()),
+    enabled: Type.Boolean(),
+    disabledReason: Type.Union([Type.String(), Type.Null()]),
+    disabledAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' }),
+    source: Type.Union([Type.Literal('api'), Type.Literal('file')], {
+      description: 'file: from the publication file ("webhooks"), synced at every start',
+    }),
+    fileId: Type.Union([Type.String(), Type.Null()], { description: "the file entry's id" }),
+    readOnly: Type.Boolean({
+      description:
+        'in the publication file now: rotate-secret and delete answer 409 (disable and enable work)',
+    }),
+    removedFromFileAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'its entry left the file: no new events, its log stays',
+    }),
+  },
+  {
+    examples: [
+      {
+        id: '3f1c9a52-7d0e-4b8a-9c61-2a5e8f4d7b10',
+        url: 'https://cms.example.com/gazette-events',
+        description: 'WordPress plugin',
+        events: ['subscriber.confirmed', 'subscriber.unsubscribed'],
+        enabled: true,
+        disabledReason: null,
+        disabledAt: null,
+        createdAt: '2026-11-29T08:00:00.000Z',
+        source: 'file',
+        fileId: 'cms',
+        readOnly: true,
+        removedFromFileAt: null,
+      },
+    ],
+  },
+);
 export type EndpointView = Static<typeof EndpointView>;
 
 /** Shown once, when the endpoint is created and when its secret is rotated. */
@@ -66,3 +97,17 @@ export const EndpointLog = Type.Object({
     }),
   ),
 });
+
+/** Refusals: unknown id (404), or a change the file owns (409). */
+export const EndpointRefusal = Type.Object(
+  { error: Type.String(), message: Type.String() },
+  {
+    examples: [
+      {
+        error: 'GZ_CONFLICT',
+        message:
+          'endpoint "cms" is configured in the publication file (webhooks): remove its entry there and restart',
+      },
+    ],
+  },
+);

@@ -46,6 +46,8 @@ export const LocaleStringsSchema = Type.Object({
     confirmation: S,
     welcome: S,
     alreadySubscribed: S,
+    /** the same mail to a paused reader, with the link that resumes them */
+    alreadySubscribedPaused: S,
     repermission: S,
   }),
   greeting: Type.Object({ named: Type.String({ pattern: '\\{name\\}' }), generic: S }),
@@ -88,6 +90,12 @@ export const LocaleStringsSchema = Type.Object({
     preferencesButton: S,
     ignore: S,
     unsubscribe: S,
+    /** a paused reader (re-permission unanswered): the keep link resumes them */
+    pausedHeading: S,
+    pausedBody: S,
+    resume: S,
+    resumeButton: S,
+    pausedIgnore: S,
   }),
   repermission: Type.Object({
     heading: S,

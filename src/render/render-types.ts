@@ -73,7 +73,10 @@ export interface RenderTransactionalInput {
   preferencesUrl?: string;
   unsubscribeUrl?: string;
   expiresAt?: Date;
-  /** repermission: the "yes, keep sending" link, and the days before an unanswered reader is paused */
+  /**
+   * repermission: the "yes, keep sending" link, and the days before an unanswered reader is paused;
+   * already-subscribed: the same link, for a paused reader (the mail then says they are paused)
+   */
   keepUrl?: string;
   graceDays?: number;
   /** welcome: what the reader chose, and when the first digest comes (render/next-digest.ts) */

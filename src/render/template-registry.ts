@@ -145,6 +145,10 @@ const AlreadySubscribedProps = Type.Composite([
     preferences: Type.String(),
     preferencesButton: Type.String(),
     preferencesUrl: Type.String({ pattern: '^https?://' }),
+    /** a paused reader: the link that resumes them, and its words ('' for everyone else) */
+    keepUrl: Type.Union([Type.Literal(''), Type.String({ pattern: '^https?://' })]),
+    resume: Type.String(),
+    resumeButton: Type.String(),
     ignore: Type.String(),
     unsubscribe: Type.String(),
     unsubscribeLabel: Type.String(),

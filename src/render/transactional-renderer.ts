@@ -90,10 +90,17 @@ export async function renderTransactional(
 
   if (template === 'already-subscribed') {
     // Asked for by whoever submitted the form: like the confirmation, no name and no greeting,
-    // only Gazette's own words and the reader's own links.
+    // only Gazette's own words and the reader's own links. With a keep link the reader is paused:
+    // the mail says so and carries the link that resumes them.
     const a = strings.alreadySubscribed;
-    const subject = formatText(strings.subject.alreadySubscribed, { publication: name });
-    const body = formatText(a.body, { publication: name });
+    const keepUrl = input.keepUrl === undefined ? undefined : requireUrl(input.keepUrl, 'keepUrl');
+    const subject = formatText(
+      keepUrl ? strings.subject.alreadySubscribedPaused : strings.subject.alreadySubscribed,
+      { publication: name },
+    );
+    const heading = keepUrl ? a.pausedHeading : a.heading;
+    const body = formatText(keepUrl ? a.pausedBody : a.body, { publication: name });
+    const ignore = keepUrl ? a.pausedIgnore : a.ignore;
     const html = await compileMjml(
       buildMjml('already-subscribed', {
         ...layoutProps({
@@ -101,16 +108,19 @@ export async function renderTransactional(
           publication,
           strings,
           subject,
-          preheader: a.heading,
+          preheader: heading,
           dateLine: '',
           links: { preferencesUrl, unsubscribeUrl, archiveUrl: '' },
         }),
-        heading: a.heading,
+        heading,
         body,
+        keepUrl: keepUrl ?? '',
+        resume: a.resume,
+        resumeButton: a.resumeButton,
         preferences: a.preferences,
         preferencesButton: a.preferencesButton,
         preferencesUrl,
-        ignore: a.ignore,
+        ignore,
         unsubscribe: a.unsubscribe,
         unsubscribeLabel: strings.footer.unsubscribe,
         unsubscribeUrl,
@@ -118,10 +128,12 @@ export async function renderTransactional(
       strings.direction,
     );
     const text = [
-      ...lines(name, '', a.heading, '', body, '', a.preferences),
+      ...lines(name, '', heading, '', body, ''),
+      ...(keepUrl ? [...lines(a.resume, `${a.resumeButton}:`), keepUrl, ''] : []),
+      ...lines(a.preferences),
       preferencesUrl,
       '',
-      ...lines(a.ignore, '', a.unsubscribe),
+      ...lines(ignore, '', a.unsubscribe),
       unsubscribeUrl,
       ...textFooter({
         language,

@@ -1,7 +1,7 @@
 /**
  * A subscription request from a form, an embed or the API: budgets, the suppression list, the
  * one-statement first subscription, and the cases of an address already known (pending asks again,
- * a reader who left asks anew, a confirmed reader forgot).
+ * a reader who left asks anew, a confirmed reader forgot, a paused reader wants it again).
  */
 import { randomUUID } from 'node:crypto';
 import { withTransaction } from '../db/pool.js';
@@ -86,9 +86,11 @@ export function createSubscribeFlow(deps: SubscriptionDeps) {
       // Confirmed readers keep what they chose (an anonymous request must not change it);
       // suppressed addresses get nothing at all, not even a confirmation.
       if (sub.status === 'suppressed') return [];
-      if (sub.status === 'confirmed') {
-        // a reader who forgot they subscribed gets their preference link instead of silence;
-        // at most one such mail per resend interval, and the mailbox budget above applies too
+      if (sub.status === 'confirmed' || sub.status === 'paused') {
+        // a reader who forgot they subscribed gets their preference link instead of silence; a
+        // paused one (re-permission unanswered) also the link that resumes them: the request is
+        // anonymous, so it resumes nobody itself, the mailbox's owner does from the mail.
+        // At most one such mail per resend interval, and the mailbox budget above applies too
         const since = new Date(now.getTime() - config.CONFIRMATION_RESEND_INTERVAL_SECONDS * 1000);
         if (await hasDeliverySince(tx, sub.id, 'already_subscribed', since)) return [];
         const reminder = await createDelivery(tx, {

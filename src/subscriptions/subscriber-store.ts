@@ -32,7 +32,8 @@ export type ConsentEventName =
   | 'suppressed'
   | 'resubscribed'
   | 'suppression_lifted'
-  | 'confirmation_resent';
+  | 'confirmation_resent'
+  | 'resumed';
 
 export interface ConsentEvent {
   subscriberId: string;

@@ -117,6 +117,8 @@ describe('the OpenAPI document at /docs/json', () => {
       'post /api/v1/subscribers/{id}/suppress request',
       'post /api/v1/subscribers/{id}/suppress 200',
       'post /api/v1/subscribers/{id}/confirm request',
+      'post /api/v1/webhook-endpoints/{id}/enable 200',
+      'delete /api/v1/webhook-endpoints/{id} 409',
       'component GenericArticleEvent',
     ])
       expect(
