@@ -4,7 +4,13 @@
  * it (never with its credentials).
  */
 import type { Config } from '../config.js';
-import { isThrottleReply, type SmtpLikeError } from './smtp-errors.js';
+import {
+  CONFIG_CODES,
+  CONNECT_ERRORS,
+  CONNECT_TIMEOUTS,
+  isThrottleReply,
+  type SmtpLikeError,
+} from './smtp-errors.js';
 
 /** SMTP_URL (or the development mailbox), then the fallbacks, in the order they are preferred. */
 export function relayUrlsFor(config: Config): string[] {
@@ -26,19 +32,6 @@ export function redactRelayUrl(url: string): string {
   }
 }
 
-// nodemailer's markers of a failure while connecting (the same sets smtp-errors.ts reads)
-const CONNECT_TIMEOUTS = new Set(['CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'UPGRADE_TIMEOUT']);
-const CONNECT_ERRORS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-]);
-// our session with the relay failed (credentials, TLS, the relay's own DNS name): before any message
-const SESSION_CODES = new Set(['EAUTH', 'ENOAUTH', 'ETLS', 'EDNS', 'EOAUTH2']);
 // the commands of one message's transaction; anything else (CONN, EHLO, STARTTLS, AUTH) is the session
 const TRANSACTION = new Set(['MAIL FROM', 'RCPT TO', 'DATA', 'DATA_END', 'DATA END']);
 // RFC 3463 X.3.X: the mail system itself (4.3.0 local error, 4.3.1 system full, 4.3.2 shutting down)
@@ -52,9 +45,10 @@ const AUTH_REPLIES = new Set([454, 530, 534, 535, 538]);
  */
 function provablyUnsent(err: SmtpLikeError): boolean {
   if (err.messageUnsent === true) return true;
-  if (err.code && SESSION_CODES.has(err.code)) return true;
+  if (err.code && CONFIG_CODES.has(err.code)) return true;
   if (err.timeoutType && CONNECT_TIMEOUTS.has(err.timeoutType)) return true;
-  if (err.originalCode && CONNECT_ERRORS.has(err.originalCode) && err.command === 'CONN') return true;
+  // nodemailer's own pool says CONN for a loss at any stage: only a failure to connect at all is sure
+  if (err.originalCode && CONNECT_ERRORS.has(err.originalCode)) return true;
   return false;
 }
 
@@ -73,7 +67,7 @@ export function isRelayFailure(err: SmtpLikeError): boolean {
   // the body's own stream failed (the hand-off log could not be written): Gazette's trouble
   if (err.code === 'ESTREAM' || err.command === 'API') return false;
   if (!provablyUnsent(err)) return false;
-  if (err.code && SESSION_CODES.has(err.code)) return true;
+  if (err.code && CONFIG_CODES.has(err.code)) return true;
   const code = err.responseCode;
   if (code === undefined) return true;
   const text = err.response ?? err.message ?? '';

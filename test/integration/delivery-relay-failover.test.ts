@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRelayBoard, relayBoardKey } from '../../src/mail/relay-board.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
 import {
   copiesByRecipient,
@@ -94,6 +95,15 @@ describe('two relays: the primary cut mid-send, back after its health check, and
       [1, 'in'],
     ]);
     expect(relays[0]?.relay).toBe(`smtp://127.0.0.1:${primaryRelay.port}`);
+    // another worker process reads the same board: it leaves the primary too
+    const other = createRelayBoard({
+      names: relays.map((r) => r.relay),
+      redis: ctx.container.redis,
+      key: relayBoardKey(ctx.config.QUEUE_PREFIX),
+    });
+    await other.sync();
+    expect([other.isOut(0), other.isOut(1)]).toEqual([true, false]);
+    other.close();
   });
 
   it('brings the primary back once it answers its health check, and sends through it again', async () => {
