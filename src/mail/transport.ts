@@ -146,10 +146,11 @@ export function createMailer(config: Config, opts: MailerOptions = {}): Mailer {
         if (board.isOut(relay.position)) board.bringBack(relay.position);
         return result;
       } catch (err) {
-        // a pool closing at shutdown says nothing about the relay
-        if (closed || !isRelayFailure(err as SmtpLikeError)) throw err;
+        // a pool closing at shutdown says nothing about the relay; with one relay there is nowhere
+        // to move, and the failure is the caller's exactly as it was before fallbacks existed
+        if (closed || relays.length === 1 || !isRelayFailure(err as SmtpLikeError)) throw err;
         board.takeOut(relay.position, describeSmtpError(err as SmtpLikeError));
-        if (relays.length > 1) opts.onFailover?.(relay.name);
+        opts.onFailover?.(relay.name);
         last = err;
       }
     }
