@@ -125,6 +125,10 @@ export async function runRelay(ctx: LaneContext): Promise<LaneResult> {
       primaryMessages: pd,
       primaryAtKill: atKill,
       fallbackMessages: fd,
+      // the rate through the primary until the kill, and through the fallback after it (same lane,
+      // same machine load: what the move itself costs)
+      beforeKillMsgPerSec: killedAt ? round(atKill / ((killedAt - due) / 1000)) : null,
+      afterKillMsgPerSec: killedAt ? round((pd + fd - atKill) / ((lastAt - killedAt) / 1000)) : null,
       // from the kill to the fallback's first digest: how long the move took
       switchS: killedAt && firstFallback ? round((firstFallback - killedAt) / 1000, 2) : null,
       ledger: rows,
