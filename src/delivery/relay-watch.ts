@@ -3,9 +3,9 @@ import type { SendingPause } from './sending-pause.js';
 
 /**
  * Every worker process that serves the bulk queues runs the relays' health check every
- * RELAY_PROBE_INTERVAL_MS: a relay taken out (transport.ts, relay-board.ts) is probed (a connection
- * of its own: greeting, EHLO, AUTH) and brought back when it answers, so traffic returns to the
- * primary. While sending is paused because no relay could be reached (sending-pause.ts, `relay`),
+ * RELAY_PROBE_INTERVAL_MS (with fallbacks): every relay is probed (a connection of its own:
+ * greeting, EHLO, AUTH); one failing is taken out before mail needs it, one taken out that answers is
+ * brought back, so traffic returns to the primary (transport.ts, relay-board.ts). While sending is paused because no relay could be reached (sending-pause.ts, `relay`),
  * every relay is probed and sending resumes once one answers. Rows
  * held by the pause stay `pending` and their jobs spend no attempt, however long the outage; only a
  * digest that outlives DIGEST_MAX_AGE_SECONDS fails its rows (batch-sender.ts).
@@ -14,7 +14,7 @@ export interface RelayWatchDeps {
   pause: Pick<SendingPause, 'relayPaused' | 'resumeAfterRelay'>;
   /** resolves when a relay accepts a connection */
   probe: () => Promise<void>;
-  /** probes the relays taken out and brings back those that answer */
+  /** the relays' health check: takes out those failing, brings back those answering */
   checkRelays: () => Promise<void>;
   log: Logger;
   intervalMs: number;

@@ -39,7 +39,10 @@ export interface Mailer {
    * relay; one answering is enough, and is brought back if it was taken out).
    */
   probe(): Promise<void>;
-  /** The health check: probes the relays taken out and brings back those that answer. */
+  /**
+   * The health check (with fallbacks): probes every relay, takes out one that fails (before any
+   * message needs it) and brings back one that answers.
+   */
   checkRelays(): Promise<void>;
   close(): void;
 }
@@ -182,16 +185,20 @@ export function createMailer(config: Config, opts: MailerOptions = {}): Mailer {
       }
     },
     async checkRelays() {
+      if (relays.length === 1) return;
       await board.sync();
-      const out = relays.filter((r) => board.isOut(r.position));
-      const results = await Promise.allSettled(out.map(probeOne));
-      results.forEach((r, i) => {
-        if (r.status === 'rejected')
-          opts.log?.debug(
-            { relay: out[i]!.name, err: describeSmtpError(r.reason as SmtpLikeError) },
-            'SMTP relay still out',
-          );
-      });
+      await Promise.all(
+        relays.map((relay) =>
+          relay.pool.probe().then(
+            () => board.bringBack(relay.position),
+            (err: SmtpLikeError) => {
+              // a relay in that fails its check is left before a message needs it
+              if (!closed && isRelayFailure({ ...err, messageUnsent: true }))
+                board.takeOut(relay.position, `health check: ${describeSmtpError(err)}`);
+            },
+          ),
+        ),
+      );
     },
     close: () => {
       closed = true;
