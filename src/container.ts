@@ -181,7 +181,6 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   metrics.watchRelays(() => relayBoard.states());
   const mailer = createMailer(config, {
     board: relayBoard,
-    log,
     onFailover: (relay) => metrics.relayFailovers.inc({ relay }),
   });
 

@@ -76,7 +76,7 @@ export function createMetrics() {
     },
     relayFailovers: new client.Counter({
       name: 'gazette_relay_failovers_total',
-      help: 'Messages moved off an SMTP relay that failed before they left (taken out; the next relay sent them)',
+      help: 'Messages moved off an SMTP relay that failed before they left: it is taken out and the next relay is tried',
       labelNames: ['relay'] as const,
       registers: [registry],
     }),

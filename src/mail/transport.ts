@@ -1,7 +1,6 @@
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
 import { createDkimSigner, DKIM_SIGNED_HEADERS, type DkimKey, dkimKeyFrom } from './dkim.js';
 import { createRawPool, type RawPool } from './raw-pool.js';
 import { createRelayBoard, type RelayBoard } from './relay-board.js';
@@ -50,7 +49,6 @@ export interface Mailer {
 export interface MailerOptions {
   /** shared relay state (relay-board.ts); a board of its own when absent */
   board?: RelayBoard;
-  log?: Logger;
   /** a message moved off a relay that failed before it left */
   onFailover?: (relay: string) => void;
 }
@@ -143,7 +141,8 @@ export function createMailer(config: Config, opts: MailerOptions = {}): Mailer {
 
   async function viaRelays<T>(fn: (relay: Relay) => Promise<T>): Promise<T> {
     let last: unknown;
-    for (const relay of preferred()) {
+    const order = preferred();
+    for (const [i, relay] of order.entries()) {
       try {
         const result = await fn(relay);
         if (board.isOut(relay.position)) board.bringBack(relay.position);
@@ -153,7 +152,7 @@ export function createMailer(config: Config, opts: MailerOptions = {}): Mailer {
         // to move, and the failure is the caller's exactly as it was before fallbacks existed
         if (closed || relays.length === 1 || !isRelayFailure(err as SmtpLikeError)) throw err;
         board.takeOut(relay.position, describeSmtpError(err as SmtpLikeError));
-        opts.onFailover?.(relay.name);
+        if (i < order.length - 1) opts.onFailover?.(relay.name);
         last = err;
       }
     }
