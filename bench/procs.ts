@@ -196,6 +196,8 @@ export interface RemoteSink {
   stats(): Promise<SinkStats>;
   reset(track?: boolean): Promise<void>;
   recipients(kind: string): Promise<string[]>;
+  /** cuts every connection and stops listening, as a relay that died (bench/sink.ts kill) */
+  kill(): Promise<void>;
   /** polls until `count` messages (of `kind`, if given) were accepted; rejects after idleMs without progress */
   waitFor(count: number, opts?: { kind?: string; idleMs?: number; onTick?: () => void }): Promise<SinkStats>;
   close(): Promise<void>;
@@ -246,6 +248,9 @@ export async function startRemoteSink(
       await ask('reset', track ?? opts.track ?? false);
     },
     recipients: (kind) => ask<string[]>('recipients', kind),
+    kill: async () => {
+      await ask('kill');
+    },
     async waitFor(count, { kind, idleMs = 60_000, onTick } = {}) {
       let last = -1;
       let lastChange = Date.now();

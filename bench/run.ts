@@ -1,5 +1,5 @@
 /**
- * npm run bench -- [--readers 100000] [--lanes gazette,library,wire,naive,alert,dkim,http]
+ * npm run bench -- [--readers 100000] [--lanes gazette,library,wire,naive,alert,dkim,http,relay]
  *                  [--connections 5] [--naive-sample 2000] [--http-duration 30] [--profile]
  *
  * Starts an SMTP sink (own process), runs the chosen lanes against it, prints a table, ratio and
@@ -26,12 +26,13 @@ import { gazetteRun, runGazette } from './lanes/gazette.js';
 import { runHttp } from './lanes/http.js';
 import { runLibrary } from './lanes/library.js';
 import { runNaive } from './lanes/naive.js';
+import { runRelay } from './lanes/relay.js';
 import { runWireLane } from './lanes/wire.js';
 import { ROOT, startRemoteSink } from './procs.js';
 import { BASE_DB } from './seed.js';
 import { measureAround, type SpeedAround } from './speed-probe.js';
 
-const ALL_LANES = ['gazette', 'library', 'wire', 'naive', 'alert', 'dkim', 'http'] as const;
+const ALL_LANES = ['gazette', 'library', 'wire', 'naive', 'alert', 'dkim', 'http', 'relay'] as const;
 type Lane = (typeof ALL_LANES)[number];
 
 const { values } = parseArgs({
@@ -167,6 +168,8 @@ try {
       runNaive(ctx, { sample: Math.min(opts.naiveSample, messages), readers: messages }),
     );
   if (wanted('http')) await lane('http', () => runHttp(ctx));
+  // after gazette: its ratio is against the plain lane of the same run
+  if (wanted('relay')) await lane('relay', () => runRelay(ctx));
 } finally {
   await sink.close();
 }
@@ -181,6 +184,7 @@ const ratios = {
   'Gazette / wire limit': ratio(rate('gazette'), rate('wire')),
   'Gazette / naive': ratio(rate('gazette'), rate('naive')),
   'Gazette+DKIM / library+DKIM': ratio(rate('gazette+dkim'), rate('library+dkim')),
+  'relay (primary killed) / gazette': ratio(rate('relay'), rate('gazette')),
 };
 const fmtRatio = (v: number) => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
@@ -249,6 +253,15 @@ if (a)
     a.firstAlertS as number | undefined,
     (v) => v <= 2,
     (v) => `${v} s`,
+  );
+const rl = r.relay;
+if (rl)
+  target(
+    'relay: primary killed, every row sent once, none twice',
+    rl.duplicatesAtSink === undefined ? undefined : Number(rl.duplicatesAtSink) + Number(rl.failed),
+    (v) => v === 0,
+    () =>
+      `${rl.fallbackMessages} via fallback, ${rl.duplicatesAtSink} duplicate(s), ${rl.failed} failed, ${rl.ambiguous} ambiguous (never resent)`,
   );
 const h = r.http;
 if (h) {

@@ -1,6 +1,6 @@
 /**
  * The sink as a child process, driven over IPC by bench/procs.ts (RemoteSink). Messages:
- * { id, op: 'stats' | 'reset' | 'recipients' | 'rss', arg? } -> { id, result }.
+ * { id, op: 'stats' | 'reset' | 'recipients' | 'kill' | 'rss', arg? } -> { id, result }.
  */
 import { startSink } from './sink.js';
 
@@ -14,6 +14,9 @@ process.on('message', (msg: { id: number; op: string; arg?: unknown }) => {
   if (msg.op === 'stats') result = sink.stats();
   else if (msg.op === 'reset') {
     sink.reset(Boolean(msg.arg));
+    result = true;
+  } else if (msg.op === 'kill') {
+    sink.kill();
     result = true;
   } else if (msg.op === 'recipients') result = sink.recipients(String(msg.arg));
   process.send?.({ id: msg.id, result });

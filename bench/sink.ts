@@ -122,6 +122,16 @@ export async function startSink(opts: SinkOptions = {}) {
       seenIds = new Set();
       seenRcpt = new Map();
     },
+    /**
+     * A relay killed (relay lane): the listener stops and every connection is cut where it is, with
+     * no reply; the counts stay readable.
+     */
+    kill(): void {
+      server.server.close();
+      for (const conn of (server as unknown as { connections: Set<{ _socket?: { destroy(): void } }> })
+        .connections ?? [])
+        conn._socket?.destroy();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -29,6 +29,8 @@ const Env = Type.Object({
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
   QUEUE_PREFIX: Type.String({ default: 'gazette', pattern: '^[A-Za-z0-9_-]+$' }),
   SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+  // more relays, tried in this order when SMTP_URL (and each before) fails (docs/delivery.md "Relays")
+  SMTP_FALLBACK_URLS: Type.String({ default: '' }),
   SMTP_POOL_SIZE: Type.Integer({ default: 5, minimum: 1 }),
   SMTP_MAX_MESSAGES_PER_CONNECTION: Type.Integer({ default: 1000, minimum: 1 }),
   DEV_SMTP_PORT: Type.Integer({ default: 2525, minimum: 0, maximum: 65535 }),
@@ -187,7 +189,10 @@ export interface Config
     | 'TRUST_PROXY'
     | 'PROVIDER_LIMITS'
     | 'MX_DNS_SERVERS'
+    | 'SMTP_FALLBACK_URLS'
   > {
+  /** the fallback relays' URLs, in order (SMTP_URL is the primary) */
+  SMTP_FALLBACK_URLS: string[];
   HOST: string;
   /** per-provider limits from the environment (shaping-schema.ts), over the publication file's */
   PROVIDER_LIMITS: Record<string, ProviderLimits>;
@@ -252,6 +257,50 @@ export function parseWithSchema<T extends TSchema>(schema: T, input: unknown, la
   const error = firstError(schema, value);
   if (error) throw new ConfigError(`${label} ${error}`);
   return value as Static<T>;
+}
+
+/** A relay's URL as an error may show it: no user, password, path or query. */
+function relayShown(url: URL): string {
+  return `${url.protocol}//${url.host}`;
+}
+
+/**
+ * SMTP_URL must parse; SMTP_FALLBACK_URLS: comma-separated smtp:// or smtps:// URLs. An error names the entry by its
+ * place and host, never with its credentials.
+ */
+function parseFallbackUrls(raw: string, primary: string | undefined): string[] {
+  const label = 'environment variable SMTP_FALLBACK_URLS';
+  const entries = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const seen = new Set<string>();
+  if (primary !== undefined) {
+    try {
+      seen.add(relayShown(new URL(primary)));
+    } catch {
+      throw new ConfigError('environment variable SMTP_URL: not a URL');
+    }
+  }
+  if (entries.length === 0) return [];
+  if (primary === undefined) throw new ConfigError(`${label}: needs SMTP_URL (the primary relay) as well`);
+  return entries.map((entry, i) => {
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new ConfigError(`${label}: entry ${i + 1} is not a URL`);
+    }
+    const shown = relayShown(url);
+    if ((url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || url.hostname === '')
+      throw new ConfigError(
+        `${label}: entry ${i + 1} (${shown}) is not an smtp:// or smtps:// URL with a host`,
+      );
+    if (seen.has(shown))
+      throw new ConfigError(`${label}: entry ${i + 1} (${shown}) names a relay already listed`);
+    seen.add(shown);
+    return entry;
+  });
 }
 
 function parseProviderLimits(raw: string): Record<string, ProviderLimits> {
@@ -415,6 +464,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     SESSION_SECRET: env.SESSION_SECRET ?? DEV_SESSION_SECRET,
     TRUST_PROXY: parseTrustProxy(env.TRUST_PROXY),
     PROVIDER_LIMITS: parseProviderLimits(env.PROVIDER_LIMITS),
+    SMTP_FALLBACK_URLS: parseFallbackUrls(env.SMTP_FALLBACK_URLS, env.SMTP_URL),
     MX_DNS_SERVERS: env.MX_DNS_SERVERS.split(',').flatMap((x) => (x.trim() ? [x.trim()] : [])),
     WEBHOOK_OUT_SECRETS: Object.fromEntries(
       Object.entries(source).filter(

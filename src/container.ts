@@ -31,6 +31,8 @@ import { createRepermission, pausedCount, type Repermission } from './engagement
 import { createImportService, type ImportService } from './imports/import-service.js';
 import { createLogger, type Logger } from './logger.js';
 import { DevMailbox } from './mail/dev-mailbox.js';
+import { createRelayBoard, type RelayBoard, relayBoardKey } from './mail/relay-board.js';
+import { redactRelayUrl, relayUrlsFor } from './mail/relays.js';
 import { createMailer, type Mailer } from './mail/transport.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createOperators, type Operators } from './operators/operator-service.js';
@@ -73,6 +75,8 @@ export interface Container {
   queues: Queues;
   metrics: Metrics;
   mailer: Mailer;
+  /** which SMTP relays are taken out, shared by every process (relay-board.ts) */
+  relayBoard: RelayBoard;
   tokens: Tokens;
   /** the global messages-per-second budget shared by every sender in every worker process */
   sendBucket: TokenBucket;
@@ -180,7 +184,18 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     await devMailbox.listen(config.DEV_SMTP_PORT);
     log.info({ port: config.DEV_SMTP_PORT }, 'development mailbox listening; open /dev/mailbox');
   }
-  const mailer = createMailer(config);
+  const relayBoard = createRelayBoard({
+    names: relayUrlsFor(config).map(redactRelayUrl),
+    redis,
+    key: relayBoardKey(config.QUEUE_PREFIX),
+    log: log.child({ component: 'relays' }),
+    now: () => clock.now(),
+  });
+  metrics.watchRelays(() => relayBoard.states());
+  const mailer = createMailer(config, {
+    board: relayBoard,
+    onFailover: (relay) => metrics.relayFailovers.inc({ relay }),
+  });
 
   const fetchPolicy = {
     maxBytes: config.FETCH_MAX_BYTES,
@@ -351,6 +366,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const relayWatch = createRelayWatch({
     pause: sendingPause,
     probe: () => mailer.probe(),
+    checkRelays: () => mailer.checkRelays(),
     log,
     intervalMs: config.RELAY_PROBE_INTERVAL_MS,
   });
@@ -460,6 +476,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     queues,
     metrics,
     mailer,
+    relayBoard,
     tokens,
     sendBucket,
     subscriptions,

@@ -74,6 +74,26 @@ export function createMetrics() {
         },
       });
     },
+    relayFailovers: new client.Counter({
+      name: 'gazette_relay_failovers_total',
+      help: 'Messages moved off an SMTP relay that failed before they left: it is taken out and the next relay is tried',
+      labelNames: ['relay'] as const,
+      registers: [registry],
+    }),
+    /** each relay's state, read from Redis when /metrics is scraped (mail/relay-board.ts) */
+    watchRelays(read: () => Promise<Array<{ relay: string; position: number; state: 'in' | 'out' }>>) {
+      new client.Gauge({
+        name: 'gazette_relay_up',
+        help: 'Per SMTP relay (URL without credentials; position 0 = SMTP_URL): 1 while it takes traffic, 0 while taken out',
+        labelNames: ['relay', 'position'] as const,
+        registers: [registry],
+        async collect() {
+          this.reset();
+          for (const s of await read())
+            this.set({ relay: s.relay, position: String(s.position) }, s.state === 'in' ? 1 : 0);
+        },
+      });
+    },
     digestSlotsExpired: new client.Counter({
       name: 'gazette_digest_slots_expired_total',
       help: 'Reader digest slots skipped because they could not start within DIGEST_MAX_AGE_SECONDS',

@@ -2,16 +2,20 @@ import type { Logger } from '../logger.js';
 import type { SendingPause } from './sending-pause.js';
 
 /**
- * While sending is paused because the SMTP relay could not be reached (sending-pause.ts, `relay`),
- * every worker process that serves the bulk queues probes the relay (a connection of its own:
- * greeting, EHLO, AUTH) every RELAY_PROBE_INTERVAL_MS and resumes sending once it answers. Rows
+ * Every worker process that serves the bulk queues runs the relays' health check every
+ * RELAY_PROBE_INTERVAL_MS (with fallbacks): every relay is probed (a connection of its own:
+ * greeting, EHLO, AUTH); one failing is taken out before mail needs it, one taken out that answers is
+ * brought back, so traffic returns to the primary (transport.ts, relay-board.ts). While sending is paused because no relay could be reached (sending-pause.ts, `relay`),
+ * every relay is probed and sending resumes once one answers. Rows
  * held by the pause stay `pending` and their jobs spend no attempt, however long the outage; only a
  * digest that outlives DIGEST_MAX_AGE_SECONDS fails its rows (batch-sender.ts).
  */
 export interface RelayWatchDeps {
   pause: Pick<SendingPause, 'relayPaused' | 'resumeAfterRelay'>;
-  /** resolves when the relay accepts a connection */
+  /** resolves when a relay accepts a connection */
   probe: () => Promise<void>;
+  /** the relays' health check: takes out those failing, brings back those answering */
+  checkRelays: () => Promise<void>;
   log: Logger;
   intervalMs: number;
 }
@@ -26,13 +30,16 @@ export interface RelayWatch {
 }
 
 export function createRelayWatch(deps: RelayWatchDeps): RelayWatch {
-  const { pause, probe, log, intervalMs } = deps;
+  const { pause, probe, checkRelays, log, intervalMs } = deps;
   let users = 0;
   let timer: NodeJS.Timeout | undefined;
   let lastError = '';
 
   async function check(): Promise<RelayCheck> {
-    if (!(await pause.relayPaused())) return 'not paused';
+    if (!(await pause.relayPaused())) {
+      await checkRelays();
+      return 'not paused';
+    }
     try {
       await probe();
     } catch (err) {

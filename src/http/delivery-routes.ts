@@ -27,9 +27,54 @@ const ProviderState = Type.Object({
   lastError: Nullable(Type.String({ description: 'the last throttling reply' })),
 });
 
+const RelayState = Type.Object({
+  relay: Type.String({ description: "the relay's URL without user, password, path or query" }),
+  position: Type.Integer({ description: '0 for SMTP_URL, then each SMTP_FALLBACK_URLS entry in order' }),
+  state: Type.Union([Type.Literal('in'), Type.Literal('out')], {
+    description: 'in: takes traffic in its turn; out: failed before a message left, probed until it answers',
+  }),
+  since: Nullable(Type.String({ format: 'date-time', description: 'when it was taken out' })),
+  error: Nullable(Type.String({ description: 'the failure that took it out' })),
+});
+
+const RelayList = Type.Object(
+  { relays: Type.Array(RelayState) },
+  {
+    examples: [
+      {
+        relays: [
+          {
+            relay: 'smtps://smtp.primary.example:465',
+            position: 0,
+            state: 'out',
+            since: '2026-12-07T06:58:12.000Z',
+            error: 'ESOCKET CONN connect ECONNREFUSED 203.0.113.7:465',
+          },
+          { relay: 'smtp://fallback.example:587', position: 1, state: 'in', since: null, error: null },
+        ],
+      },
+    ],
+  },
+);
+
 /** Operator controls over bulk sending: see why it is paused, and resume it once fixed. */
 export const deliveryRoutes: FastifyPluginAsync<{ container: Container }> = async (app, { container }) => {
-  const { sendingPause: control, providerGate } = container;
+  const { sendingPause: control, providerGate, relayBoard } = container;
+
+  app.get(
+    '/api/v1/sending/relays',
+    {
+      schema: {
+        tags: ['delivery'],
+        summary: 'The SMTP relays in order of preference, and which are taken out',
+        description:
+          'Mail goes to the first relay in; one that fails before a message left (refused, reset, 421 at the greeting, authentication, 4.3.x) is taken out for every worker, the message goes to the next, and the relay is probed every RELAY_PROBE_INTERVAL_MS until it answers. Credentials are never shown.',
+        security: adminSecurity,
+        response: { 200: RelayList },
+      },
+    },
+    async () => ({ relays: await relayBoard.states() }),
+  );
 
   app.get(
     '/api/v1/sending/providers',

@@ -24,8 +24,8 @@ export interface SmtpLikeError {
 }
 
 // nodemailer's markers of a failure while connecting: nothing of the message was handed over
-const CONNECT_TIMEOUTS = new Set(['CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'UPGRADE_TIMEOUT']);
-const CONNECT_ERRORS = new Set([
+export const CONNECT_TIMEOUTS = new Set(['CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'UPGRADE_TIMEOUT']);
+export const CONNECT_ERRORS = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
   'EAI_AGAIN',
@@ -36,7 +36,7 @@ const CONNECT_ERRORS = new Set([
 
 const ENHANCED = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/;
 // nodemailer codes meaning our own setup is wrong (credentials, TLS, DNS of the relay)
-const CONFIG_CODES = new Set(['EAUTH', 'ENOAUTH', 'ETLS', 'EDNS', 'EOAUTH2']);
+export const CONFIG_CODES = new Set(['EAUTH', 'ENOAUTH', 'ETLS', 'EDNS', 'EOAUTH2']);
 
 export function classifySmtpError(err: SmtpLikeError): SmtpOutcome {
   if (err.code && CONFIG_CODES.has(err.code)) return 'pause';
