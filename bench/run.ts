@@ -26,12 +26,13 @@ import { gazetteRun, runGazette } from './lanes/gazette.js';
 import { runHttp } from './lanes/http.js';
 import { runLibrary } from './lanes/library.js';
 import { runNaive } from './lanes/naive.js';
+import { runShaping } from './lanes/shaping.js';
 import { runWireLane } from './lanes/wire.js';
 import { ROOT, startRemoteSink } from './procs.js';
 import { BASE_DB } from './seed.js';
 import { measureAround, type SpeedAround } from './speed-probe.js';
 
-const ALL_LANES = ['gazette', 'library', 'wire', 'naive', 'alert', 'dkim', 'http'] as const;
+const ALL_LANES = ['gazette', 'library', 'wire', 'naive', 'alert', 'dkim', 'http', 'shaping'] as const;
 type Lane = (typeof ALL_LANES)[number];
 
 const { values } = parseArgs({
@@ -167,6 +168,8 @@ try {
       runNaive(ctx, { sample: Math.min(opts.naiveSample, messages), readers: messages }),
     );
   if (wanted('http')) await lane('http', () => runHttp(ctx));
+  // after the gazette lane: its rate, in this run, is what the unlimited providers are held to
+  if (wanted('shaping')) await lane('shaping', () => runShaping(ctx));
 } finally {
   await sink.close();
 }
@@ -181,6 +184,8 @@ const ratios = {
   'Gazette / wire limit': ratio(rate('gazette'), rate('wire')),
   'Gazette / naive': ratio(rate('gazette'), rate('naive')),
   'Gazette+DKIM / library+DKIM': ratio(rate('gazette+dkim'), rate('library+dkim')),
+  // both over their own sending windows (first to last message): bench/lanes/shaping.ts
+  'Shaping unlimited providers / gazette': r.shaping?.othersVsPlain as number | undefined,
 };
 const fmtRatio = (v: number) => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
@@ -250,6 +255,35 @@ if (a)
     (v) => v <= 2,
     (v) => `${v} s`,
   );
+const sh = r.shaping;
+if (sh) {
+  type P = { provider: string; limit: string; pctOfLimit?: number; msgPerSec: number };
+  for (const p of (sh.providers as P[]).filter((x) => x.pctOfLimit !== undefined))
+    target(
+      `shaping: ${p.provider} within 10% of its limit`,
+      p.pctOfLimit,
+      (v) => v >= 90,
+      (v) => `${p.msgPerSec} msg/s, ${v}% of ${p.limit}`,
+    );
+  target(
+    'shaping: unlimited providers at the gazette rate (>= 0.9x)',
+    sh.othersVsPlain as number | undefined,
+    (v) => v >= 0.9,
+    (v) => `${fmtRatio(v)}x (${sh.othersMsgPerSec} vs ${sh.plainMsgPerSec} msg/s)`,
+  );
+  target(
+    'shaping: no row failed, none unsent, no duplicate',
+    Number(sh.failedRows) + Number(sh.notSent) + Number(sh.duplicatesAtSink),
+    (v) => v === 0,
+    () => `${sh.failedRows} failed, ${sh.notSent} unsent, ${sh.duplicatesAtSink} duplicates`,
+  );
+  target(
+    'shaping: first alert < 1 s during the rush',
+    sh.firstAlertS as number | undefined,
+    (v) => v < 1,
+    (v) => `${v} s`,
+  );
+}
 const h = r.http;
 if (h) {
   target(

@@ -1,8 +1,9 @@
 /**
  * The sink as a child process, driven over IPC by bench/procs.ts (RemoteSink). Messages:
- * { id, op: 'stats' | 'reset' | 'recipients' | 'rss', arg? } -> { id, result }.
+ * { id, op: 'stats' | 'reset' | 'recipients' | 'providers' | 'rss', arg? } -> { id, result }.
  */
 import { startSink } from './sink.js';
+import type { SinkProviderRule } from './sink-providers.js';
 
 const sink = await startSink({
   track: process.env.SINK_TRACK === '1',
@@ -14,6 +15,9 @@ process.on('message', (msg: { id: number; op: string; arg?: unknown }) => {
   if (msg.op === 'stats') result = sink.stats();
   else if (msg.op === 'reset') {
     sink.reset(Boolean(msg.arg));
+    result = true;
+  } else if (msg.op === 'providers') {
+    sink.setProviders((msg.arg ?? {}) as Record<string, SinkProviderRule>);
     result = true;
   } else if (msg.op === 'recipients') result = sink.recipients(String(msg.arg));
   process.send?.({ id: msg.id, result });

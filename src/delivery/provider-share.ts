@@ -22,6 +22,8 @@ export interface ShapingDeps {
   rules: ProviderRules;
   /** a batch whose only rows left wait on providers comes back after at most this long */
   recheckMs: number;
+  /** this many connections lost mid-transaction to one provider within windowMs: it backs off */
+  drops: { storm: number; windowMs: number };
 }
 
 interface Shaped {
@@ -62,6 +64,8 @@ export class ProviderShare {
   private readonly sentSince = new Map<string, number>();
   /** providers that throttled during this attempt: their rows went back to pending */
   private readonly heldBack = new Set<string>();
+  /** when each provider last had a message accepted in this attempt (performance.now) */
+  private readonly lastSentAt = new Map<string, number>();
 
   private constructor(
     private readonly deps: ShapingDeps & { clock: Clock; log: Logger; metrics: Metrics },
@@ -160,6 +164,7 @@ export class ProviderShare {
     }
     if (sent && recipient) {
       const provider = held?.provider ?? this.providerOf(recipient);
+      this.lastSentAt.set(provider, performance.now());
       if (this.shaped.get(provider)?.recovering)
         this.sentSince.set(provider, (this.sentSince.get(provider) ?? 0) + 1);
     }
@@ -182,6 +187,37 @@ export class ProviderShare {
       { ...ctx, provider, level, until: new Date(untilMs).toISOString(), error, alert: 'provider_throttled' },
       `${provider} asked Gazette to slow down: its rows wait pending while other providers go on`,
     );
+  }
+
+  /**
+   * The connection was lost during a message's transaction to this recipient's provider, before
+   * its body left (smtp-errors.ts `isDropInTransaction`). It is the provider's doing only when the
+   * relay is known to be up: another provider's message was accepted within the drop window in
+   * this attempt, or (none yet) `relayAnswers` says a fresh connection to the relay works;
+   * otherwise it is the relay's (`relay`). The provider's drops are counted in Redis; the
+   * `drops.storm`-th within the window is a storm: the provider backs off as after a throttling
+   * reply. Either way the row waits `pending` and the job comes back for it, spending nothing.
+   */
+  async dropped(
+    recipient: string,
+    error: string,
+    ctx: Record<string, unknown>,
+    relayAnswers: () => Promise<boolean>,
+  ): Promise<'relay' | 'counted' | 'storm'> {
+    const provider = this.providerOf(recipient);
+    const { windowMs, storm } = this.deps.drops;
+    const since = performance.now() - windowMs;
+    const othersGoThrough = [...this.lastSentAt].some(([p, at]) => p !== provider && at >= since);
+    if (!othersGoThrough && !(await relayAnswers())) return 'relay';
+    this.heldBack.add(provider);
+    const n = await this.deps.gate.dropped(provider, storm, windowMs, this.deps.clock.now().getTime());
+    if (!n.storm) return 'counted';
+    await this.throttled(
+      recipient,
+      `connection storm: ${n.drops} connections lost mid-transaction: ${error}`,
+      ctx,
+    );
+    return 'storm';
   }
 
   /**

@@ -133,6 +133,23 @@ elseif mode == 'throttle' then
     'error', ARGV[5])
   redis.call('HINCRBY', KEYS[1], 'throttles', 1)
   return {level, untilMs}
+elseif mode == 'drop' then
+  -- connections lost mid-transaction, counted in a window from the first (on the injected clock);
+  -- the one that reaches the storm count starts the count again, so exactly one caller sees it;
+  -- like throttling replies, the drops of messages in flight while it pauses do not count
+  if untilMs > now then return {0, 0} end
+  local at = tonumber(redis.call('HGET', KEYS[1], 'dropsAt') or '0')
+  local n = 1
+  if at + tonumber(ARGV[3]) <= now then
+    redis.call('HSET', KEYS[1], 'drops', 1, 'dropsAt', now)
+  else
+    n = redis.call('HINCRBY', KEYS[1], 'drops', 1)
+  end
+  if n >= tonumber(ARGV[4]) then
+    redis.call('HSET', KEYS[1], 'drops', 0, 'dropsAt', 0)
+    return {n, 1}
+  end
+  return {n, 0}
 elseif mode == 'ok' then
   if level == 0 or untilMs > now then return {level} end
   local ok = redis.call('HINCRBY', KEYS[1], 'ok', tonumber(ARGV[5]))
@@ -167,6 +184,17 @@ export interface ProviderGate {
   release(provider: string, leases: string[]): Promise<void>;
   /** a throttling reply: the provider backs off; returns the level and when the pause ends */
   throttled(provider: string, error: string, nowMs: number): Promise<{ level: number; untilMs: number }>;
+  /**
+   * A connection was lost during a message's transaction to this provider: how many were lost in
+   * the window that began with the first, and whether this one reached `storm` (only one caller
+   * does: the count starts again).
+   */
+  dropped(
+    provider: string,
+    storm: number,
+    windowMs: number,
+    nowMs: number,
+  ): Promise<{ drops: number; storm: boolean }>;
   /** successes of a provider that was backing off; returns its level */
   succeeded(provider: string, count: number, nowMs: number): Promise<number>;
   state(provider: string): Promise<ProviderState>;
@@ -266,6 +294,24 @@ export function createProviderGate(opts: ProviderGateOptions): ProviderGate {
       );
       await redis.sadd(`${base}s`, provider);
       return { level: Number(level), untilMs: Number(untilMs) };
+    },
+    async dropped(provider, storm, windowMs, nowMs) {
+      const [n, reached] = await call(
+        provider,
+        nowMs,
+        'drop',
+        Math.floor(nowMs),
+        windowMs,
+        storm,
+        0,
+        0,
+        0,
+        0,
+        0,
+        '',
+        0,
+      );
+      return { drops: Number(n), storm: Number(reached) === 1 };
     },
     async succeeded(provider, count, nowMs) {
       const [level] = await call(
