@@ -1,5 +1,5 @@
 /**
- * npm run bench -- [--readers 100000] [--lanes gazette,library,wire,naive,alert,dkim,http]
+ * npm run bench -- [--readers 100000] [--lanes gazette,library,wire,naive,alert,dkim,http,shaping]
  *                  [--connections 5] [--naive-sample 2000] [--http-duration 30] [--profile]
  *
  * Starts an SMTP sink (own process), runs the chosen lanes against it, prints a table, ratio and
@@ -184,8 +184,9 @@ const ratios = {
   'Gazette / wire limit': ratio(rate('gazette'), rate('wire')),
   'Gazette / naive': ratio(rate('gazette'), rate('naive')),
   'Gazette+DKIM / library+DKIM': ratio(rate('gazette+dkim'), rate('library+dkim')),
-  // both over their own sending windows (first to last message): bench/lanes/shaping.ts
-  'Shaping unlimited providers / gazette': r.shaping?.othersVsPlain as number | undefined,
+  // every provider's rate while the unlimited ones' mail went out, over the plain lane's (both
+  // first to last message): 1 = nobody held up by the throttled ones (bench/lanes/shaping.ts)
+  'Shaping while unlimited sent / gazette': r.shaping?.othersVsPlain as number | undefined,
 };
 const fmtRatio = (v: number) => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
@@ -266,10 +267,11 @@ if (sh) {
       (v) => `${p.msgPerSec} msg/s, ${v}% of ${p.limit}`,
     );
   target(
-    'shaping: unlimited providers at the gazette rate (>= 0.9x)',
+    'shaping: unlimited providers sent at the gazette rate (>= 0.9x)',
     sh.othersVsPlain as number | undefined,
     (v) => v >= 0.9,
-    (v) => `${fmtRatio(v)}x (${sh.othersMsgPerSec} vs ${sh.plainMsgPerSec} msg/s)`,
+    (v) =>
+      `${fmtRatio(v)}x (${sh.allProvidersWhileOthersMsgPerSec} msg/s while they sent, ${sh.othersMsgPerSec} of them theirs; plain ${sh.plainMsgPerSec})`,
   );
   target(
     'shaping: no row failed, none unsent, no duplicate',

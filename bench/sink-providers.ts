@@ -20,12 +20,18 @@ export interface DomainStats {
   throttled: number;
   /** the most transactions open at once */
   peakOpen: number;
+  /** transactions open, integrated over time (ms): / (limit x window) is how busy its connections were */
+  openMs: number;
+  /** messages accepted per epoch second */
+  bySecond: Record<string, number>;
 }
 
 interface DomainState {
   tokens: number;
   at: number;
   open: number;
+  /** when `open` last changed */
+  changedAt: number;
 }
 
 export function createSinkProviders() {
@@ -35,7 +41,16 @@ export function createSinkProviders() {
   const statsOf = (domain: string) => {
     let s = stats[domain];
     if (!s) {
-      s = { count: 0, firstAt: null, lastAt: null, firstByKind: {}, throttled: 0, peakOpen: 0 };
+      s = {
+        count: 0,
+        firstAt: null,
+        lastAt: null,
+        firstByKind: {},
+        throttled: 0,
+        peakOpen: 0,
+        openMs: 0,
+        bySecond: {},
+      };
       stats[domain] = s;
     }
     return s;
@@ -43,18 +58,24 @@ export function createSinkProviders() {
   const stateOf = (domain: string, rule: SinkProviderRule) => {
     let st = state.get(domain);
     if (!st) {
-      st = { tokens: rule.perSecond ?? 0, at: Date.now(), open: 0 };
+      st = { tokens: rule.perSecond ?? 0, at: Date.now(), open: 0, changedAt: Date.now() };
       state.set(domain, st);
     }
     return st;
   };
   type Session = { benchOpenDomain?: string };
+  const change = (domain: string, st: DomainState, by: number) => {
+    const now = Date.now();
+    statsOf(domain).openMs += st.open * (now - st.changedAt);
+    st.changedAt = now;
+    st.open = Math.max(0, st.open + by);
+  };
   const close = (session: Session) => {
     const d = session.benchOpenDomain;
     if (d === undefined) return;
     session.benchOpenDomain = undefined;
     const st = state.get(d);
-    if (st) st.open = Math.max(0, st.open - 1);
+    if (st) change(d, st, -1);
   };
 
   return {
@@ -95,7 +116,7 @@ export function createSinkProviders() {
       const s = session as Session;
       close(s);
       s.benchOpenDomain = domain;
-      st.open++;
+      change(domain, st, 1);
       const ds = statsOf(domain);
       ds.peakOpen = Math.max(ds.peakOpen, st.open);
       return undefined;
@@ -110,6 +131,8 @@ export function createSinkProviders() {
         ds.firstAt ??= now;
         ds.lastAt = now;
         ds.firstByKind[kind] ??= now;
+        const sec = String(Math.floor(now / 1000));
+        ds.bySecond[sec] = (ds.bySecond[sec] ?? 0) + 1;
       }
     },
   };

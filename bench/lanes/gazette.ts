@@ -240,6 +240,7 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
     const main: LaneResult = {
       lane: o.label,
       readers: opts.readers,
+      dueAt: due,
       messages: d.count,
       expected: expectedDigests,
       seconds: round(seconds, 2),

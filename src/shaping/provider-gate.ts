@@ -9,7 +9,8 @@ import { warmupCap } from './warmup.js';
  * - a backoff after throttling replies (`until`, on the injected clock) grants none;
  * - the per-second token bucket (Redis's own time, like token-bucket.ts), at rate / 2^level while
  *   backing off, with the same priority floors as the global bucket, so alerts keep priority
- *   inside the provider's share;
+ *   inside the provider's share; it holds one second's worth (floors included), so no window of
+ *   T seconds sees more than rate * (1 + T) messages, as a provider counting its rate would;
  * - the clock hour's and the day's counters (perHour, warm-up cap);
  * - leases for messages in flight (maxConnections), given back as each row settles.
  * Rows not granted are never claimed: they stay `pending` and spend nothing.
@@ -70,7 +71,9 @@ if mode == 'take' then
     rate = rate / (2 ^ level)
     local base = math.max(1, rate)
     local reserve = math.max(1, math.ceil(base * 0.2))
-    capacity = base + reserve
+    -- the alerts' reserve is carved out of one second's worth, not added on top (as the global
+    -- bucket does): a provider counting its own window must never see more than the rate
+    capacity = math.max(base, reserve + 1)
     local floor = reserve * tonumber(ARGV[4])
     tokens = tonumber(st[1])
     local ts = tonumber(st[2])
@@ -100,7 +103,9 @@ if mode == 'take' then
   if maxLeases > 0 then
     redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', real)
     local free = maxLeases - redis.call('ZCARD', KEYS[4])
-    if free < 1 then return {0, 20, 5} end
+    -- every connection is another attempt's message in flight: that attempt goes on using them
+    -- (provider-share.ts), so this one comes back later rather than poll
+    if free < 1 then return {0, 1000, 5} end
     want = math.min(want, free)
     local seq = redis.call('HINCRBY', KEYS[1], 'leaseSeq', want)
     for i = 1, want do
