@@ -132,7 +132,13 @@ export class ProviderShare {
     let ownLeases = false;
     for (const [provider, s] of this.shaped) {
       if (s.done || s.spent) continue;
-      const grant = await gate.take(provider, s.limits, want, this.priority, now());
+      // a rate-limited provider is claimed from a tenth of a second's worth at a time: rows wait in
+      // the attempt's queue between their claim (where the rate is counted) and their send, and a
+      // full chunk sent late on top of the next one reached the bench's sink as a 421-drawing clump
+      const chunk = s.limits.perSecond
+        ? Math.min(want, Math.max(1, Math.ceil(s.limits.perSecond / 10)))
+        : want;
+      const grant = await gate.take(provider, s.limits, chunk, this.priority, now());
       if (grant.granted === 0) {
         waits.push(grant.waitMs);
         // its connections are this attempt's own messages in flight: one is free within a reply,
@@ -154,7 +160,7 @@ export class ProviderShare {
       if (unused > 0)
         await gate.refund(provider, s.limits, unused, grant.leases.slice(r.claimed.length), now());
       if (!bucket.unlimited && n > r.claimed.length) await bucket.refund(n - r.claimed.length);
-      if (this.othersDone && grant.granted < want) s.spent = true;
+      if (this.othersDone && grant.granted < chunk) s.spent = true;
       add(r);
     }
     const open = [...this.shaped].filter(([, s]) => !s.done);
