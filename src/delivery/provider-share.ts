@@ -110,6 +110,7 @@ export class ProviderShare {
     want: number,
     bucket: TokenBucket,
     take: (limit: number, filter?: DomainFilter) => Promise<ChunkClaim>,
+    again = false,
   ): Promise<ShareClaim> {
     await this.refresh();
     const { gate } = this.deps;
@@ -170,6 +171,9 @@ export class ProviderShare {
       out.waiting = { providers: open.map(([p]) => p), waitMs };
     } else if (out.claimed.length === 0 && out.suppressed === 0 && !out.done && ownLeases) {
       await this.leaseFreed();
+      // claimed again at once (once: the attempt may be stopping), saving the slot's trip back
+      // through an outcome write per message of a connection-limited provider
+      if (!again) return this.claim(want, bucket, take, true);
     }
     return out;
   }
