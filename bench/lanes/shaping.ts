@@ -12,7 +12,7 @@
  * alert's latency; and the unlimited providers' rate against the plain gazette lane's in this run
  * (the lane runs one itself when the gazette lane was not asked for).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db } from '../../src/db/pool.js';
 import { type LaneContext, type LaneResult, PUBLICATION_CONFIG, round, uniqueId } from '../common.js';
@@ -128,6 +128,7 @@ export async function runShaping(ctx: LaneContext): Promise<LaneResult[]> {
     });
   } finally {
     await ctx.sink.providers({});
+    rmSync(file, { force: true });
   }
   const [main, alert] = run;
   const domains = (main!.sinkDomains ?? {}) as Record<string, DomainStats>;
