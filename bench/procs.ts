@@ -7,6 +7,7 @@ import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SinkStats } from './sink.js';
+import type { SinkProviderRule } from './sink-providers.js';
 
 export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 export const LOG_DIR = join(ROOT, 'bench/results/logs');
@@ -198,6 +199,8 @@ export interface RemoteSink {
   recipients(kind: string): Promise<string[]>;
   /** cuts every connection and stops listening, as a relay that died (bench/sink.ts kill) */
   kill(): Promise<void>;
+  /** the sink plays receiving providers per recipient domain ({}: none; bench/sink-providers.ts) */
+  providers(rules: Record<string, SinkProviderRule>): Promise<void>;
   /** polls until `count` messages (of `kind`, if given) were accepted; rejects after idleMs without progress */
   waitFor(count: number, opts?: { kind?: string; idleMs?: number; onTick?: () => void }): Promise<SinkStats>;
   close(): Promise<void>;
@@ -250,6 +253,9 @@ export async function startRemoteSink(
     recipients: (kind) => ask<string[]>('recipients', kind),
     kill: async () => {
       await ask('kill');
+    },
+    providers: async (rules) => {
+      await ask('providers', rules);
     },
     async waitFor(count, { kind, idleMs = 60_000, onTick } = {}) {
       let last = -1;

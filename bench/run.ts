@@ -1,5 +1,5 @@
 /**
- * npm run bench -- [--readers 100000] [--lanes gazette,library,wire,naive,alert,dkim,http,relay]
+ * npm run bench -- [--readers 100000] [--lanes gazette,library,wire,naive,alert,dkim,http,relay,shaping]
  *                  [--connections 5] [--naive-sample 2000] [--http-duration 30] [--profile]
  *
  * Starts an SMTP sink (own process), runs the chosen lanes against it, prints a table, ratio and
@@ -27,12 +27,23 @@ import { runHttp } from './lanes/http.js';
 import { runLibrary } from './lanes/library.js';
 import { runNaive } from './lanes/naive.js';
 import { runRelay } from './lanes/relay.js';
+import { runShaping } from './lanes/shaping.js';
 import { runWireLane } from './lanes/wire.js';
 import { ROOT, startRemoteSink } from './procs.js';
 import { BASE_DB } from './seed.js';
 import { measureAround, type SpeedAround } from './speed-probe.js';
 
-const ALL_LANES = ['gazette', 'library', 'wire', 'naive', 'alert', 'dkim', 'http', 'relay'] as const;
+const ALL_LANES = [
+  'gazette',
+  'library',
+  'wire',
+  'naive',
+  'alert',
+  'dkim',
+  'http',
+  'relay',
+  'shaping',
+] as const;
 type Lane = (typeof ALL_LANES)[number];
 
 const { values } = parseArgs({
@@ -170,6 +181,8 @@ try {
   if (wanted('http')) await lane('http', () => runHttp(ctx));
   // after gazette: its ratio is against the plain lane of the same run
   if (wanted('relay')) await lane('relay', () => runRelay(ctx));
+  // after the gazette lane: its rate, in this run, is what the unlimited providers are held to
+  if (wanted('shaping')) await lane('shaping', () => runShaping(ctx));
 } finally {
   await sink.close();
 }
@@ -185,6 +198,9 @@ const ratios = {
   'Gazette / naive': ratio(rate('gazette'), rate('naive')),
   'Gazette+DKIM / library+DKIM': ratio(rate('gazette+dkim'), rate('library+dkim')),
   'relay (primary killed) / gazette': ratio(rate('relay'), rate('gazette')),
+  // every provider's rate while the unlimited ones' mail went out, over the plain lane's (both
+  // first to last message): 1 = nobody held up by the throttled ones (bench/lanes/shaping.ts)
+  'Shaping while unlimited sent / gazette': r.shaping?.othersVsPlain as number | undefined,
 };
 const fmtRatio = (v: number) => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
@@ -263,6 +279,36 @@ if (rl)
     () =>
       `${rl.fallbackMessages} via fallback, ${rl.duplicatesAtSink} duplicate(s), ${rl.failed} failed, ${rl.ambiguous} ambiguous (never resent)`,
   );
+const sh = r.shaping;
+if (sh) {
+  type P = { provider: string; limit: string; pctOfLimit?: number; msgPerSec: number };
+  for (const p of (sh.providers as P[]).filter((x) => x.pctOfLimit !== undefined))
+    target(
+      `shaping: ${p.provider} within 10% of its limit`,
+      p.pctOfLimit,
+      (v) => v >= 90,
+      (v) => `${p.msgPerSec} msg/s, ${v}% of ${p.limit}`,
+    );
+  target(
+    'shaping: unlimited providers sent at the gazette rate (>= 0.9x)',
+    sh.othersVsPlain as number | undefined,
+    (v) => v >= 0.9,
+    (v) =>
+      `${fmtRatio(v)}x (${sh.allProvidersWhileOthersMsgPerSec} msg/s while they sent, ${sh.othersMsgPerSec} of them theirs; plain ${sh.plainMsgPerSec})`,
+  );
+  target(
+    'shaping: no row failed, none unsent, no duplicate',
+    Number(sh.failedRows) + Number(sh.notSent) + Number(sh.duplicatesAtSink),
+    (v) => v === 0,
+    () => `${sh.failedRows} failed, ${sh.notSent} unsent, ${sh.duplicatesAtSink} duplicates`,
+  );
+  target(
+    'shaping: first alert < 1 s during the rush',
+    sh.firstAlertS as number | undefined,
+    (v) => v < 1,
+    (v) => `${v} s`,
+  );
+}
 const h = r.http;
 if (h) {
   target(

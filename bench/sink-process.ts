@@ -1,8 +1,9 @@
 /**
  * The sink as a child process, driven over IPC by bench/procs.ts (RemoteSink). Messages:
- * { id, op: 'stats' | 'reset' | 'recipients' | 'kill' | 'rss', arg? } -> { id, result }.
+ * { id, op: 'stats' | 'reset' | 'recipients' | 'kill' | 'providers' | 'rss', arg? } -> { id, result }.
  */
 import { startSink } from './sink.js';
+import type { SinkProviderRule } from './sink-providers.js';
 
 const sink = await startSink({
   track: process.env.SINK_TRACK === '1',
@@ -17,6 +18,9 @@ process.on('message', (msg: { id: number; op: string; arg?: unknown }) => {
     result = true;
   } else if (msg.op === 'kill') {
     sink.kill();
+    result = true;
+  } else if (msg.op === 'providers') {
+    sink.setProviders((msg.arg ?? {}) as Record<string, SinkProviderRule>);
     result = true;
   } else if (msg.op === 'recipients') result = sink.recipients(String(msg.arg));
   process.send?.({ id: msg.id, result });

@@ -7,6 +7,7 @@
  * sender's; startSink() is also usable in-process.
  */
 import { SMTPServer } from 'smtp-server';
+import { createSinkProviders, type DomainStats, type SinkProviderRule } from './sink-providers.js';
 
 export interface KindStats {
   count: number;
@@ -29,6 +30,8 @@ export interface SinkStats {
   /** with tracking on: messages without a Message-ID header */
   missingMessageId: number;
   tracked: boolean;
+  /** per recipient domain, while the sink plays providers (sink-providers.ts; the shaping lane) */
+  domains?: Record<string, DomainStats>;
 }
 
 export interface SinkOptions {
@@ -49,6 +52,7 @@ export async function startSink(opts: SinkOptions = {}) {
   let seenIds = new Set<string>();
   // recipient -> kind -> count (a reader gets one digest and maybe one alert)
   let seenRcpt = new Map<string, number>();
+  const providers = createSinkProviders();
 
   const server = new SMTPServer({
     authOptional: true,
@@ -60,6 +64,16 @@ export async function startSink(opts: SinkOptions = {}) {
     onConnect(_session, callback) {
       stats.connections++;
       setTimeout(() => callback(), greetingDelayMs);
+    },
+    onMailFrom(_address, session, callback) {
+      providers.mailFrom(session);
+      callback();
+    },
+    onRcptTo(address, session, callback) {
+      callback(providers.rcpt(address.address, session) ?? undefined);
+    },
+    onClose(session) {
+      providers.closed(session);
     },
     onData(stream, session, callback) {
       let head: Buffer | null = null;
@@ -88,6 +102,12 @@ export async function startSink(opts: SinkOptions = {}) {
         k.count++;
         k.firstAt ??= now;
         k.lastAt = now;
+        providers.accepted(
+          session,
+          session.envelope.rcptTo.map((r) => r.address),
+          kind,
+          now,
+        );
         if (tracked) {
           const id = MESSAGE_ID.exec(headerText)?.[1];
           if (!id) stats.missingMessageId++;
@@ -112,7 +132,9 @@ export async function startSink(opts: SinkOptions = {}) {
   return {
     port,
     url: `smtp://127.0.0.1:${port}`,
-    stats: (): SinkStats => structuredClone(stats),
+    stats: (): SinkStats => ({ ...structuredClone(stats), domains: providers.stats() }),
+    /** plays receiving providers per recipient domain from now on ({} : none) */
+    setProviders: (rules: Record<string, SinkProviderRule>) => providers.set(rules),
     /** counts recipients per kind (smoke: who got nothing) */
     recipients: (kind: string): string[] =>
       [...seenRcpt.keys()].filter((k) => k.startsWith(`${kind} `)).map((k) => k.slice(kind.length + 1)),
@@ -121,6 +143,7 @@ export async function startSink(opts: SinkOptions = {}) {
       stats = emptyStats(track);
       seenIds = new Set();
       seenRcpt = new Map();
+      providers.reset();
     },
     /**
      * A relay killed (relay lane): the listener stops and every connection is cut where it is, with

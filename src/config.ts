@@ -123,6 +123,9 @@ const Env = Type.Object({
   PROVIDER_MAX_BACKOFF_MS: Type.Integer({ default: 15 * 60_000, minimum: 10 }),
   PROVIDER_RECOVER_AFTER: Type.Integer({ default: 100, minimum: 1 }),
   PROVIDER_RECHECK_MS: Type.Integer({ default: 1000, minimum: 10 }),
+  // connections lost mid-transaction to one provider within the window that make it back off
+  PROVIDER_DROP_STORM: Type.Integer({ default: 3, minimum: 1 }),
+  PROVIDER_DROP_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 10 }),
   DKIM_DOMAIN: Type.Optional(Type.String({ minLength: 1 })),
   DKIM_SELECTOR: Type.Optional(Type.String({ minLength: 1 })),
   DKIM_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),

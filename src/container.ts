@@ -441,6 +441,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
       gate: providerGate,
       rules: providerRules,
       recheckMs: config.PROVIDER_RECHECK_MS,
+      drops: { storm: config.PROVIDER_DROP_STORM, windowMs: config.PROVIDER_DROP_WINDOW_MS },
     },
   });
   const clicks = createClickService({

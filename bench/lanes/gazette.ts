@@ -38,6 +38,14 @@ export interface GazetteRunOptions {
   captureMix: boolean;
   /** readers for this run (default --readers) */
   readers?: number;
+  /** after seeding, before the run (the shaping lane spreads readers over provider domains) */
+  prepare?: (db: import('../../src/db/pool.js').Db) => Promise<void>;
+  /** more environment for Gazette's processes (the shaping lane's publication file) */
+  env?: Record<string, string>;
+  /** reads the bench database once the run is done, before it is dropped */
+  inspect?: (db: import('../../src/db/pool.js').Db) => Promise<void>;
+  /** the alert result's lane name (default alert) */
+  alertLabel?: string;
 }
 
 export async function runGazette(
@@ -71,6 +79,7 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
     const seedStart = Date.now();
     await seedReaders(bench.db, opts.readers);
     const articleIds = await seedArticles(bench.db);
+    await o.prepare?.(bench.db);
     ctx.note(
       `${o.label}: seeded ${opts.readers} readers and ${articleIds.length} articles in ${round((Date.now() - seedStart) / 1000)} s`,
     );
@@ -92,6 +101,7 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
         PLANNER_INTERVAL_SECONDS: '1',
         // the breaking article would open immediate readers' windows; keep them closed during the run
         IMMEDIATE_WINDOW_SECONDS: '3600',
+        ...o.env,
         ...opts.gazetteEnv,
       },
     });
@@ -210,6 +220,7 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
       )
     ).rows;
     if (o.captureMix) ctx.mix = await captureMix(bench.db);
+    await o.inspect?.(bench.db);
     const workerPeak = worker.peakRssMb();
     const apiPeak = api?.peakRssMb();
     const loop = probe ? { p99: round(probe.loopDelayP99Ms), max: round(probe.loopDelayMaxMs) } : null;
@@ -229,6 +240,7 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
     const main: LaneResult = {
       lane: o.label,
       readers: opts.readers,
+      dueAt: due,
       messages: d.count,
       expected: expectedDigests,
       seconds: round(seconds, 2),
@@ -254,6 +266,7 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
       sinkConnections: stats.connections,
       workerLoopDelayMs: loop,
       processes: api ? 2 : 1,
+      sinkDomains: stats.domains && Object.keys(stats.domains).length > 0 ? stats.domains : undefined,
       summary: `${dupes} duplicate(s), ${editionCount} editions, ${compiles} compiles`,
     };
     if (profileDir && existsSync(profileDir)) {
@@ -268,11 +281,12 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
     if (api) {
       const a = stats.kinds.alert;
       out.push({
-        lane: 'alert',
+        lane: o.alertLabel ?? 'alert',
         messages: a?.count ?? 0,
         expected: expectedAlerts,
         webhookStatus,
         webhookMs,
+        webhookAt,
         digestsDeliveredBeforeWebhook: digestsAtWebhook,
         firstAlertS: a?.firstAt && webhookAt ? round((a.firstAt - webhookAt) / 1000, 2) : undefined,
         lastAlertS: a?.lastAt && webhookAt ? round((a.lastAt - webhookAt) / 1000, 2) : undefined,

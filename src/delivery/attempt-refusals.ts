@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import {
   classifySmtpError,
   describeSmtpError,
+  isDropInTransaction,
   isThrottleReply,
   type SmtpLikeError,
 } from '../mail/smtp-errors.js';
@@ -46,11 +47,16 @@ function stopsTheBatch(err: SmtpLikeError): boolean {
   return err.responseCode === 421;
 }
 
+/**
+ * `connected`: a connection had been ready for this message (its hand-off was asked for), so a
+ * connection lost without a reply came during its transaction, not while connecting.
+ */
 export async function refused(
   host: RefusalHost,
   row: ClaimedRow,
   err: SmtpLikeError,
   messageId: string,
+  connected = false,
 ): Promise<void> {
   const { deps, counts } = host;
   const outcome = classifySmtpError(err);
@@ -78,6 +84,16 @@ export async function refused(
         await host.share.throttled(row.recipient, error, host.ctx);
         host.handBackProvider(host.share.providerOf(row.recipient));
         break;
+      }
+      if (host.share && connected && isDropInTransaction(err) && !host.stop) {
+        // lost mid-transaction: the recipient's provider's storm, unless the relay is down
+        const verdict = await host.share.dropped(row.recipient, error, host.ctx, () => relayAnswers(host));
+        if (verdict !== 'relay') {
+          counts.throttled++;
+          host.settle(row, { id: row.id, state: 'pending', error: `connection lost: ${error}` });
+          if (verdict === 'storm') host.handBackProvider(host.share.providerOf(row.recipient));
+          break;
+        }
       }
       counts.retry++;
       host.lastRetryError = error;
@@ -137,6 +153,15 @@ async function bounced(
     );
 }
 
+/** Whether a fresh connection of its own reaches the relay (one probe per attempt). */
+function relayAnswers(host: RefusalHost): Promise<boolean> {
+  host.relayCheck ??= host.deps.mailer.probe().then(
+    () => true,
+    () => false,
+  );
+  return host.relayCheck;
+}
+
 /**
  * The connection failed before DATA (refused, timed out, reset): not the reader's failure. A
  * fresh connection of its own tells a hiccup (the relay answers: the batch is retried later, as
@@ -145,11 +170,7 @@ async function bounced(
  */
 async function connectionLost(host: RefusalHost, error: string): Promise<void> {
   if (host.stop) return;
-  host.relayCheck ??= host.deps.mailer.probe().then(
-    () => true,
-    () => false,
-  );
-  const reachable = await host.relayCheck;
+  const reachable = await relayAnswers(host);
   if (host.stop) return;
   if (reachable) {
     host.stop = { why: 'retry', error };

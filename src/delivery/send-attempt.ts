@@ -315,7 +315,8 @@ export class SendAttempt implements RefusalHost {
         this.settle(row, { id: row.id, state: 'pending', error: HANDED_BACK });
         return;
       }
-      await refused(this, row, err, message.messageId);
+      // asked for its hand-off: a connection had been ready for it
+      await refused(this, row, err, message.messageId, this.handedOff.has(row.id));
     }
   }
 

@@ -83,7 +83,7 @@ export const deliveryRoutes: FastifyPluginAsync<{ container: Container }> = asyn
         tags: ['delivery'],
         summary: 'Receiving providers that throttled Gazette, and their backoff',
         description:
-          'Providers that answered too fast (421, 4.7.x, TS0x): their rows wait pending while the others go on at full speed.',
+          'Providers that answered too fast (421, 4.7.x, TS0x) or dropped connections mid-transaction in a storm: their rows wait pending while the others go on at full speed.',
         security: adminSecurity,
         response: { 200: Type.Object({ providers: Type.Array(ProviderState) }) },
       },

@@ -106,3 +106,16 @@ export function isThrottleReply(err: SmtpLikeError): boolean {
   // reply's words tell a provider's "too fast" (Gmail's 421 4.7.28) from the relay going away
   return code === 421 && err.messageUnsent === true && says;
 }
+
+/**
+ * The connection went away without a reply while one message's envelope was on it, before any
+ * byte of its body left (raw-pool.ts `messageUnsent`), and not while connecting: the caller knows
+ * the connection had been ready for this message. Repeated for one provider's recipients while
+ * other providers' go through, that is the provider's storm (docs/delivery.md "Providers").
+ */
+export function isDropInTransaction(err: SmtpLikeError): boolean {
+  if (err.responseCode !== undefined || err.messageUnsent !== true) return false;
+  if (err.code && CONFIG_CODES.has(err.code)) return false;
+  if (err.timeoutType && CONNECT_TIMEOUTS.has(err.timeoutType)) return false;
+  return !(err.originalCode && CONNECT_ERRORS.has(err.originalCode));
+}

@@ -9,7 +9,8 @@ import { warmupCap } from './warmup.js';
  * - a backoff after throttling replies (`until`, on the injected clock) grants none;
  * - the per-second token bucket (Redis's own time, like token-bucket.ts), at rate / 2^level while
  *   backing off, with the same priority floors as the global bucket, so alerts keep priority
- *   inside the provider's share;
+ *   inside the provider's share; it holds one second's worth (floors included), so no window of
+ *   T seconds sees more than rate * (1 + T) messages, as a provider counting its rate would;
  * - the clock hour's and the day's counters (perHour, warm-up cap);
  * - leases for messages in flight (maxConnections), given back as each row settles.
  * Rows not granted are never claimed: they stay `pending` and spend nothing.
@@ -70,7 +71,9 @@ if mode == 'take' then
     rate = rate / (2 ^ level)
     local base = math.max(1, rate)
     local reserve = math.max(1, math.ceil(base * 0.2))
-    capacity = base + reserve
+    -- the alerts' reserve is carved out of one second's worth, not added on top (as the global
+    -- bucket does): a provider counting its own window must never see more than the rate
+    capacity = math.max(base, reserve + 1)
     local floor = reserve * tonumber(ARGV[4])
     tokens = tonumber(st[1])
     local ts = tonumber(st[2])
@@ -100,7 +103,9 @@ if mode == 'take' then
   if maxLeases > 0 then
     redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', real)
     local free = maxLeases - redis.call('ZCARD', KEYS[4])
-    if free < 1 then return {0, 20, 5} end
+    -- every connection is another attempt's message in flight: that attempt goes on using them
+    -- (provider-share.ts), so this one comes back later rather than poll
+    if free < 1 then return {0, 1000, 5} end
     want = math.min(want, free)
     local seq = redis.call('HINCRBY', KEYS[1], 'leaseSeq', want)
     for i = 1, want do
@@ -133,6 +138,23 @@ elseif mode == 'throttle' then
     'error', ARGV[5])
   redis.call('HINCRBY', KEYS[1], 'throttles', 1)
   return {level, untilMs}
+elseif mode == 'drop' then
+  -- connections lost mid-transaction, counted in a window from the first (on the injected clock);
+  -- the one that reaches the storm count starts the count again, so exactly one caller sees it;
+  -- like throttling replies, the drops of messages in flight while it pauses do not count
+  if untilMs > now then return {0, 0} end
+  local at = tonumber(redis.call('HGET', KEYS[1], 'dropsAt') or '0')
+  local n = 1
+  if at + tonumber(ARGV[3]) <= now then
+    redis.call('HSET', KEYS[1], 'drops', 1, 'dropsAt', now)
+  else
+    n = redis.call('HINCRBY', KEYS[1], 'drops', 1)
+  end
+  if n >= tonumber(ARGV[4]) then
+    redis.call('HSET', KEYS[1], 'drops', 0, 'dropsAt', 0)
+    return {n, 1}
+  end
+  return {n, 0}
 elseif mode == 'ok' then
   if level == 0 or untilMs > now then return {level} end
   local ok = redis.call('HINCRBY', KEYS[1], 'ok', tonumber(ARGV[5]))
@@ -167,6 +189,17 @@ export interface ProviderGate {
   release(provider: string, leases: string[]): Promise<void>;
   /** a throttling reply: the provider backs off; returns the level and when the pause ends */
   throttled(provider: string, error: string, nowMs: number): Promise<{ level: number; untilMs: number }>;
+  /**
+   * A connection was lost during a message's transaction to this provider: how many were lost in
+   * the window that began with the first, and whether this one reached `storm` (only one caller
+   * does: the count starts again).
+   */
+  dropped(
+    provider: string,
+    storm: number,
+    windowMs: number,
+    nowMs: number,
+  ): Promise<{ drops: number; storm: boolean }>;
   /** successes of a provider that was backing off; returns its level */
   succeeded(provider: string, count: number, nowMs: number): Promise<number>;
   state(provider: string): Promise<ProviderState>;
@@ -266,6 +299,24 @@ export function createProviderGate(opts: ProviderGateOptions): ProviderGate {
       );
       await redis.sadd(`${base}s`, provider);
       return { level: Number(level), untilMs: Number(untilMs) };
+    },
+    async dropped(provider, storm, windowMs, nowMs) {
+      const [n, reached] = await call(
+        provider,
+        nowMs,
+        'drop',
+        Math.floor(nowMs),
+        windowMs,
+        storm,
+        0,
+        0,
+        0,
+        0,
+        0,
+        '',
+        0,
+      );
+      return { drops: Number(n), storm: Number(reached) === 1 };
     },
     async succeeded(provider, count, nowMs) {
       const [level] = await call(

@@ -11,6 +11,7 @@ export async function startDropProxy() {
   let target = 0;
   const dropFor = new Set<string>();
   const cutAtRcptFor = new Set<string>();
+  const cutAtRcptDomains = new Set<string>();
   const sockets = new Set<net.Socket>();
 
   const server = net.createServer((client) => {
@@ -62,7 +63,8 @@ export async function startDropProxy() {
         const cmd = line.slice(0, nl);
         line = line.slice(nl + 2);
         const rcpt = /^RCPT TO:\s*<([^>]*)>/i.exec(cmd);
-        if (rcpt && cutAtRcptFor.delete(rcpt[1]!.toLowerCase())) {
+        const to = rcpt?.[1]?.toLowerCase();
+        if (to && (cutAtRcptFor.delete(to) || cutAtRcptDomains.has(to.slice(to.lastIndexOf('@') + 1)))) {
           // the envelope never reaches the server; the client loses its connection before DATA
           client.destroy();
           upstream.end();
@@ -101,6 +103,8 @@ export async function startDropProxy() {
     dropFor,
     /** once per address: cut the client's connection when its RCPT TO arrives (before any DATA) */
     cutAtRcptFor,
+    /** every time: cut the client's connection at a RCPT TO to these domains (a provider's storm) */
+    cutAtRcptDomains,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
