@@ -154,13 +154,15 @@ describe('console: webhooks to the CMS', () => {
       disabledReason: 'answered 410 Gone',
     });
     const gone = await admin.get(`/admin/webhooks/${wp.id}`);
-    expect(gone.body).toContain('متوقف: أجاب العنوان بـ 410 Gone');
+    expect(gone.body).toContain('متوقف: أجاب العنوان بـ <bdi class="ltr" dir="ltr">HTTP ٤١٠ Gone</bdi>');
     expect(gone.body).toContain(`action="/admin/webhooks/${wp.id}/enable"`);
 
     await language(admin, 'en');
     const en = await admin.get(`/admin/webhooks/${wp.id}`);
     expect(en.body).toContain('<html lang="en" dir="ltr">');
-    expect(en.body).toContain('Disabled: the endpoint answered 410 Gone');
+    expect(en.body).toContain(
+      'Disabled: the endpoint answered <bdi class="ltr" dir="ltr">HTTP 410 Gone</bdi>',
+    );
     expect(en.body).toContain('HTTP 410');
     await language(admin, 'ar');
   });

@@ -19,7 +19,7 @@ export const arWebhooks: typeof enWebhooks = {
     removedFromFile: 'أُزيل من الملف {when}',
     active: 'يعمل',
     disabled: 'متوقف',
-    disabledBy410: 'متوقف: أجاب العنوان بـ 410 Gone {when}',
+    disabledBy410: 'متوقف: أجاب العنوان بـ {status} {when}',
     disabledByOperator: 'أوقفه مشغّل {when}',
     disabledOther: 'متوقف {when}: {reason}',
     pending: 'بالانتظار',

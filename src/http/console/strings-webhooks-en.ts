@@ -22,7 +22,7 @@ export const enWebhooks = {
     removedFromFile: 'Taken out of the file {when}',
     active: 'Active',
     disabled: 'Disabled',
-    disabledBy410: 'Disabled: the endpoint answered 410 Gone {when}',
+    disabledBy410: 'Disabled: the endpoint answered {status} {when}',
     disabledByOperator: 'Disabled by an operator {when}',
     disabledOther: 'Disabled {when}: {reason}',
     pending: 'Pending',

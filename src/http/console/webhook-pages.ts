@@ -45,9 +45,9 @@ export const webhookPages: FastifyPluginAsync<{ container: Container }> = async 
     const t = p.s.webhooks;
     const all = await endpoints.withCounts();
     const rows = all.map((e) => [
-      html`<a href="/admin/webhooks/${e.id}">${ltr(e.url)}</a>${
+      html`<span><a href="/admin/webhooks/${e.id}">${ltr(e.url)}</a>${
         e.description ? html`<br><span class="muted">${e.description}</span>` : ''
-      }`,
+      }</span>`,
       eventList(p, e.events),
       sourceOf(p, e),
       stateOf(p, e),

@@ -15,20 +15,20 @@ const OPERATOR = 'operator';
 
 export function eventName(p: PageContext, type: string): Html {
   const name = (p.s.webhooks.eventNames as Record<string, string>)[type];
-  return html`<span class="tag">${name ?? type}</span> <bdi class="muted" dir="ltr">${type}</bdi>`;
+  return html`<span><span class="tag">${name ?? type}</span> <bdi class="muted" dir="ltr">${type}</bdi></span>`;
 }
 
 export function eventList(p: PageContext, events: string[]): Html {
   const names = p.s.webhooks.eventNames as Record<string, string>;
-  return html`${events.map((e) => html`<span class="tag" title="${e}">${names[e] ?? e}</span> `)}`;
+  return html`<span>${events.map((e) => html`<span class="tag" title="${e}">${names[e] ?? e}</span> `)}</span>`;
 }
 
 export function sourceOf(p: PageContext, e: EndpointView): Html {
   const t = p.s.webhooks;
-  if (e.source === 'api') return html`${t.fromApi}`;
-  return html`${fmtHtml(t.fromFile, { id: ltr(e.fileId ?? '') })}${
+  if (e.source === 'api') return html`<span>${t.fromApi}</span>`;
+  return html`<span>${fmtHtml(t.fromFile, { id: ltr(e.fileId ?? '') })}${
     e.readOnly ? html` ${tag('', t.readOnly)}` : ''
-  }${e.removedFromFileAt ? html`<br>${tag('failed wrap', fmt(t.removedFromFile, { when: p.when(e.removedFromFileAt) }))}` : ''}`;
+  }${e.removedFromFileAt ? html`<br>${tag('failed wrap', fmt(t.removedFromFile, { when: p.when(e.removedFromFileAt) }))}` : ''}</span>`;
 }
 
 export function stateOf(p: PageContext, e: EndpointView): Html {
@@ -36,20 +36,22 @@ export function stateOf(p: PageContext, e: EndpointView): Html {
   if (e.enabled) return tag('confirmed', t.active);
   const when = p.when(e.disabledAt);
   const reason = e.disabledReason ?? OPERATOR;
+  // the status reads left to right inside an Arabic sentence, in the publication's digits
+  const status = ltr(`${fmt(t.httpStatus, { n: p.num(410) })} Gone`);
   const text =
     reason === GONE
-      ? fmt(t.disabledBy410, { when })
+      ? fmtHtml(t.disabledBy410, { when, status })
       : reason === OPERATOR
-        ? fmt(t.disabledByOperator, { when })
-        : fmt(t.disabledOther, { when, reason });
-  return tag('failed wrap', text);
+        ? fmtHtml(t.disabledByOperator, { when })
+        : fmtHtml(t.disabledOther, { when, reason: html`<bdi>${reason}</bdi>` });
+  return html`<span class="tag failed wrap">${text}</span>`;
 }
 
 export function countsOf(p: PageContext, c: EndpointDeliveryCounts): Html {
   const t = p.s.webhooks;
-  return html`<span title="${t.pending}">${t.pending}: ${p.num(c.pending)}</span> · <span>${t.delivered}: ${p.num(
-    c.delivered,
-  )}</span> · <span>${t.failed}: ${p.num(c.failed)}</span>`;
+  return html`<span>${t.pending}: ${p.num(c.pending)} · ${t.delivered}: ${p.num(c.delivered)} · ${t.failed}: ${p.num(
+    c.failed,
+  )}</span>`;
 }
 
 const STATE_CLASS: Record<string, string> = {
@@ -66,9 +68,9 @@ export function attemptRow(p: PageContext, a: AttemptView): unknown[] {
   const ok = a.status !== null && a.status >= 200 && a.status < 300;
   const answer =
     a.status !== null
-      ? html`${tag(ok ? 'confirmed' : 'failed', fmt(t.httpStatus, { n: p.num(a.status) }))}${
-          a.error && !ok ? html` <bdi class="muted" dir="ltr">${a.error}</bdi>` : ''
-        }`
+      ? html`<span><span class="tag ${ok ? 'confirmed' : 'failed'}"><bdi dir="ltr">${fmt(t.httpStatus, {
+          n: p.num(a.status),
+        })}</bdi></span>${a.error && !ok ? html` <bdi class="muted" dir="ltr">${a.error}</bdi>` : ''}</span>`
       : html`<bdi class="muted" dir="ltr">${a.error ?? '—'}</bdi>`;
   const states: Record<string, string> = {
     pending: t.pending,
