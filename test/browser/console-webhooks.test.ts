@@ -1,21 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordOutboxEvent } from '../../src/outbox/outbox-store.js';
+import { launchChromium, shootWidths, signInConsole } from '../helpers/console-browser.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
-import { publicationFile } from '../helpers/publication-file.js';
-import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
+import { fileEndpointEnv, startWebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const SHOTS = 'samples/console';
 const ADMIN = { email: 'chief@almadar.example', password: 'correct horse battery 42' };
 
 const copy = {
   ar: {
-    signIn: 'دخول',
-    email: 'البريد الإلكتروني',
-    password: 'كلمة المرور',
     nav: 'الويب هوك',
     url: 'العنوان',
     add: 'إضافة',
@@ -30,9 +26,6 @@ const copy = {
     digits: /[٠-٩]/,
   },
   en: {
-    signIn: 'Sign in',
-    email: 'Email address',
-    password: 'Password',
     nav: 'Webhooks',
     url: 'Address',
     add: 'Add',
@@ -66,18 +59,7 @@ describe('the Webhooks page in Chromium', () => {
       env: {
         ADMIN_EMAIL: ADMIN.email,
         ADMIN_PASSWORD: ADMIN.password,
-        FETCH_ALLOWED_HOSTS: '127.0.0.1',
-        WEBHOOK_OUT_SECRET_CMS: `whsec_${randomBytes(32).toString('base64')}`,
-        PUBLICATION_CONFIG: publicationFile({
-          webhooks: [
-            {
-              id: 'cms',
-              url: receiver.url('/wordpress/wp-json/gazette/v1/events'),
-              events: ['subscriber.unsubscribed'],
-              secretEnv: 'WEBHOOK_OUT_SECRET_CMS',
-            },
-          ],
-        }),
+        ...fileEndpointEnv(receiver.url('/wordpress/wp-json/gazette/v1/events'), ['subscriber.unsubscribed']),
       },
     });
     await ctx.container.webhookEndpoints.create({
@@ -95,10 +77,7 @@ describe('the Webhooks page in Chromium', () => {
       await ctx.container.webhookSender.deliver(id, false);
     await ctx.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -106,20 +85,7 @@ describe('the Webhooks page in Chromium', () => {
     await receiver?.close();
   });
 
-  async function shoot(page: Page, name: string) {
-    for (const width of [1280, 375]) {
-      await page.setViewportSize({ width, height: 900 });
-      await page.screenshot({ path: `${SHOTS}/${name}-${width}.png`, fullPage: true });
-      // the first screenful too, to read a long page at full size
-      await page.screenshot({ path: `${SHOTS}/${name}-${width}-top.png` });
-      if (width === 375)
-        expect(
-          await page.evaluate('document.documentElement.scrollWidth'),
-          `${name} at 375 px`,
-        ).toBeLessThanOrEqual(375);
-    }
-    await page.setViewportSize({ width: 1280, height: 900 });
-  }
+  const shoot = (page: Page, name: string) => shootWidths(page, SHOTS, name);
 
   for (const lang of ['ar', 'en'] as const) {
     it(`an admin reads the endpoints and their logs and adds one (${lang})`, async () => {
@@ -129,13 +95,7 @@ describe('the Webhooks page in Chromium', () => {
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
       page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      await page.goto(`${base}/admin`);
-      if (lang === 'en') await page.getByRole('button', { name: 'English' }).click();
-      await page.waitForSelector(`html[lang="${lang}"]`);
-      await page.getByLabel(t.email).fill(ADMIN.email);
-      await page.getByLabel(t.password).fill(ADMIN.password);
-      await page.getByRole('button', { name: t.signIn, exact: true }).click();
-      await page.waitForURL(`${base}/admin`);
+      await signInConsole(page, base, lang, ADMIN);
       await page.getByRole('navigation').getByRole('link', { name: t.nav }).click();
       await page.waitForURL(`${base}/admin/webhooks`);
       expect(await page.getAttribute('html', 'dir')).toBe(lang === 'ar' ? 'rtl' : 'ltr');

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContainer } from '../../src/container.js';
 import { recordOutboxEvent } from '../../src/outbox/outbox-store.js';
@@ -6,7 +5,7 @@ import { loadPublication } from '../../src/publication.js';
 import { type ConsoleAgent, consoleAgent } from '../helpers/console-agent.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { publicationFile } from '../helpers/publication-file.js';
-import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
+import { fileEndpointEnv, startWebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const ADMIN = { email: 'chief@almadar.example', password: 'correct horse battery 42' };
 const EDITOR = { email: 'desk@almadar.example', password: 'editor pass phrase 7' };
@@ -52,18 +51,7 @@ describe('console: webhooks to the CMS', () => {
       env: {
         ADMIN_EMAIL: ADMIN.email,
         ADMIN_PASSWORD: ADMIN.password,
-        FETCH_ALLOWED_HOSTS: '127.0.0.1',
-        WEBHOOK_OUT_SECRET_CMS: `whsec_${randomBytes(32).toString('base64')}`,
-        PUBLICATION_CONFIG: publicationFile({
-          webhooks: [
-            {
-              id: 'cms',
-              url: receiver.url('/cms'),
-              events: ['subscriber.unsubscribed'],
-              secretEnv: 'WEBHOOK_OUT_SECRET_CMS',
-            },
-          ],
-        }),
+        ...fileEndpointEnv(receiver.url('/cms'), ['subscriber.unsubscribed']),
       },
     });
     await ctx.container.operators.create({ ...EDITOR, role: 'editor', createdBy: 'test' });

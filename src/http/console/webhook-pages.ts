@@ -214,58 +214,39 @@ ${pager(s, `/admin/webhooks/${e.id}`, filterParams({}), log.total, offset, PAGE,
       ),
   );
 
-  app.post<{ Params: { id: string } }>(
-    '/admin/webhooks/:id/disable',
-    { config: { role: 'admin' }, schema: { hide: true, params: Params } },
-    async (request, reply) => {
-      const p = pageContext(container, request, reply);
-      const reason = str((request.body as Record<string, unknown> | undefined)?.reason).slice(0, 500);
-      return act(
-        request,
-        reply,
-        `/admin/webhooks/${request.params.id}`,
-        async (s) => {
-          await endpoints.disable(request.params.id, reason || 'operator');
-          return s.webhooks.notices.disabled;
-        },
-        p.language,
-      );
+  // the changes answered by a notice and a redirect: one service call each, as the API makes it
+  const changes: Array<{
+    action: 'disable' | 'enable' | 'delete';
+    back: (id: string) => string;
+    run: (id: string, form: Record<string, unknown>) => Promise<unknown>;
+  }> = [
+    {
+      action: 'disable',
+      back: (id) => `/admin/webhooks/${id}`,
+      run: (id, form) => endpoints.disable(id, str(form.reason).slice(0, 500) || 'operator'),
     },
-  );
-
-  app.post<{ Params: { id: string } }>(
-    '/admin/webhooks/:id/enable',
-    { config: { role: 'admin' }, schema: { hide: true, params: Params } },
-    async (request, reply) => {
-      const p = pageContext(container, request, reply);
-      return act(
-        request,
-        reply,
-        `/admin/webhooks/${request.params.id}`,
-        async (s) => {
-          await endpoints.enable(request.params.id);
-          return s.webhooks.notices.enabled;
-        },
-        p.language,
-      );
-    },
-  );
-
-  app.post<{ Params: { id: string } }>(
-    '/admin/webhooks/:id/delete',
-    { config: { role: 'admin' }, schema: { hide: true, params: Params } },
-    async (request, reply) => {
-      const p = pageContext(container, request, reply);
-      return act(
-        request,
-        reply,
-        '/admin/webhooks',
-        async (s) => {
-          await endpoints.delete(request.params.id);
-          return s.webhooks.notices.deleted;
-        },
-        p.language,
-      );
-    },
-  );
+    { action: 'enable', back: (id) => `/admin/webhooks/${id}`, run: (id) => endpoints.enable(id) },
+    { action: 'delete', back: () => '/admin/webhooks', run: (id) => endpoints.delete(id) },
+  ];
+  const noticeOf = { disable: 'disabled', enable: 'enabled', delete: 'deleted' } as const;
+  for (const { action, back, run } of changes) {
+    app.post<{ Params: { id: string } }>(
+      `/admin/webhooks/:id/${action}`,
+      { config: { role: 'admin' }, schema: { hide: true, params: Params } },
+      async (request, reply) => {
+        const p = pageContext(container, request, reply);
+        const { id } = request.params;
+        return act(
+          request,
+          reply,
+          back(id),
+          async (s) => {
+            await run(id, (request.body ?? {}) as Record<string, unknown>);
+            return s.webhooks.notices[noticeOf[action]];
+          },
+          p.language,
+        );
+      },
+    );
+  }
 };
