@@ -128,6 +128,13 @@ describe('console: webhooks to the CMS', () => {
     expect(first.body).toContain('subscriber.unsubscribed');
     expect(first.body).toContain('الصفحة ١ من ٢، والمجموع ٢٧');
     expect((first.body.match(/<tr>/g) ?? []).length).toBe(1 + 25); // the head and one page of the log
+    // the admin API's log carries the same durations
+    const log = await ctx.app.inject({
+      url: `/api/v1/webhook-endpoints/${wp.id}/deliveries`,
+      headers: ctx.adminHeaders,
+    });
+    expect(log.json().items).toHaveLength(27);
+    for (const a of log.json().items) expect(Number.isInteger(a.durationMs)).toBe(true);
     const second = await admin.get(`/admin/webhooks/${wp.id}?offset=25`);
     expect(second.body).toContain('الصفحة ٢ من ٢');
     expect(second.body).toContain('HTTP ٢٠٠'); // the oldest attempt, on the last page
