@@ -7,6 +7,7 @@ import type { Language } from '../publication.js';
 import { preferencesUrl, readerDataUrl, unsubscribeUrl } from '../render/reader-links.js';
 import { PreferencesBody, SubscriberView } from '../subscriptions/schemas.js';
 import { type SubscriberRow, toView } from '../subscriptions/subscriber-store.js';
+import type { RequestMeta } from '../subscriptions/subscription-service.js';
 import { type Preferences, type RawFields, topicsFromForm } from '../subscriptions/validate.js';
 import { messagePage } from './pages/layout.js';
 import { fmt, pageStrings } from './pages/strings.js';
@@ -74,6 +75,16 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
           saved,
         })
       : undefined;
+
+  /**
+   * Saving preferences (the page or the JSON API) answers the re-permission mail: a paused reader
+   * resumes, with the `resumed` consent event. Returns the reader as they are now.
+   */
+  const resumeIfPaused = async (sub: SubscriberRow, m: RequestMeta): Promise<SubscriberRow> => {
+    if (sub.status !== 'paused') return sub;
+    await container.repermission.keep(sub.id, 'reader', m);
+    return (await container.repermission.reader(sub.id)) ?? sub;
+  };
 
   const pendingOf = (sub: SubscriberRow, resent: boolean) =>
     sub.status === 'pending'
@@ -165,13 +176,7 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
         const result = await service.updatePreferences(token, fields, meta(request, 'preferences-page'));
         if (!result) return badLink(reply, langFrom(request.query.lang));
         if (!result.changed) return inactive(reply, result.subscriber);
-        // saving the preference centre answers the re-permission mail: a paused reader resumes
-        if (result.subscriber.status === 'paused')
-          await container.repermission.keep(
-            result.subscriber.id,
-            'reader',
-            meta(request, 'preferences-page'),
-          );
+        await resumeIfPaused(result.subscriber, meta(request, 'preferences-page'));
       } catch (err) {
         if (!(err instanceof GazetteError) || err.statusCode !== 400) throw err;
         const sub = await service.forPreferences(token);
@@ -220,7 +225,9 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
         summary: "Change a reader's preferences with their preference link's token",
         description:
           'The token is the last path segment of the preference link in every mail. Fields left out keep their value; ' +
-          'topics [] is every topic. Unsubscribed and suppressed readers need a new subscription (409).',
+          'topics [] is every topic. Unsubscribed and suppressed readers need a new subscription (409). ' +
+          'Saving answers the re-permission mail as the preference page does: a paused reader is confirmed again ' +
+          '(a `resumed` consent event, source preferences-api) and the answer shows the new status.',
         params: TokenParams,
         body: PreferencesBody,
         response: { 200: SubscriberView },
@@ -235,7 +242,7 @@ export const preferenceRoutes: FastifyPluginAsyncTypebox<{ container: Container 
       if (!result) throw new GazetteError('GZ_NOT_FOUND', 'the preference link is not valid', 404);
       if (!result.changed)
         throw new GazetteError('GZ_NOT_SUBSCRIBED', 'this address is not subscribed: subscribe again', 409);
-      return toView(result.subscriber);
+      return toView(await resumeIfPaused(result.subscriber, meta(request, 'preferences-api')));
     },
   );
 

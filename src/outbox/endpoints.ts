@@ -19,7 +19,13 @@ import {
 } from './endpoint-store.js';
 import { endpointUrlProblem } from './events.js';
 import { PREVIOUS_SECRET_MS } from './file-endpoints.js';
-import { cancelEndpointDeliveries, endpointLog } from './outbox-store.js';
+import {
+  cancelEndpointDeliveries,
+  deliveryCountsByEndpoint,
+  type EndpointDeliveryCounts,
+  endpointLog,
+  endpointLogSize,
+} from './outbox-store.js';
 import type { EndpointCreate, EndpointView } from './schemas.js';
 import { newWebhookSecret } from './signing.js';
 
@@ -125,6 +131,27 @@ export function createWebhookEndpoints(deps: { db: Db; clock: Clock }) {
     async log(id: string) {
       if (!(await findEndpoint(db, id))) throw notFound('webhook endpoint');
       return { items: await endpointLog(db, id, 200) };
+    },
+
+    /** One endpoint (without its secret). */
+    async get(id: string): Promise<EndpointView> {
+      const row = await findEndpoint(db, id);
+      if (!row) throw notFound('webhook endpoint');
+      return toEndpointView(row);
+    },
+
+    /** Every endpoint with its delivery rows counted by state (the console's list). */
+    async withCounts(): Promise<Array<EndpointView & { deliveries: EndpointDeliveryCounts }>> {
+      const [rows, counts] = await Promise.all([listEndpoints(db), deliveryCountsByEndpoint(db)]);
+      const none: EndpointDeliveryCounts = { pending: 0, delivered: 0, failed: 0, cancelled: 0 };
+      return rows.map((r) => ({ ...toEndpointView(r), deliveries: counts.get(r.id) ?? none }));
+    },
+
+    /** A page of the delivery log, newest first, with how many attempts it holds. */
+    async logPage(id: string, offset: number, limit: number) {
+      if (!(await findEndpoint(db, id))) throw notFound('webhook endpoint');
+      const [items, total] = await Promise.all([endpointLog(db, id, limit, offset), endpointLogSize(db, id)]);
+      return { items, total };
     },
   };
 }

@@ -96,7 +96,7 @@ export async function finishAttempt(
   q: Queryable,
   d: ClaimedDelivery,
   end: DeliveryEnd,
-  log: { status: number | null; error: string | null; excerpt: string | null },
+  log: { status: number | null; error: string | null; excerpt: string | null; durationMs: number | null },
   at: Date,
 ): Promise<void> {
   await q.query(
@@ -105,9 +105,20 @@ export async function finishAttempt(
               delivered_at = CASE WHEN $2 = 'delivered' THEN $4 ELSE delivered_at END
         WHERE id = $1 AND state = 'sending' RETURNING id
      )
-     INSERT INTO webhook_attempts (delivery_id, endpoint_id, attempt, status, error, response_excerpt, attempted_at)
-     VALUES ($1, $5, $6, $7, $3, $8, $4)`,
-    [d.id, end, log.error?.slice(0, 1000) ?? null, at, d.endpointId, d.attempts, log.status, log.excerpt],
+     INSERT INTO webhook_attempts (delivery_id, endpoint_id, attempt, status, error, response_excerpt, attempted_at,
+                                   duration_ms)
+     VALUES ($1, $5, $6, $7, $3, $8, $4, $9)`,
+    [
+      d.id,
+      end,
+      log.error?.slice(0, 1000) ?? null,
+      at,
+      d.endpointId,
+      d.attempts,
+      log.status,
+      log.excerpt,
+      log.durationMs,
+    ],
   );
 }
 
@@ -149,17 +160,24 @@ export interface AttemptView {
   status: number | null;
   error: string | null;
   state: string;
+  /** null for attempts logged before durations were kept */
+  durationMs: number | null;
   attemptedAt: string;
 }
 
-/** The delivery log of one endpoint, newest first. */
-export async function endpointLog(q: Queryable, endpointId: string, limit: number): Promise<AttemptView[]> {
+/** The delivery log of one endpoint, newest first, from `offset`. */
+export async function endpointLog(
+  q: Queryable,
+  endpointId: string,
+  limit: number,
+  offset = 0,
+): Promise<AttemptView[]> {
   const { rows } = await q.query(
-    `SELECT a.delivery_id, d.event_id, ev.type, a.attempt, a.status, a.error, d.state, a.attempted_at
+    `SELECT a.delivery_id, d.event_id, ev.type, a.attempt, a.status, a.error, d.state, a.duration_ms, a.attempted_at
        FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
        JOIN outbox_events ev ON ev.id = d.event_id
-      WHERE a.endpoint_id = $1 ORDER BY a.id DESC LIMIT $2`,
-    [endpointId, limit],
+      WHERE a.endpoint_id = $1 ORDER BY a.id DESC LIMIT $2 OFFSET $3`,
+    [endpointId, limit, offset],
   );
   return rows.map((r) => ({
     deliveryId: Number(r.delivery_id),
@@ -169,8 +187,39 @@ export async function endpointLog(q: Queryable, endpointId: string, limit: numbe
     status: r.status,
     error: r.error,
     state: r.state,
+    durationMs: r.duration_ms,
     attemptedAt: (r.attempted_at as Date).toISOString(),
   }));
+}
+
+/** How many attempts an endpoint's delivery log holds (for its pager). */
+export async function endpointLogSize(q: Queryable, endpointId: string): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM webhook_attempts WHERE endpoint_id = $1',
+    [endpointId],
+  );
+  return rows[0]!.n;
+}
+
+export interface EndpointDeliveryCounts {
+  /** pending or being sent now */
+  pending: number;
+  delivered: number;
+  failed: number;
+  cancelled: number;
+}
+
+/** Delivery rows per endpoint by state; an endpoint with none is absent. */
+export async function deliveryCountsByEndpoint(q: Queryable): Promise<Map<string, EndpointDeliveryCounts>> {
+  const { rows } = await q.query<{ endpoint_id: string } & EndpointDeliveryCounts>(
+    `SELECT endpoint_id,
+            count(*) FILTER (WHERE state IN ('pending', 'sending'))::int AS pending,
+            count(*) FILTER (WHERE state = 'delivered')::int AS delivered,
+            count(*) FILTER (WHERE state = 'failed')::int AS failed,
+            count(*) FILTER (WHERE state = 'cancelled')::int AS cancelled
+       FROM webhook_deliveries GROUP BY endpoint_id`,
+  );
+  return new Map(rows.map(({ endpoint_id, ...c }) => [endpoint_id, c]));
 }
 
 /**

@@ -93,6 +93,9 @@ export const EndpointLog = Type.Object({
       state: Type.String({
         description: 'the delivery now: pending, sending, delivered, failed or cancelled',
       }),
+      durationMs: Type.Union([Type.Integer(), Type.Null()], {
+        description: 'how long the attempt took; null for attempts logged before durations were kept',
+      }),
       attemptedAt: Type.String({ format: 'date-time' }),
     }),
   ),

@@ -44,12 +44,19 @@ export function createWebhookSender(deps: WebhookSenderDeps) {
     outcome: WebhookOutcome,
     status: number | null,
     excerpt: string | null,
+    durationMs: number,
   ) {
     const at = clock.now();
     const error = 'error' in outcome ? outcome.error : null;
     if (outcome.outcome === 'gone') {
       await withTransaction(db, async (tx) => {
-        await finishAttempt(tx, d, 'cancelled', { status, error: 'endpoint answered 410 Gone', excerpt }, at);
+        await finishAttempt(
+          tx,
+          d,
+          'cancelled',
+          { status, error: 'endpoint answered 410 Gone', excerpt, durationMs },
+          at,
+        );
         await disableEndpoint(tx, d.endpointId, 'answered 410 Gone', at);
         await cancelEndpointDeliveries(tx, d.endpointId, at);
       });
@@ -57,7 +64,7 @@ export function createWebhookSender(deps: WebhookSenderDeps) {
     }
     const state =
       outcome.outcome === 'delivered' ? 'delivered' : outcome.outcome === 'failed' ? 'failed' : 'pending';
-    await finishAttempt(db, d, state, { status, error, excerpt }, at);
+    await finishAttempt(db, d, state, { status, error, excerpt, durationMs }, at);
   }
 
   return {
@@ -71,6 +78,8 @@ export function createWebhookSender(deps: WebhookSenderDeps) {
       let outcome: WebhookOutcome;
       let status: number | null = null;
       let excerpt: string | null = null;
+      // a measurement, not a time of day: the monotonic clock, whatever the container's clock says
+      const started = performance.now();
       try {
         const res = await postWebhook(d.url, body, webhookHeaders(d.secrets, d.eventId, timestamp, body), {
           allowedHosts: deps.allowedHosts,
@@ -87,9 +96,10 @@ export function createWebhookSender(deps: WebhookSenderDeps) {
             ? { outcome: 'failed', error: err.message }
             : { outcome: 'retry', error: (err as Error).message };
       }
+      const durationMs = Math.round(performance.now() - started);
       if (outcome.outcome === 'retry' && lastAttempt) outcome = { outcome: 'failed', error: outcome.error };
-      await end(d, outcome, status, excerpt);
-      log.info({ ...ctx, status, outcome: outcome.outcome }, 'webhook attempt');
+      await end(d, outcome, status, excerpt, durationMs);
+      log.info({ ...ctx, status, durationMs, outcome: outcome.outcome }, 'webhook attempt');
       return outcome;
     },
 

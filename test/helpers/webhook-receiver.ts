@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { publicationFile } from './publication-file.js';
 
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
@@ -45,5 +47,19 @@ export async function startWebhookReceiver(
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/**
+ * The environment of a Gazette whose publication file names one endpoint, "cms", at `url` (its
+ * secret in WEBHOOK_OUT_SECRET_CMS), with loopback addresses allowed so a receiver can answer.
+ */
+export function fileEndpointEnv(url: string, events: string[]): Record<string, string> {
+  return {
+    FETCH_ALLOWED_HOSTS: '127.0.0.1',
+    WEBHOOK_OUT_SECRET_CMS: `whsec_${randomBytes(32).toString('base64')}`,
+    PUBLICATION_CONFIG: publicationFile({
+      webhooks: [{ id: 'cms', url, events, secretEnv: 'WEBHOOK_OUT_SECRET_CMS' }],
+    }),
   };
 }

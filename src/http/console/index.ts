@@ -9,6 +9,7 @@ import { operatorPages } from './operator-pages.js';
 import { mountBullBoard } from './queues.js';
 import { installConsoleSession } from './session.js';
 import { subscriberPages } from './subscriber-pages.js';
+import { webhookPages } from './webhook-pages.js';
 
 /**
  * The operator console under /admin: server-rendered pages in Arabic and English over the same
@@ -24,6 +25,7 @@ export const consoleRoutes: FastifyPluginAsync<{ container: Container }> = async
   await app.register(importPages, opts);
   await app.register(editionPages, opts);
   await app.register(contentPages, opts);
+  await app.register(webhookPages, opts);
   await app.register(operatorPages, opts);
   await mountBullBoard(app, container);
 };

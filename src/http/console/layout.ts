@@ -109,6 +109,7 @@ export type NavKey =
   | 'articles'
   | 'sources'
   | 'queues'
+  | 'webhooks'
   | 'operators';
 
 export interface ConsolePageOptions {
@@ -137,6 +138,7 @@ const NAV: Array<[NavKey, string]> = [
   ['articles', '/admin/articles'],
   ['sources', '/admin/sources'],
   ['queues', '/admin/queues'],
+  ['webhooks', '/admin/webhooks'],
   ['operators', '/admin/operators'],
 ];
 

@@ -1,9 +1,11 @@
 import type { ConsoleStrings } from './strings-en.js';
 import { arReports } from './strings-reports-ar.js';
+import { arWebhooks } from './strings-webhooks-ar.js';
 
 /** The console in Arabic: the same keys as strings-en.ts. */
 export const ar: ConsoleStrings = {
   ...arReports,
+  ...arWebhooks,
   dir: 'rtl',
   console: 'لوحة التحكم',
   switchTo: 'English',
@@ -15,6 +17,7 @@ export const ar: ConsoleStrings = {
     sources: 'المصادر',
     queues: 'الطوابير',
     imports: 'الاستيراد',
+    webhooks: 'الويب هوك',
     operators: 'المشغّلون',
     signOut: 'تسجيل الخروج',
   },

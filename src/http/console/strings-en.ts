@@ -1,8 +1,10 @@
 import { enReports } from './strings-reports-en.js';
+import { enWebhooks } from './strings-webhooks-en.js';
 
 /** Every word the console shows, per language. {placeholders} are filled by fmt(). */
 export const en = {
   ...enReports,
+  ...enWebhooks,
   dir: 'ltr' as 'ltr' | 'rtl',
   console: 'Console',
   switchTo: 'العربية',
@@ -14,6 +16,7 @@ export const en = {
     sources: 'Sources',
     queues: 'Queues',
     imports: 'Import',
+    webhooks: 'Webhooks',
     operators: 'Operators',
     signOut: 'Sign out',
   },
