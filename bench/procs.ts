@@ -6,7 +6,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SinkStats } from './sink.js';
+import type { SinkSample, SinkStats } from './sink.js';
 
 export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 export const LOG_DIR = join(ROOT, 'bench/results/logs');
@@ -194,8 +194,10 @@ export interface RemoteSink {
   url: string;
   pid: number;
   stats(): Promise<SinkStats>;
-  reset(track?: boolean): Promise<void>;
+  /** sampleEvery > 0: every sampleEvery-th message is kept whole, for samples() */
+  reset(track?: boolean, sampleEvery?: number): Promise<void>;
   recipients(kind: string): Promise<string[]>;
+  samples(): Promise<SinkSample[]>;
   /** polls until `count` messages (of `kind`, if given) were accepted; rejects after idleMs without progress */
   waitFor(count: number, opts?: { kind?: string; idleMs?: number; onTick?: () => void }): Promise<SinkStats>;
   close(): Promise<void>;
@@ -242,10 +244,12 @@ export async function startRemoteSink(
     url: `smtp://127.0.0.1:${port}`,
     pid: child.pid ?? 0,
     stats: () => ask<SinkStats>('stats'),
-    reset: async (track) => {
-      await ask('reset', track ?? opts.track ?? false);
+    reset: async (track, sampleEvery) => {
+      const t = track ?? opts.track ?? false;
+      await ask('reset', sampleEvery ? { track: t, sampleEvery } : t);
     },
     recipients: (kind) => ask<string[]>('recipients', kind),
+    samples: () => ask<SinkSample[]>('samples'),
     async waitFor(count, { kind, idleMs = 60_000, onTick } = {}) {
       let last = -1;
       let lastChange = Date.now();

@@ -1,6 +1,7 @@
 /**
  * The sink as a child process, driven over IPC by bench/procs.ts (RemoteSink). Messages:
- * { id, op: 'stats' | 'reset' | 'recipients' | 'rss', arg? } -> { id, result }.
+ * { id, op: 'stats' | 'reset' | 'recipients' | 'samples' | 'rss', arg? } -> { id, result }
+ * (reset's arg: the track flag, or { track, sampleEvery }).
  */
 import { startSink } from './sink.js';
 
@@ -13,9 +14,12 @@ process.on('message', (msg: { id: number; op: string; arg?: unknown }) => {
   let result: unknown;
   if (msg.op === 'stats') result = sink.stats();
   else if (msg.op === 'reset') {
-    sink.reset(Boolean(msg.arg));
+    const arg = msg.arg as boolean | { track: boolean; sampleEvery: number };
+    if (typeof arg === 'object' && arg !== null) sink.reset(arg.track, arg.sampleEvery);
+    else sink.reset(Boolean(arg));
     result = true;
   } else if (msg.op === 'recipients') result = sink.recipients(String(msg.arg));
+  else if (msg.op === 'samples') result = sink.samples();
   process.send?.({ id: msg.id, result });
 });
 process.on('disconnect', () => {
