@@ -149,6 +149,11 @@ export interface PreparedMessage {
   /** Edition headers, MIME headers and the blank line that ends the header section. */
   readonly trailHeaders: Buffer;
   readonly body: readonly Segment[];
+  /**
+   * Whether the body has `{{link_<n>}}` tokens (an edition rendered with click tracking on):
+   * without them a reader's links are never read, so the caller need not sign any.
+   */
+  readonly usesLinks: boolean;
 }
 
 export interface BuildMessageInput {
@@ -220,8 +225,11 @@ export function prepareEditionMessage(input: PrepareEditionInput): PreparedMessa
       'ascii',
     ),
     body: mergeStatic(body),
+    usesLinks: body.some((segment) => !Buffer.isBuffer(segment) && segment.tokens.some(isLinkToken)),
   };
 }
+
+const isLinkToken = (name: PersonalTokenName) => name.startsWith('link_');
 
 /** Adjacent static buffers become one, so buildMessage concatenates as few pieces as possible. */
 function mergeStatic(segments: Segment[]): Segment[] {
