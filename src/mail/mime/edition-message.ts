@@ -30,7 +30,7 @@ import {
   messageIdValue,
   unstructuredHeader,
 } from './header-encoding.js';
-import { encodeQpLine } from './quoted-printable.js';
+import { encodeQpLine, encodeQpLineBytes } from './quoted-printable.js';
 import { base64Lines, chooseTransferEncoding, type TransferEncoding } from './transfer-encoding.js';
 
 /** Headers buildMessage writes itself; callers may not pass them. */
@@ -276,7 +276,7 @@ export function buildMessage(prepared: PreparedMessage, input: BuildMessageInput
       line += segment.escape(tokenValue(values, segment.tokens[i]!)) + segment.pieces[i + 1]!;
     }
     // A value may contain newlines (it should not); QP encodes them as =0A within the line.
-    chunks.push(Buffer.from(`${encodeQpLine(line)}\r\n`, 'ascii'));
+    chunks.push(encodeQpLineBytes(line, true));
   }
   return Buffer.concat(chunks);
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { encodeQp, encodeQpLine, MAX_QP_LINE } from '../../../src/mail/mime/quoted-printable.js';
+import {
+  encodeQp,
+  encodeQpLine,
+  encodeQpLineBytes,
+  MAX_QP_LINE,
+} from '../../../src/mail/mime/quoted-printable.js';
 
 /** Minimal RFC 2045 decoder, independent of the encoder under test. */
 function decodeQp(encoded: string): string {
@@ -66,4 +71,46 @@ describe('quoted-printable', () => {
   it('uses CRLF hard breaks at the source newlines', () => {
     expect(encodeQp('a\nb\r\nc')).toBe('a\r\nb\r\nc');
   });
+
+  it('writes the same bytes as the string encoder it replaced, with or without the CRLF', () => {
+    // deterministic lines of ASCII, "=", dots, spaces, tabs, Arabic and emoji, 0-400 characters
+    const alphabet = ['a', 'Z', '7', '=', '.', ' ', '\t', '"', '{', 'ع', 'ب', 'é', '😀', '/', '?', '&'];
+    let seed = 20;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    const lines = [...samples];
+    for (let k = 0; k < 500; k++) {
+      const length = next() % 400;
+      lines.push(Array.from({ length }, () => alphabet[next() % alphabet.length]).join(''));
+    }
+    for (const line of lines) {
+      expect(encodeQpLine(line)).toBe(stringEncoder(line));
+      expect(encodeQpLineBytes(line, true).toString('latin1')).toBe(`${stringEncoder(line)}\r\n`);
+    }
+  });
 });
+
+/** The previous encodeQpLine, string by string: the reference the buffer encoder must match. */
+function stringEncoder(line: string): string {
+  const bytes = Buffer.from(line, 'utf8');
+  const last = bytes.length - 1;
+  let out = '';
+  let width = 0;
+  for (let i = 0; i <= last; i++) {
+    const byte = bytes[i]!;
+    const literal = (byte >= 33 && byte <= 126 && byte !== 61) || byte === 32 || byte === 9;
+    let piece = literal ? String.fromCharCode(byte) : `=${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    if (i === last && (byte === 32 || byte === 9)) piece = byte === 32 ? '=20' : '=09';
+    const room = i === last ? MAX_QP_LINE : MAX_QP_LINE - 1;
+    if (width + piece.length > room) {
+      out += '=\r\n';
+      width = 0;
+    }
+    if (width === 0 && byte === 0x2e) piece = '=2E';
+    out += piece;
+    width += piece.length;
+  }
+  return out;
+}
