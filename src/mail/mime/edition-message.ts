@@ -30,7 +30,7 @@ import {
   messageIdValue,
   unstructuredHeader,
 } from './header-encoding.js';
-import { encodeQpLine, encodeQpLineBytes } from './quoted-printable.js';
+import { encodeQpLine, qpLineEncoder } from './quoted-printable.js';
 import { base64Lines, chooseTransferEncoding, type TransferEncoding } from './transfer-encoding.js';
 
 /** Headers buildMessage writes itself; callers may not pass them. */
@@ -51,7 +51,8 @@ type Escape = (value: string) => string;
 
 /** A body line holding personal tokens: literal pieces alternate with token names. */
 interface DynamicLine {
-  pieces: string[];
+  /** the line's QP, CRLF included, from the values between its literal pieces */
+  encode: (values: readonly string[]) => Buffer;
   tokens: PersonalTokenName[];
   escape: Escape;
 }
@@ -186,7 +187,7 @@ function encodeBody(source: string, escapeValue: Escape, segments: Segment[], pr
     segments.push(Buffer.from(run.join(''), 'ascii'));
     run = [];
     segments.push({
-      pieces: parts.filter((_, i) => i % 2 === 0),
+      encode: qpLineEncoder(parts.filter((_, i) => i % 2 === 0)),
       tokens: parts.filter((_, i) => i % 2 === 1) as PersonalTokenName[],
       escape: escapeValue,
     });
@@ -271,12 +272,8 @@ export function buildMessage(prepared: PreparedMessage, input: BuildMessageInput
       pushBase64(segment, values, chunks);
       continue;
     }
-    let line = segment.pieces[0]!;
-    for (let i = 0; i < segment.tokens.length; i++) {
-      line += segment.escape(tokenValue(values, segment.tokens[i]!)) + segment.pieces[i + 1]!;
-    }
     // A value may contain newlines (it should not); QP encodes them as =0A within the line.
-    chunks.push(encodeQpLineBytes(line, true));
+    chunks.push(segment.encode(segment.tokens.map((t) => segment.escape(tokenValue(values, t)))));
   }
   return Buffer.concat(chunks);
 }

@@ -27,19 +27,21 @@ export function encodeQpLine(line: string): string {
   return encodeQpLineBytes(line, false).toString('latin1');
 }
 
+/** Room for the QP of `length` bytes: 3 characters per byte, a soft break (3) per 72 characters. */
+const bound = (length: number) => length * 3 + (Math.ceil(length / 24) + 1) * 3;
+
 /**
- * encodeQpLine's bytes, written straight into a buffer (with the final CRLF when asked): the
- * builder encodes every line that holds a personal token once per recipient, and a string built
- * piece by piece then copied into a Buffer was a large share of that work and of its garbage.
+ * Writes the QP of `bytes` into `out` at `at`, the line being at column `width`; `lineEnd` when
+ * they end the line (the last byte needs no room for a soft break, and trailing whitespace is
+ * escaped). A line's encoding is a walk whose only state is the column, so runs encoded one after
+ * another give the bytes of the whole line encoded at once. Returns the end offset and the column,
+ * packed as offset * 128 + column (columns stay below 77) so the per-recipient path allocates
+ * nothing for it.
  */
-export function encodeQpLineBytes(line: string, crlf: boolean): Buffer {
-  const bytes = Buffer.from(line, 'utf8');
-  const last = bytes.length - 1;
-  // at most 3 characters per byte, a soft break (3) per 72 characters or fewer, the CRLF
-  const out = Buffer.allocUnsafe(bytes.length * 3 + (Math.ceil(bytes.length / 24) + 1) * 3 + 2);
-  let n = 0;
-  let width = 0;
-  for (let i = 0; i <= last; i++) {
+function encodeInto(bytes: Uint8Array, width: number, lineEnd: boolean, out: Buffer, at: number): number {
+  const last = lineEnd ? bytes.length - 1 : -1;
+  let n = at;
+  for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i]!;
     let escaped = LITERAL[byte] === 0 || (i === last && (byte === 32 || byte === 9));
     const size = escaped ? 3 : 1;
@@ -62,11 +64,78 @@ export function encodeQpLineBytes(line: string, crlf: boolean): Buffer {
       width += 1;
     }
   }
+  return n * 128 + width;
+}
+
+/** encodeQpLine's bytes, with the final CRLF when asked. */
+export function encodeQpLineBytes(line: string, crlf: boolean): Buffer {
+  const bytes = Buffer.from(line, 'utf8');
+  const out = Buffer.allocUnsafe(bound(bytes.length) + 2);
+  let n = Math.floor(encodeInto(bytes, 0, true, out, 0) / 128);
   if (crlf) {
     out[n++] = 13;
     out[n++] = 10;
   }
   return out.subarray(0, n);
+}
+
+/** One piece's QP from one starting column: its bytes and the column after them. */
+interface EncodedPiece {
+  bytes: Buffer;
+  width: number;
+}
+
+/**
+ * The encoder of one line made of fixed pieces with a value between each two (a line holding
+ * personal tokens, encoded once per recipient): returns the encoded line, CRLF included. A
+ * piece's encoding depends only on the column it starts at (and on whether it ends the line), so
+ * each piece is encoded once per starting column and only the values are encoded per call; a
+ * tracked digest's lines are MJML's long `<a href="{{link_<n>}}" style=...>` lines.
+ */
+export function qpLineEncoder(pieces: readonly string[]): (values: readonly string[]) => Buffer {
+  const raw = pieces.map((p) => Buffer.from(p, 'utf8'));
+  const memo = raw.map(() => new Map<number, EncodedPiece>());
+  let piecesBound = 0;
+  for (const piece of raw) piecesBound += bound(piece.length);
+  // the last non-empty piece, which ends the line unless a value after it is non-empty
+  let lastPiece = raw.length - 1;
+  while (lastPiece > 0 && raw[lastPiece]!.length === 0) lastPiece--;
+
+  return function encodeLine(values) {
+    if (values.length !== raw.length - 1) throw new Error(`${raw.length - 1} values expected`);
+    const bytes = values.map((v) => Buffer.from(v, 'utf8'));
+    let size = piecesBound + 2;
+    let lastValue = -1;
+    for (let i = 0; i < bytes.length; i++) {
+      size += bound(bytes[i]!.length);
+      if (bytes[i]!.length > 0 && i + 1 > lastPiece) lastValue = i;
+    }
+    // what ends the line: the last value when nothing but empty pieces follows it, else lastPiece
+    const out = Buffer.allocUnsafe(size);
+    let n = 0;
+    let width = 0;
+    for (let i = 0; i < raw.length; i++) {
+      if (i > 0) {
+        const packed = encodeInto(bytes[i - 1]!, width, i - 1 === lastValue, out, n);
+        n = Math.floor(packed / 128);
+        width = packed % 128;
+      }
+      const lineEnd = lastValue < 0 && i === lastPiece;
+      const key = width * 2 + (lineEnd ? 1 : 0);
+      let piece = memo[i]!.get(key);
+      if (!piece) {
+        const scratch = Buffer.alloc(bound(raw[i]!.length));
+        const packed = encodeInto(raw[i]!, width, lineEnd, scratch, 0);
+        piece = { bytes: scratch.subarray(0, Math.floor(packed / 128)), width: packed % 128 };
+        memo[i]!.set(key, piece);
+      }
+      n += piece.bytes.copy(out, n);
+      width = piece.width;
+    }
+    out[n++] = 13;
+    out[n++] = 10;
+    return out.subarray(0, n);
+  };
 }
 
 /** Encodes a whole text (LF or CRLF newlines) as QP with CRLF hard breaks. */

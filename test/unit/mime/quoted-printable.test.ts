@@ -4,6 +4,7 @@ import {
   encodeQpLine,
   encodeQpLineBytes,
   MAX_QP_LINE,
+  qpLineEncoder,
 } from '../../../src/mail/mime/quoted-printable.js';
 
 /** Minimal RFC 2045 decoder, independent of the encoder under test. */
@@ -77,8 +78,9 @@ describe('quoted-printable', () => {
     const alphabet = ['a', 'Z', '7', '=', '.', ' ', '\t', '"', '{', 'ع', 'ب', 'é', '😀', '/', '?', '&'];
     let seed = 20;
     const next = () => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed;
+      // a 32-bit LCG, its high bits (its low bits repeat with short periods)
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed >>> 8;
     };
     const lines = [...samples];
     for (let k = 0; k < 500; k++) {
@@ -89,6 +91,35 @@ describe('quoted-printable', () => {
       expect(encodeQpLine(line)).toBe(stringEncoder(line));
       expect(encodeQpLineBytes(line, true).toString('latin1')).toBe(`${stringEncoder(line)}\r\n`);
     }
+  });
+
+  it('encodes a line of pieces and values as the whole line at once, for values of every length', () => {
+    const alphabet = ['a', '=', '.', ' ', '\t', 'ع', '😀', '/'];
+    let seed = 7;
+    const next = () => {
+      // a 32-bit LCG, its high bits (its low bits repeat with short periods)
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed >>> 8;
+    };
+    const text = (max: number) =>
+      Array.from({ length: next() % max }, () => alphabet[next() % alphabet.length]).join('');
+    for (let k = 0; k < 60; k++) {
+      // some pieces empty (a token at the start or end of the line), some long
+      const pieces = Array.from({ length: 1 + (next() % 4) }, () => (next() % 3 === 0 ? '' : text(160)));
+      const encode = qpLineEncoder(pieces);
+      // the same line for many readers: the pieces' encodings are reused at each starting column
+      for (let reader = 0; reader < 40; reader++) {
+        const values = pieces.slice(1).map(() => (next() % 5 === 0 ? '' : text(120)));
+        const line = pieces.map((p, i) => (i === 0 ? p : values[i - 1] + p)).join('');
+        expect(encode(values).toString('latin1')).toBe(`${stringEncoder(line)}\r\n`);
+      }
+    }
+    // a piece that ends the line only when the values after it are empty: its trailing space escaped then
+    const trailing = qpLineEncoder(['ab ', '']);
+    expect(trailing(['q']).toString('latin1')).toBe('ab q\r\n');
+    expect(trailing(['']).toString('latin1')).toBe('ab=20\r\n');
+    expect(trailing(['q']).toString('latin1')).toBe('ab q\r\n');
+    expect(() => qpLineEncoder(['a', 'b'])([])).toThrow(/1 values expected/);
   });
 });
 
