@@ -5,6 +5,7 @@
  * SAMPLES digests whole and each must carry, for every link slot of its edition, a /c/ link whose
  * token verifies for that reader and that edition, and none of the edition's plain links.
  */
+import { rmSync } from 'node:fs';
 import { simpleParser } from 'mailparser';
 import { createClickTokens, type EditionLink } from '../../src/clicks/index.js';
 import type { Db } from '../../src/db/pool.js';
@@ -22,14 +23,15 @@ const SAMPLES = 100;
 const CLICK_LINK = new RegExp(`${PUBLIC_URL.replace(/\./g, '\\.')}/c/([A-Za-z0-9_-]+)`, 'g');
 
 export async function runTracked(ctx: LaneContext): Promise<LaneResult[]> {
+  const publicationConfig = writeTrackedPublication();
   const [main] = await gazetteRun(ctx, {
     label: 'tracked',
     alert: false,
     captureMix: false,
-    publicationConfig: writeTrackedPublication(),
+    publicationConfig,
     sampleEvery: Math.max(1, Math.floor(ctx.opts.readers / SAMPLES)),
     check: checkClickLinks,
-  });
+  }).finally(() => rmSync(publicationConfig, { force: true }));
   main!.summary = `${main!.summary}, ${main!.clickLinksChecked} /c/ links verified in ${main!.digestsChecked} sampled digests`;
   return [main!];
 }
