@@ -5,16 +5,13 @@
  * distinct readers' tokens over the links of one edition, as fast as it answers. Reports
  * redirects per second, latency percentiles, and that every click was stored (clicks rows ==
  * 302 answers) in batched INSERTs (CLICK_BATCH_SIZE per statement, at most one per
- * CLICK_FLUSH_INTERVAL_MS otherwise). The gazette lane with tracking on is the main bench with this
- * publication: npm run bench -- --lanes gazette,library --set PUBLICATION_CONFIG=<the file it prints>.
+ * CLICK_FLUSH_INTERVAL_MS otherwise). The send with tracking on is the main bench's tracked lane:
+ * npm run bench -- --lanes gazette,tracked,library.
  */
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createClickTokens } from '../src/clicks/index.js';
-import { gazetteEnv, PUBLICATION_CONFIG, pgWrites, round, SECRET_KEY, uniqueId } from './common.js';
+import { gazetteEnv, pgWrites, round, SECRET_KEY, uniqueId, writeTrackedPublication } from './common.js';
 import { freePort } from './lanes/http.js';
 import { spawnGazette } from './procs.js';
 import { createBenchDatabase, seedReaders } from './seed.js';
@@ -31,18 +28,7 @@ const duration = Number(values.duration);
 const connections = Number(values.connections);
 if (!Number.isInteger(readers) || readers < 10) throw new Error('--readers must be an integer >= 10');
 
-const sample = JSON.parse((await import('node:fs')).readFileSync(PUBLICATION_CONFIG, 'utf8'));
-const publicationPath = join(tmpdir(), 'gazette-bench-publication-tracking.json');
-writeFileSync(
-  publicationPath,
-  JSON.stringify({
-    ...sample,
-    engagement: {
-      clickTracking: true,
-      utm: { source: 'gazette', medium: 'email', campaign: '{kind}-{date}' },
-    },
-  }),
-);
+const publicationPath = writeTrackedPublication();
 console.log(`publication with click tracking: ${publicationPath}`);
 
 const bench = await createBenchDatabase('clicks');

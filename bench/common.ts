@@ -3,6 +3,9 @@
  * PostgreSQL counters, and the sample edition the library, naive and wire lanes send.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import type { Db } from '../src/db/pool.js';
@@ -138,6 +141,23 @@ export function benchConfig(dkim?: Dkim) {
 
 export function loadBenchPublication(): Publication {
   return loadPublication(PUBLICATION_CONFIG);
+}
+
+/** The sample publication with click tracking on (and UTM parameters), written to a temp file. */
+export function writeTrackedPublication(): string {
+  const sample = JSON.parse(readFileSync(PUBLICATION_CONFIG, 'utf8'));
+  const path = join(tmpdir(), `gazette-bench-publication-tracking-${process.pid}.json`);
+  writeFileSync(
+    path,
+    JSON.stringify({
+      ...sample,
+      engagement: {
+        clickTracking: true,
+        utm: { source: 'gazette', medium: 'email', campaign: '{kind}-{date}' },
+      },
+    }),
+  );
+  return path;
 }
 
 // ------------------------------------------------------------------ Redis and PostgreSQL counters

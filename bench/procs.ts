@@ -6,7 +6,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SinkStats } from './sink.js';
+import type { SinkSample, SinkStats } from './sink.js';
 import type { SinkProviderRule } from './sink-providers.js';
 
 export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
@@ -195,12 +195,14 @@ export interface RemoteSink {
   url: string;
   pid: number;
   stats(): Promise<SinkStats>;
-  reset(track?: boolean): Promise<void>;
+  /** sampleEvery > 0: every sampleEvery-th message is kept whole, for samples() */
+  reset(track?: boolean, sampleEvery?: number): Promise<void>;
   recipients(kind: string): Promise<string[]>;
   /** cuts every connection and stops listening, as a relay that died (bench/sink.ts kill) */
   kill(): Promise<void>;
   /** the sink plays receiving providers per recipient domain ({}: none; bench/sink-providers.ts) */
   providers(rules: Record<string, SinkProviderRule>): Promise<void>;
+  samples(): Promise<SinkSample[]>;
   /** polls until `count` messages (of `kind`, if given) were accepted; rejects after idleMs without progress */
   waitFor(count: number, opts?: { kind?: string; idleMs?: number; onTick?: () => void }): Promise<SinkStats>;
   close(): Promise<void>;
@@ -247,8 +249,9 @@ export async function startRemoteSink(
     url: `smtp://127.0.0.1:${port}`,
     pid: child.pid ?? 0,
     stats: () => ask<SinkStats>('stats'),
-    reset: async (track) => {
-      await ask('reset', track ?? opts.track ?? false);
+    reset: async (track, sampleEvery) => {
+      const t = track ?? opts.track ?? false;
+      await ask('reset', sampleEvery ? { track: t, sampleEvery } : t);
     },
     recipients: (kind) => ask<string[]>('recipients', kind),
     kill: async () => {
@@ -257,6 +260,7 @@ export async function startRemoteSink(
     providers: async (rules) => {
       await ask('providers', rules);
     },
+    samples: () => ask<SinkSample[]>('samples'),
     async waitFor(count, { kind, idleMs = 60_000, onTick } = {}) {
       let last = -1;
       let lastChange = Date.now();

@@ -1,5 +1,5 @@
 /**
- * npm run bench -- [--readers 100000] [--lanes gazette,library,wire,naive,alert,dkim,http,relay,shaping]
+ * npm run bench -- [--readers 100000] [--lanes gazette,tracked,library,wire,naive,alert,dkim,http,relay,shaping]
  *                  [--connections 5] [--naive-sample 2000] [--http-duration 30] [--profile]
  *
  * Starts an SMTP sink (own process), runs the chosen lanes against it, prints a table, ratio and
@@ -28,6 +28,7 @@ import { runLibrary } from './lanes/library.js';
 import { runNaive } from './lanes/naive.js';
 import { runRelay } from './lanes/relay.js';
 import { runShaping } from './lanes/shaping.js';
+import { runTracked } from './lanes/tracked.js';
 import { runWireLane } from './lanes/wire.js';
 import { ROOT, startRemoteSink } from './procs.js';
 import { BASE_DB } from './seed.js';
@@ -35,6 +36,7 @@ import { measureAround, type SpeedAround } from './speed-probe.js';
 
 const ALL_LANES = [
   'gazette',
+  'tracked',
   'library',
   'wire',
   'naive',
@@ -146,6 +148,8 @@ async function lane(name: string, fn: () => Promise<LaneResult | LaneResult[]>) 
 try {
   // gazette first: the others then send the same message count and the same editions
   if (wanted('gazette')) await lane('gazette', () => runGazette(ctx, { alert: false, dkimToo: false }));
+  // the same send with click tracking on: per-reader signed links (its ratios beside the gazette lane's)
+  if (wanted('tracked')) await lane('tracked', () => runTracked(ctx));
   // The alert lane is a digest run of its own, with the API and a breaking webhook mid-send: the
   // alerts' sending (they go first) must not count against the gazette lane's digest rate.
   if (wanted('alert'))
@@ -201,6 +205,8 @@ const ratios = {
   // every provider's rate while the unlimited ones' mail went out, over the plain lane's (both
   // first to last message): 1 = nobody held up by the throttled ones (bench/lanes/shaping.ts)
   'Shaping while unlimited sent / gazette': r.shaping?.othersVsPlain as number | undefined,
+  'Tracked / library limit': ratio(rate('tracked'), rate('library')),
+  'Tracked / gazette': ratio(rate('tracked'), rate('gazette')),
 };
 const fmtRatio = (v: number) => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
@@ -389,6 +395,15 @@ const drift = (a: string, b: string) => {
   );
 };
 drift('gazette', 'library');
+drift('tracked', 'library');
+const perK = (l: string) => r[l]?.workerCpuSPer1k as number | undefined;
+if (perK('tracked') !== undefined)
+  console.log(
+    `worker CPU-s per 1k messages: tracked ${perK('tracked')}` +
+      (perK('gazette') !== undefined
+        ? `, gazette ${perK('gazette')} (tracked/gazette ${fmtRatio(perK('tracked')! / perK('gazette')!)}x)`
+        : ''),
+  );
 drift('gazette+dkim', 'library+dkim');
 console.log('');
 for (const t of targets)

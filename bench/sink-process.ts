@@ -1,6 +1,7 @@
 /**
  * The sink as a child process, driven over IPC by bench/procs.ts (RemoteSink). Messages:
- * { id, op: 'stats' | 'reset' | 'recipients' | 'kill' | 'providers' | 'rss', arg? } -> { id, result }.
+ * { id, op: 'stats' | 'reset' | 'recipients' | 'kill' | 'providers' | 'samples' | 'rss', arg? } -> { id, result }
+ * (reset's arg: the track flag, or { track, sampleEvery }).
  */
 import { startSink } from './sink.js';
 import type { SinkProviderRule } from './sink-providers.js';
@@ -14,7 +15,9 @@ process.on('message', (msg: { id: number; op: string; arg?: unknown }) => {
   let result: unknown;
   if (msg.op === 'stats') result = sink.stats();
   else if (msg.op === 'reset') {
-    sink.reset(Boolean(msg.arg));
+    const arg = msg.arg as boolean | { track: boolean; sampleEvery: number };
+    if (typeof arg === 'object' && arg !== null) sink.reset(arg.track, arg.sampleEvery);
+    else sink.reset(Boolean(arg));
     result = true;
   } else if (msg.op === 'kill') {
     sink.kill();
@@ -23,6 +26,7 @@ process.on('message', (msg: { id: number; op: string; arg?: unknown }) => {
     sink.setProviders((msg.arg ?? {}) as Record<string, SinkProviderRule>);
     result = true;
   } else if (msg.op === 'recipients') result = sink.recipients(String(msg.arg));
+  else if (msg.op === 'samples') result = sink.samples();
   process.send?.({ id: msg.id, result });
 });
 process.on('disconnect', () => {

@@ -34,12 +34,22 @@ export interface SinkStats {
   domains?: Record<string, DomainStats>;
 }
 
+/** A whole digest as the sink received it (tracked lane: checks its click links). */
+export interface SinkSample {
+  recipients: string[];
+  /** the message as received (after dot-unstuffing), latin1 so it survives IPC as JSON */
+  raw: string;
+}
+
 export interface SinkOptions {
   greetingDelayMs?: number;
   /** remember every Message-ID and recipient to count duplicates (smoke, gazette lane) */
   track?: boolean;
   port?: number;
 }
+
+/** at most this many samples are kept, however small sampleEvery is */
+const MAX_SAMPLES = 200;
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 const MESSAGE_ID = /^message-id:[ \t]*(<[^>\r\n]+>)/im;
@@ -53,6 +63,10 @@ export async function startSink(opts: SinkOptions = {}) {
   // recipient -> kind -> count (a reader gets one digest and maybe one alert)
   let seenRcpt = new Map<string, number>();
   const providers = createSinkProviders();
+  // every sampleEvery-th message is kept whole (0: none)
+  let sampleEvery = 0;
+  let seq = 0;
+  let samples: SinkSample[] = [];
 
   const server = new SMTPServer({
     authOptional: true,
@@ -78,8 +92,11 @@ export async function startSink(opts: SinkOptions = {}) {
     onData(stream, session, callback) {
       let head: Buffer | null = null;
       let bytes = 0;
+      const whole: Buffer[] | null =
+        sampleEvery > 0 && seq++ % sampleEvery === 0 && samples.length < MAX_SAMPLES ? [] : null;
       stream.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
+        whole?.push(chunk);
         // only the header section is kept, and only until its end is seen
         if (head === null) head = chunk;
         else if (head.length < 16_384 && head.indexOf(HEADER_END) < 0) head = Buffer.concat([head, chunk]);
@@ -108,6 +125,11 @@ export async function startSink(opts: SinkOptions = {}) {
           kind,
           now,
         );
+        if (whole && kind === 'digest')
+          samples.push({
+            recipients: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
+            raw: Buffer.concat(whole).toString('latin1'),
+          });
         if (tracked) {
           const id = MESSAGE_ID.exec(headerText)?.[1];
           if (!id) stats.missingMessageId++;
@@ -138,12 +160,17 @@ export async function startSink(opts: SinkOptions = {}) {
     /** counts recipients per kind (smoke: who got nothing) */
     recipients: (kind: string): string[] =>
       [...seenRcpt.keys()].filter((k) => k.startsWith(`${kind} `)).map((k) => k.slice(kind.length + 1)),
-    reset(track = tracked) {
+    /** digests kept whole since the last reset (every sampleEvery-th message) */
+    samples: (): SinkSample[] => samples,
+    reset(track = tracked, every = 0) {
       tracked = track;
       stats = emptyStats(track);
       seenIds = new Set();
       seenRcpt = new Map();
       providers.reset();
+      sampleEvery = every;
+      seq = 0;
+      samples = [];
     },
     /**
      * A relay killed (relay lane): the listener stops and every connection is cut where it is, with

@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { signStandardWebhook } from '../../src/articles/signatures.js';
+import type { Db } from '../../src/db/pool.js';
 import {
   type Dkim,
   deleteRedisPrefix,
@@ -26,7 +27,14 @@ import {
   WEBHOOK_SECRET,
   watchRedisMemory,
 } from '../common.js';
-import { cpuDelta, cpuSnapshot, type GazetteProcess, sleep, spawnGazette } from '../procs.js';
+import {
+  cpuDelta,
+  cpuSnapshot,
+  type GazetteProcess,
+  type RemoteSink,
+  sleep,
+  spawnGazette,
+} from '../procs.js';
 import { topSelfTime } from '../profile-top.js';
 import { BREAKING_ARTICLE, createBenchDatabase, makeDue, seedArticles, seedReaders } from '../seed.js';
 import { freePort } from './http.js';
@@ -46,6 +54,12 @@ export interface GazetteRunOptions {
   inspect?: (db: import('../../src/db/pool.js').Db) => Promise<void>;
   /** the alert result's lane name (default alert) */
   alertLabel?: string;
+  /** the publication file Gazette's processes load instead of the sample (the tracked lane's) */
+  publicationConfig?: string;
+  /** keep every n-th message whole at the sink, for check() */
+  sampleEvery?: number;
+  /** after the send, before the database is dropped: fields for the result; throws if wrong */
+  check?: (db: Db, sink: RemoteSink) => Promise<Record<string, unknown>>;
 }
 
 export async function runGazette(
@@ -83,7 +97,7 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
     ctx.note(
       `${o.label}: seeded ${opts.readers} readers and ${articleIds.length} articles in ${round((Date.now() - seedStart) / 1000)} s`,
     );
-    await ctx.sink.reset(true);
+    await ctx.sink.reset(true, o.sampleEvery);
     await redisMem.ready;
 
     const port = o.alert ? await freePort() : 0;
@@ -103,6 +117,7 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
         IMMEDIATE_WINDOW_SECONDS: '3600',
         ...o.env,
         ...opts.gazetteEnv,
+        ...(o.publicationConfig ? { PUBLICATION_CONFIG: o.publicationConfig } : {}),
       },
     });
     const worker = await spawnGazette({
@@ -251,6 +266,7 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
       workerRssAtDueMb: round(idleRss),
       workerHeap: heap,
       cpuSeconds: cpu,
+      workerCpuSPer1k: round(((cpu.worker ?? 0) * 1000) / Math.max(1, d.count), 2),
       apiPeakRssMb: apiPeak === undefined ? undefined : round(apiPeak),
       redisPeakGrowthMb: round(mem.peakGrowthMb),
       redisEndGrowthMb: round(mem.endGrowthMb),
@@ -277,6 +293,7 @@ export async function gazetteRun(ctx: LaneContext, o: GazetteRunOptions): Promis
         main.profileTop = topSelfTime(join(profileDir, file), 20);
       }
     }
+    if (o.check) Object.assign(main, await o.check(bench.db, ctx.sink));
     const out = [main];
     if (api) {
       const a = stats.kinds.alert;

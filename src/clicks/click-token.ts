@@ -7,7 +7,7 @@
  * | tag (12). A 96-bit tag is ample for a link that only counts a click. Verification also tries
  * SECRET_KEY_PREVIOUS, so links already in inboxes survive a key rotation.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 
 const ID_BYTES = 16;
 const PAYLOAD_BYTES = ID_BYTES + 1 + ID_BYTES;
@@ -46,10 +46,11 @@ function uuidOf(b: Buffer, at: number): string {
 
 export function createClickTokens(opts: { secretKey: string; previousKey?: string }): ClickTokens {
   // a key of its own per secret, so a click tag can never be replayed as any other token's tag
+  // as KeyObjects: createHmac with a raw Buffer key imports it anew on every call (per link, per reader)
   const keys = [opts.secretKey, ...(opts.previousKey ? [opts.previousKey] : [])].map((k) =>
-    createHmac('sha256', k).update('gazette-click-key').digest(),
+    createSecretKey(createHmac('sha256', k).update('gazette-click-key').digest()),
   );
-  const tag = (key: Buffer, payload: Buffer) =>
+  const tag = (key: KeyObject, payload: Buffer) =>
     createHmac('sha256', key).update(payload).digest().subarray(0, TAG_BYTES);
 
   const signSlots = (editionId: string, subscriberId: string, count: number): string[] => {

@@ -159,14 +159,17 @@ export function createEditionMessages(deps: EditionMessagesDeps): EditionMessage
         preferences_url: prefs,
         unsubscribe_url: unsubscribeUrl(config.PUBLIC_URL, unsubscribeToken),
         archive_url: archiveUrl(config.PUBLIC_URL, edition.id),
-        links: readerLinks({
-          tokens: clickTokens,
-          publicUrl: config.PUBLIC_URL,
-          editionId: edition.id,
-          links: edition.links,
-          subscriberId: row.subscriberId,
-          tracked: row.trackClicks,
-        }),
+        // an edition rendered without click tracking has plain links in its body: nothing to sign
+        links: edition.prepared.usesLinks
+          ? readerLinks({
+              tokens: clickTokens,
+              publicUrl: config.PUBLIC_URL,
+              editionId: edition.id,
+              links: edition.links,
+              subscriberId: row.subscriberId,
+              tracked: row.trackClicks,
+            })
+          : undefined,
       },
       extraHeaders: listHeaders,
     });

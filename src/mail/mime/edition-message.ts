@@ -30,7 +30,7 @@ import {
   messageIdValue,
   unstructuredHeader,
 } from './header-encoding.js';
-import { encodeQpLine } from './quoted-printable.js';
+import { encodeQpLine, qpLineEncoder } from './quoted-printable.js';
 import { base64Lines, chooseTransferEncoding, type TransferEncoding } from './transfer-encoding.js';
 
 /** Headers buildMessage writes itself; callers may not pass them. */
@@ -51,7 +51,8 @@ type Escape = (value: string) => string;
 
 /** A body line holding personal tokens: literal pieces alternate with token names. */
 interface DynamicLine {
-  pieces: string[];
+  /** the line's QP, CRLF included, from the values between its literal pieces */
+  encode: (values: readonly string[]) => Buffer;
   tokens: PersonalTokenName[];
   escape: Escape;
 }
@@ -149,6 +150,11 @@ export interface PreparedMessage {
   /** Edition headers, MIME headers and the blank line that ends the header section. */
   readonly trailHeaders: Buffer;
   readonly body: readonly Segment[];
+  /**
+   * Whether the body has `{{link_<n>}}` tokens (an edition rendered with click tracking on):
+   * without them a reader's links are never read, so the caller need not sign any.
+   */
+  readonly usesLinks: boolean;
 }
 
 export interface BuildMessageInput {
@@ -181,7 +187,7 @@ function encodeBody(source: string, escapeValue: Escape, segments: Segment[], pr
     segments.push(Buffer.from(run.join(''), 'ascii'));
     run = [];
     segments.push({
-      pieces: parts.filter((_, i) => i % 2 === 0),
+      encode: qpLineEncoder(parts.filter((_, i) => i % 2 === 0)),
       tokens: parts.filter((_, i) => i % 2 === 1) as PersonalTokenName[],
       escape: escapeValue,
     });
@@ -220,8 +226,11 @@ export function prepareEditionMessage(input: PrepareEditionInput): PreparedMessa
       'ascii',
     ),
     body: mergeStatic(body),
+    usesLinks: body.some((segment) => !Buffer.isBuffer(segment) && segment.tokens.some(isLinkToken)),
   };
 }
+
+const isLinkToken = (name: PersonalTokenName) => name.startsWith('link_');
 
 /** Adjacent static buffers become one, so buildMessage concatenates as few pieces as possible. */
 function mergeStatic(segments: Segment[]): Segment[] {
@@ -263,12 +272,8 @@ export function buildMessage(prepared: PreparedMessage, input: BuildMessageInput
       pushBase64(segment, values, chunks);
       continue;
     }
-    let line = segment.pieces[0]!;
-    for (let i = 0; i < segment.tokens.length; i++) {
-      line += segment.escape(tokenValue(values, segment.tokens[i]!)) + segment.pieces[i + 1]!;
-    }
     // A value may contain newlines (it should not); QP encodes them as =0A within the line.
-    chunks.push(Buffer.from(`${encodeQpLine(line)}\r\n`, 'ascii'));
+    chunks.push(segment.encode(segment.tokens.map((t) => segment.escape(tokenValue(values, t)))));
   }
   return Buffer.concat(chunks);
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { prepareEditionMessage } from '../../../src/mail/mime/index.js';
 import { getCompileCount, personalize, renderEdition } from '../../../src/render/index.js';
 import { arabicArticles, SAMPLE_DATE, samplePublication } from '../../fixtures/sample-articles.js';
 import { hrefs } from '../render/render-helpers.js';
@@ -65,5 +66,30 @@ describe('article links at render time', () => {
     expect(url).toMatch(/utm_source=gazette&utm_medium=email&utm_campaign=alert-/);
     expect(hrefs(rendered.html)).toContain(url.replaceAll('&', '&amp;'));
     expect(rendered.text).toContain(url);
+  });
+
+  it('a prepared edition says whether it has link tokens, so links are signed per reader only then', async () => {
+    const prepare = async (clickTracking: boolean) => {
+      const rendered = await renderEdition({
+        template: 'digest',
+        language: 'en',
+        articles: arabicArticles,
+        publication: { ...tracked, engagement: { ...tracked.engagement, clickTracking } },
+        editionId: 'e3',
+        date: SAMPLE_DATE,
+        frequency: 'daily',
+      });
+      expect(rendered.links.length).toBeGreaterThan(0);
+      return prepareEditionMessage({
+        from: 'news@news.example',
+        subject: rendered.subject,
+        html: rendered.html,
+        text: rendered.text,
+        headers: {},
+        language: 'en',
+      });
+    };
+    expect((await prepare(true)).usesLinks).toBe(true);
+    expect((await prepare(false)).usesLinks).toBe(false);
   });
 });

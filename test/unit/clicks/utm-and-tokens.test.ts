@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createClickTokens } from '../../../src/clicks/index.js';
 import { requestScanner } from '../../../src/clicks/scanners.js';
@@ -69,6 +70,20 @@ describe('click tokens', () => {
     }
     expect(tokens.verify(`${token}A`)).toBeNull();
     expect(tokens.verify('')).toBeNull();
+  });
+
+  it('are the bytes links already in inboxes carry: HMAC-SHA256 over edition, slot and reader', () => {
+    // written by the signer before its keys became KeyObjects; a token must never change
+    expect(tokens.sign(claims)).toBe('C5o8jm8dTBqdLj9KW2x9jgfw4dLDtKVJaId2ZVRDMiEQ1-HX41vXmxhaiu5y');
+    const key = createHmac('sha256', 'k'.repeat(40)).update('gazette-click-key').digest();
+    const payload = Buffer.concat([
+      Buffer.from(claims.editionId.replace(/-/g, ''), 'hex'),
+      Buffer.from([claims.slot]),
+      Buffer.from(claims.subscriberId.replace(/-/g, ''), 'hex'),
+    ]);
+    const tag = createHmac('sha256', key).update(payload).digest().subarray(0, 12);
+    expect(tokens.sign(claims)).toBe(Buffer.concat([payload, tag]).toString('base64url'));
+    expect(tokens.signSlots(claims.editionId, claims.subscriberId, 8)[7]).toBe(tokens.sign(claims));
   });
 
   it('verify under the previous key after a rotation, and not under another key', () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { encodeQp, encodeQpLine, MAX_QP_LINE } from '../../../src/mail/mime/quoted-printable.js';
+import {
+  encodeQp,
+  encodeQpLine,
+  encodeQpLineBytes,
+  MAX_QP_LINE,
+  qpLineEncoder,
+} from '../../../src/mail/mime/quoted-printable.js';
 
 /** Minimal RFC 2045 decoder, independent of the encoder under test. */
 function decodeQp(encoded: string): string {
@@ -66,4 +72,76 @@ describe('quoted-printable', () => {
   it('uses CRLF hard breaks at the source newlines', () => {
     expect(encodeQp('a\nb\r\nc')).toBe('a\r\nb\r\nc');
   });
+
+  it('writes the same bytes as the string encoder it replaced, with or without the CRLF', () => {
+    // deterministic lines of ASCII, "=", dots, spaces, tabs, Arabic and emoji, 0-400 characters
+    const alphabet = ['a', 'Z', '7', '=', '.', ' ', '\t', '"', '{', 'ع', 'ب', 'é', '😀', '/', '?', '&'];
+    let seed = 20;
+    const next = () => {
+      // a 32-bit LCG, its high bits (its low bits repeat with short periods)
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed >>> 8;
+    };
+    const lines = [...samples];
+    for (let k = 0; k < 500; k++) {
+      const length = next() % 400;
+      lines.push(Array.from({ length }, () => alphabet[next() % alphabet.length]).join(''));
+    }
+    for (const line of lines) {
+      expect(encodeQpLine(line)).toBe(stringEncoder(line));
+      expect(encodeQpLineBytes(line, true).toString('latin1')).toBe(`${stringEncoder(line)}\r\n`);
+    }
+  });
+
+  it('encodes a line of pieces and values as the whole line at once, for values of every length', () => {
+    const alphabet = ['a', '=', '.', ' ', '\t', 'ع', '😀', '/'];
+    let seed = 7;
+    const next = () => {
+      // a 32-bit LCG, its high bits (its low bits repeat with short periods)
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed >>> 8;
+    };
+    const text = (max: number) =>
+      Array.from({ length: next() % max }, () => alphabet[next() % alphabet.length]).join('');
+    for (let k = 0; k < 60; k++) {
+      // some pieces empty (a token at the start or end of the line), some long
+      const pieces = Array.from({ length: 1 + (next() % 4) }, () => (next() % 3 === 0 ? '' : text(160)));
+      const encode = qpLineEncoder(pieces);
+      // the same line for many readers: the pieces' encodings are reused at each starting column
+      for (let reader = 0; reader < 40; reader++) {
+        const values = pieces.slice(1).map(() => (next() % 5 === 0 ? '' : text(120)));
+        const line = pieces.map((p, i) => (i === 0 ? p : values[i - 1] + p)).join('');
+        expect(encode(values).toString('latin1')).toBe(`${stringEncoder(line)}\r\n`);
+      }
+    }
+    // a piece that ends the line only when the values after it are empty: its trailing space escaped then
+    const trailing = qpLineEncoder(['ab ', '']);
+    expect(trailing(['q']).toString('latin1')).toBe('ab q\r\n');
+    expect(trailing(['']).toString('latin1')).toBe('ab=20\r\n');
+    expect(trailing(['q']).toString('latin1')).toBe('ab q\r\n');
+    expect(() => qpLineEncoder(['a', 'b'])([])).toThrow(/1 values expected/);
+  });
 });
+
+/** The previous encodeQpLine, string by string: the reference the buffer encoder must match. */
+function stringEncoder(line: string): string {
+  const bytes = Buffer.from(line, 'utf8');
+  const last = bytes.length - 1;
+  let out = '';
+  let width = 0;
+  for (let i = 0; i <= last; i++) {
+    const byte = bytes[i]!;
+    const literal = (byte >= 33 && byte <= 126 && byte !== 61) || byte === 32 || byte === 9;
+    let piece = literal ? String.fromCharCode(byte) : `=${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    if (i === last && (byte === 32 || byte === 9)) piece = byte === 32 ? '=20' : '=09';
+    const room = i === last ? MAX_QP_LINE : MAX_QP_LINE - 1;
+    if (width + piece.length > room) {
+      out += '=\r\n';
+      width = 0;
+    }
+    if (width === 0 && byte === 0x2e) piece = '=2E';
+    out += piece;
+    width += piece.length;
+  }
+  return out;
+}
