@@ -20,6 +20,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { migrate } from './db/migrate.js';
 import { createPool, type Db, ensureDatabase } from './db/pool.js';
+import { BatchLanes, FULL_SPEED_BATCHES } from './delivery/batch-lanes.js';
 import { type BatchSender, createBatchSender } from './delivery/batch-sender.js';
 import { createHandoffLog } from './delivery/handoff-log.js';
 import { createRelayWatch, type RelayWatch } from './delivery/relay-watch.js';
@@ -442,6 +443,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
       rules: providerRules,
       recheckMs: config.PROVIDER_RECHECK_MS,
       drops: { storm: config.PROVIDER_DROP_STORM, windowMs: config.PROVIDER_DROP_WINDOW_MS },
+      lanes: new BatchLanes(FULL_SPEED_BATCHES),
     },
   });
   const clicks = createClickService({

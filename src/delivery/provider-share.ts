@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { ProviderDirectory } from '../shaping/provider-directory.js';
 import type { ProviderGate, ProviderState } from '../shaping/provider-gate.js';
 import { isLimited, type ProviderRules } from '../shaping/provider-rules.js';
-import type { ProviderLimits } from '../shaping/shaping-schema.js';
+import type { BatchLanes } from './batch-lanes.js';
 import {
   type ChunkClaim,
   type ClaimedRow,
@@ -14,6 +14,8 @@ import {
   pendingDomains,
   recipientDomain,
 } from './delivery-batch-store.js';
+import { claimProvider, type Shaped } from './provider-claim.js';
+import { ProviderConnections } from './provider-connections.js';
 import type { SendPriority, TokenBucket } from './token-bucket.js';
 
 export interface ShapingDeps {
@@ -24,17 +26,8 @@ export interface ShapingDeps {
   recheckMs: number;
   /** this many connections lost mid-transaction to one provider within windowMs: it backs off */
   drops: { storm: number; windowMs: number };
-}
-
-interface Shaped {
-  domains: string[];
-  limits: ProviderLimits;
-  /** no pending row of it is left in the batch */
-  done: boolean;
-  /** its share for this visit is used up, or it is backing off: the rest waits for the next job run */
-  spent: boolean;
-  /** backing off (level > 0) as last read: successes are reported so it recovers */
-  recovering: boolean;
+  /** the worker's full-speed lanes (batch-lanes.ts); absent: every bulk batch claims at full speed */
+  lanes?: BatchLanes;
 }
 
 export type ShareClaim = ChunkClaim & {
@@ -42,12 +35,14 @@ export type ShareClaim = ChunkClaim & {
   done: boolean;
   /** nothing could be claimed: the rows left wait on these providers; look again after waitMs */
   waiting?: { providers: string[]; waitMs: number };
+  /** nothing claimed: the attempt's queued rows wait for its own connections (`freed`), then claim again */
+  blocked?: boolean;
 };
 
 /** How often a batch re-reads which providers back off (another process may have met a throttle). */
 const STATE_REFRESH_MS = 1000;
-/** Longest a claim waits for one of its own connection leases before asking again. */
-const LEASE_WAIT_MS = 1000;
+/** Longest a claim waits for a full-speed lane before looking at the other providers again. */
+const LANE_WAIT_MS = 250;
 /**
  * A batch that yields to throttled providers is not looked at again sooner than this: dozens of
  * batches waiting on one provider's rate, each back every few ms, spent the machine on job runs
@@ -65,15 +60,18 @@ const MIN_RECHECK_MS = 200;
 export class ProviderShare {
   private readonly shaped = new Map<string, Shaped>();
   private othersDone = false;
+  /** this attempt holds one of the worker's full-speed lanes */
+  private lane = false;
   private refreshedAt = performance.now();
-  private readonly leases = new Map<number, { provider: string; lease: string }>();
+  /** connection leases of providers with maxConnections, and their rows' state */
+  private readonly connections: ProviderConnections;
+  /** claimed rows of connection-limited providers (row id -> provider) */
+  private readonly connRows = new Map<number, string>();
+  /** those of them a slot has taken (holding a lease) */
+  private readonly inFlight = new Set<number>();
   private readonly sentSince = new Map<string, number>();
   /** providers that throttled during this attempt: their rows went back to pending */
   private readonly heldBack = new Set<string>();
-  /** this attempt's leases per provider given back and not yet gone from Redis */
-  private readonly releasing = new Map<string, number>();
-  /** claims waiting for one of this attempt's connection leases to be given back */
-  private readonly freed: Array<() => void> = [];
   /** when each provider last had a message accepted in this attempt (performance.now) */
   private readonly lastSentAt = new Map<string, number>();
 
@@ -81,22 +79,28 @@ export class ProviderShare {
     private readonly deps: ShapingDeps & { clock: Clock; log: Logger; metrics: Metrics },
     private readonly providerOfDomain: Map<string, string>,
     private readonly priority: SendPriority,
-  ) {}
+    slots: number,
+  ) {
+    this.connections = new ProviderConnections(deps.gate, deps.log, priority, slots);
+  }
 
   static async open(
     deps: ShapingDeps & { db: Db; clock: Clock; log: Logger; metrics: Metrics },
     edition: { id: string },
     batch: number,
     priority: SendPriority,
+    slots: number,
   ): Promise<ProviderShare> {
     const domains = await pendingDomains(deps.db, edition.id, batch);
     const providers = await deps.directory.resolve(domains.keys());
-    const share = new ProviderShare(deps, providers, priority);
+    const share = new ProviderShare(deps, providers, priority, slots);
     for (const provider of new Set(providers.values())) {
       const limits = deps.rules.limits(provider);
       if (isLimited(limits)) share.shape(provider, false);
     }
     share.follow(await deps.gate.states());
+    // only shaped providers' rows are pending: no full-speed lane is needed
+    share.othersDone = [...domains.keys()].every((d) => share.shaped.has(providers.get(d) ?? d));
     return share;
   }
 
@@ -105,98 +109,100 @@ export class ProviderShare {
     return this.providerOfDomain.get(domain) ?? domain;
   }
 
-  /** Claims up to `want` rows: unshaped providers under the global bucket, shaped ones as granted. */
+  /**
+   * Claims up to `want` rows: unshaped providers under the global bucket (a bulk batch only while
+   * it holds a full-speed lane), shaped ones as the gate grants, connection-limited ones while the
+   * attempt holds their leases and has less than `want` of their rows.
+   */
   async claim(
     want: number,
     bucket: TokenBucket,
     take: (limit: number, filter?: DomainFilter) => Promise<ChunkClaim>,
-    again = false,
   ): Promise<ShareClaim> {
     await this.refresh();
-    const { gate } = this.deps;
-    const now = () => this.deps.clock.now().getTime();
     const out: ShareClaim = { claimed: [], suppressed: 0, taken: 0, done: false };
     const add = (r: ChunkClaim) => {
       out.claimed.push(...r.claimed);
       out.suppressed += r.suppressed;
       out.taken += r.taken;
     };
-    if (!this.othersDone) {
+    let laneWanted = false;
+    if (!this.othersDone && !this.holdLane()) laneWanted = true;
+    else if (!this.othersDone) {
       const except = [...this.shaped.values()].flatMap((s) => s.domains);
       const n = bucket.unlimited ? want : await bucket.take(want, this.priority);
       const r = await take(n, except.length > 0 ? { except } : undefined);
       if (r.taken < n) this.othersDone = true;
       if (r.claimed.length < n) await bucket.refund(n - r.claimed.length);
       add(r);
+      // its unlimited rows are claimed: the lane goes to the next batch while this one sends the rest
+      if (this.othersDone) this.giveLane();
     }
     const waits: number[] = [];
-    let ownLeases = false;
+    let blocked = false;
+    const deps = {
+      gate: this.deps.gate,
+      connections: this.connections,
+      connRows: this.connRows,
+      bucket,
+      take,
+      priority: this.priority,
+      nowMs: () => this.deps.clock.now().getTime(),
+    };
     for (const [provider, s] of this.shaped) {
       if (s.done || s.spent) continue;
-      // a rate-limited provider is claimed from a tenth of a second's worth at a time: rows wait in
-      // the attempt's queue between their claim (where the rate is counted) and their send, and a
-      // full chunk sent late on top of the next one reached the bench's sink as a 421-drawing clump
-      const chunk = s.limits.perSecond
-        ? Math.min(want, Math.max(1, Math.ceil(s.limits.perSecond / 10)))
-        : want;
-      const grant = await gate.take(provider, s.limits, chunk, this.priority, now());
-      if (grant.granted === 0) {
-        waits.push(grant.waitMs);
-        // its connections are this attempt's own messages in flight: one is free within a reply,
-        // so the attempt waits for it rather than giving its place up (the job would come back
-        // for one message per connection)
-        if (grant.why === 'connections' && this.holdsLease(provider)) ownLeases = true;
-        // while other rows are left the provider is asked again at the next chunk
-        else if (this.othersDone) s.spent = true;
-        continue;
-      }
-      const n = bucket.unlimited ? grant.granted : await bucket.take(grant.granted, this.priority);
-      const r = await take(n, { only: s.domains });
-      if (r.taken < n) s.done = true;
-      r.claimed.forEach((row, i) => {
-        const lease = grant.leases[i];
-        if (lease) this.leases.set(row.id, { provider, lease });
-      });
-      const unused = grant.granted - r.claimed.length;
-      if (unused > 0)
-        await gate.refund(provider, s.limits, unused, grant.leases.slice(r.claimed.length), now());
-      if (!bucket.unlimited && n > r.claimed.length) await bucket.refund(n - r.claimed.length);
-      if (this.othersDone && grant.granted < chunk) s.spent = true;
-      add(r);
+      const c = await claimProvider(deps, provider, s, want);
+      if (c.kind === 'blocked') blocked = true;
+      else if (c.kind === 'refused') waits.push(c.waitMs);
+      else add(c.result);
+      // while other rows are left the provider is asked again at the next chunk
+      if (this.othersDone && (c.kind === 'refused' || (c.kind === 'claimed' && c.short)))
+        this.spend(provider, s);
     }
     const open = [...this.shaped].filter(([, s]) => !s.done);
     out.done = this.othersDone && open.length === 0;
-    if (out.claimed.length === 0 && out.suppressed === 0 && !out.done && open.every(([, s]) => s.spent)) {
+    const none = out.claimed.length === 0 && out.suppressed === 0 && !out.done;
+    if (none && laneWanted) {
+      // unlimited rows are left and the lanes are taken: wait a while for one, then claim again
+      if (await this.deps.lanes!.take(LANE_WAIT_MS)) this.lane = true;
+    } else if (none && open.every(([, s]) => s.spent)) {
       const waitMs = Math.min(this.deps.recheckMs, Math.max(MIN_RECHECK_MS, ...waits));
       out.waiting = { providers: open.map(([p]) => p), waitMs };
-    } else if (out.claimed.length === 0 && out.suppressed === 0 && !out.done && ownLeases) {
-      await this.leaseFreed();
-      // claimed again at once (once: the attempt may be stopping), saving the slot's trip back
-      // through an outcome write per message of a connection-limited provider
-      if (!again) return this.claim(want, bucket, take, true);
-    }
+    } else if (none && blocked) out.blocked = true;
     return out;
   }
 
-  /** A row has its outcome: its connection lease (maxConnections) is free for the next message. */
+  /**
+   * Which queued row a slot may send now (its index, or -1): the first that is not a
+   * connection-limited provider's, or is and finds an idle lease of this attempt (taken for it).
+   */
+  pick(queue: readonly ClaimedRow[]): number {
+    for (let i = 0; i < queue.length; i++) {
+      const id = queue[i]!.id;
+      const provider = this.connRows.get(id);
+      if (provider === undefined) return i;
+      if (this.connections.use(provider)) {
+        this.inFlight.add(id);
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** Resolves once one of this attempt's connection leases may be free (at most a second). */
+  freed = (): Promise<void> => this.connections.freed();
+  /** The heartbeat keeps the attempt's connection leases. */
+  renew = (): Promise<void> => this.connections.renew();
+
+  /** A row has its outcome (or was lost to another attempt): its connection lease is free. */
   settled(rowId: number, sent: boolean, recipient?: string): void {
-    const held = this.leases.get(rowId);
-    if (held) {
-      this.leases.delete(rowId);
-      const releasing = this.releasing;
-      releasing.set(held.provider, (releasing.get(held.provider) ?? 0) + 1);
-      this.deps.gate
-        .release(held.provider, [held.lease])
-        .catch((err) =>
-          this.deps.log.warn({ err: (err as Error).message }, 'could not free a provider lease'),
-        )
-        .finally(() => {
-          releasing.set(held.provider, (releasing.get(held.provider) ?? 1) - 1);
-          for (const wake of this.freed.splice(0)) wake();
-        });
+    const conn = this.connRows.get(rowId);
+    if (conn !== undefined) {
+      this.connRows.delete(rowId);
+      this.connections.settled(conn, this.inFlight.delete(rowId));
     }
     if (sent && recipient) {
-      const provider = held?.provider ?? this.providerOf(recipient);
+      const provider = conn ?? this.providerOf(recipient);
       this.lastSentAt.set(provider, performance.now());
       if (this.shaped.get(provider)?.recovering)
         this.sentSince.set(provider, (this.sentSince.get(provider) ?? 0) + 1);
@@ -207,7 +213,7 @@ export class ProviderShare {
   async throttled(recipient: string, error: string, ctx: Record<string, unknown>): Promise<void> {
     const provider = this.providerOf(recipient);
     const s = this.shape(provider, true);
-    s.spent = true;
+    this.spend(provider, s);
     this.heldBack.add(provider);
     s.recovering = true;
     this.deps.metrics.providerThrottles.inc({ provider });
@@ -271,8 +277,10 @@ export class ProviderShare {
     return out;
   }
 
-  /** At the end of the attempt: the successes not yet reported (a Redis failure only delays recovery). */
+  /** At the end of the attempt: its lane and leases go back, successes not yet reported are. */
   async close(): Promise<void> {
+    this.giveLane();
+    await this.connections.close();
     await this.flushSuccesses().catch((err) =>
       this.deps.log.warn({ err: (err as Error).message }, 'could not report provider successes'),
     );
@@ -288,19 +296,24 @@ export class ProviderShare {
     }
   }
 
-  /** a lease of this attempt is taken, or on its way back */
-  private holdsLease(provider: string): boolean {
-    if ((this.releasing.get(provider) ?? 0) > 0) return true;
-    for (const held of this.leases.values()) if (held.provider === provider) return true;
-    return false;
+  /** Holds a full-speed lane (bulk batches, when the worker has lanes); false when none is free. */
+  private holdLane(): boolean {
+    const { lanes } = this.deps;
+    if (!lanes || this.priority !== 'bulk' || this.lane) return true;
+    this.lane = lanes.tryTake();
+    return this.lane;
   }
 
-  /** Resolves once a lease of this attempt is back in Redis (at most LEASE_WAIT_MS: a lost reply). */
-  private leaseFreed(): Promise<void> {
-    return new Promise((resolve) => {
-      this.freed.push(resolve);
-      setTimeout(resolve, LEASE_WAIT_MS).unref();
-    });
+  private giveLane(): void {
+    if (!this.lane) return;
+    this.lane = false;
+    this.deps.lanes?.give();
+  }
+
+  /** The attempt claims no more of this provider (used up, waiting, or backing off). */
+  private spend(provider: string, s: Shaped): void {
+    s.spent = true;
+    this.connections.retire(provider);
   }
 
   private shape(provider: string, force: boolean): Shaped {
