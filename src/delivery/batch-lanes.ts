@@ -48,3 +48,31 @@ export class BatchLanes {
     else this.free++;
   }
 }
+
+/** Longest a claim waits for a lane before looking at the other providers again. */
+const LANE_WAIT_MS = 250;
+
+/** One batch attempt's hold on a lane (none needed without lanes: alerts, or no shaping). */
+export class LaneHold {
+  private held = false;
+
+  constructor(private readonly lanes: BatchLanes | undefined) {}
+
+  /** Holds a lane, taking one when free; false when the caller must do without for now. */
+  hold(): boolean {
+    if (!this.lanes || this.held) return true;
+    this.held = this.lanes.tryTake();
+    return this.held;
+  }
+
+  /** Waits a while for a lane (the claim then looks at the other providers again). */
+  async wait(ms = LANE_WAIT_MS): Promise<void> {
+    if (this.lanes && !this.held) this.held = await this.lanes.take(ms);
+  }
+
+  give(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.lanes?.give();
+  }
+}

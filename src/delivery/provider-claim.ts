@@ -19,8 +19,8 @@ export interface Shaped {
 export interface ProviderClaimDeps {
   gate: ProviderGate;
   connections: ProviderConnections;
-  /** claimed rows of connection-limited providers (row id -> provider) */
-  connRows: Map<number, string>;
+  /** claimed rows of providers paced at send time (row id -> provider) */
+  paced: Map<number, string>;
   bucket: TokenBucket;
   take: (limit: number, filter?: DomainFilter) => Promise<ChunkClaim>;
   priority: SendPriority;
@@ -30,15 +30,17 @@ export interface ProviderClaimDeps {
 export type ProviderClaim =
   /** `short`: the gate granted less than asked (its share for now is used up) */
   | { kind: 'claimed'; result: ChunkClaim; short: boolean }
-  /** the attempt already holds a chunk's worth of its rows waiting for its own connections */
+  /** the attempt already holds a chunk's worth of its rows waiting for their tokens or leases */
   | { kind: 'blocked' }
   /** nothing granted now (rate, hour, day, backoff, or every connection another attempt's) */
   | { kind: 'refused'; waitMs: number };
 
 /**
- * One shaped provider's part of a claim: at most `want` rows, as its gate grants (rate, hour, day,
- * backoff), and for a provider with `maxConnections` only while the attempt holds at least one of
- * its leases and has fewer than `want` of its rows waiting (provider-connections.ts).
+ * One shaped provider's part of a claim: at most `want` rows, as its gate grants for the hour, the
+ * day and its backoff. A provider with `perSecond` or `maxConnections` is paced at send time
+ * (provider-pace.ts, provider-connections.ts): its rows are claimed only while fewer than `want` of
+ * them wait in the attempt, and with `maxConnections` only while the attempt holds one of its
+ * leases; they wait claimed for their token or lease while other rows go past them.
  */
 export async function claimProvider(
   deps: ProviderClaimDeps,
@@ -47,28 +49,27 @@ export async function claimProvider(
   want: number,
 ): Promise<ProviderClaim> {
   const { gate, connections, bucket, priority } = deps;
-  const { maxConnections, ...rated } = s.limits;
-  // a rate-limited provider is claimed from a tenth of a second's worth at a time: rows wait in
-  // the attempt's queue between their claim (where the rate is counted) and their send, and a
-  // full chunk sent late on top of the next one reached the bench's sink as a 421-drawing clump
-  let chunk = s.limits.perSecond ? Math.min(want, Math.max(1, Math.ceil(s.limits.perSecond / 10))) : want;
+  const { maxConnections, perSecond, ...counted } = s.limits;
+  const paced = Boolean(maxConnections || perSecond);
+  let chunk = want;
+  if (paced) {
+    chunk = want - connections.outstanding(provider);
+    if (chunk <= 0) return { kind: 'blocked' };
+  }
   if (maxConnections) {
-    const room = want - connections.outstanding(provider);
-    if (room <= 0) return { kind: 'blocked' };
     const { held, waitMs } = await connections.ensure(provider, maxConnections, deps.nowMs());
     // every connection is another attempt's, which goes on using them: this one comes back
     if (held === 0) return { kind: 'refused', waitMs };
-    chunk = Math.min(chunk, room);
   }
-  // asked even without a rate: it says whether the provider backs off now (another process may
-  // have met its throttle since this attempt last looked)
-  const grant = await gate.take(provider, rated, chunk, priority, deps.nowMs());
+  // asked even without an hourly or daily limit: it says whether the provider backs off now
+  // (another process may have met its throttle since this attempt last looked)
+  const grant = await gate.take(provider, counted, chunk, priority, deps.nowMs());
   if (grant.granted === 0) return { kind: 'refused', waitMs: grant.waitMs };
   const granted = grant.granted;
   const n = bucket.unlimited ? granted : await bucket.take(granted, priority);
   const r = await deps.take(n, { only: s.domains });
-  if (maxConnections) {
-    for (const row of r.claimed) deps.connRows.set(row.id, provider);
+  if (paced) {
+    for (const row of r.claimed) deps.paced.set(row.id, provider);
     connections.claimed(provider, r.claimed.length);
   }
   if (r.taken < n) {
@@ -76,7 +77,7 @@ export async function claimProvider(
     connections.retire(provider);
   }
   const unused = granted - r.claimed.length;
-  if (unused > 0) await gate.refund(provider, rated, unused, [], deps.nowMs());
+  if (unused > 0) await gate.refund(provider, counted, unused, [], deps.nowMs());
   if (!bucket.unlimited && n > r.claimed.length) await bucket.refund(n - r.claimed.length);
   return { kind: 'claimed', result: r, short: granted < chunk };
 }

@@ -2,9 +2,6 @@ import type { Logger } from '../logger.js';
 import type { ProviderGate } from '../shaping/provider-gate.js';
 import type { SendPriority } from './token-bucket.js';
 
-/** Longest a slot waits for one of the attempt's leases (or any row's outcome) before looking again. */
-const FREED_WAIT_MS = 1000;
-
 interface Held {
   leases: string[];
   /** messages of the provider in flight, one per lease at most */
@@ -31,7 +28,6 @@ interface Held {
 export class ProviderConnections {
   private readonly held = new Map<string, Held>();
   private readonly retired = new Set<string>();
-  private waiters: Array<() => void> = [];
 
   constructor(
     private readonly gate: ProviderGate,
@@ -39,6 +35,8 @@ export class ProviderConnections {
     private readonly priority: SendPriority,
     /** the attempt never uses more leases of one provider than it has sending slots */
     private readonly slots: number,
+    /** a lease is idle again: slots waiting for one look again */
+    private readonly wake: () => void,
   ) {}
 
   private of(provider: string): Held {
@@ -50,7 +48,7 @@ export class ProviderConnections {
     return h;
   }
 
-  /** Rows of the provider this attempt holds without an outcome. */
+  /** Rows of the provider (connection- or rate-limited) this attempt holds without an outcome. */
   outstanding(provider: string): number {
     return this.held.get(provider)?.outstanding ?? 0;
   }
@@ -77,11 +75,16 @@ export class ProviderConnections {
     if (n > 0) this.of(provider).outstanding += n;
   }
 
-  /** A slot would send a row of the provider now: takes one idle lease, or says there is none. */
-  use(provider: string): boolean {
+  /** One of the attempt's leases of the provider is idle. */
+  idle(provider: string): boolean {
     const h = this.held.get(provider);
-    if (!h || h.busy >= h.leases.length) return false;
-    h.busy++;
+    return h !== undefined && h.busy < h.leases.length;
+  }
+
+  /** A slot sends a row of the provider now: takes an idle lease, or says there is none. */
+  use(provider: string): boolean {
+    if (!this.idle(provider)) return false;
+    this.held.get(provider)!.busy++;
     return true;
   }
 
@@ -102,14 +105,6 @@ export class ProviderConnections {
     this.giveBackIdle(provider);
   }
 
-  /** Resolves at the next row outcome or lease given back (at most FREED_WAIT_MS). */
-  freed(): Promise<void> {
-    return new Promise((resolve) => {
-      this.waiters.push(resolve);
-      setTimeout(resolve, FREED_WAIT_MS).unref();
-    });
-  }
-
   /** The heartbeat: every lease held is kept leaseMs longer (one gone from Redis is taken again). */
   async renew(): Promise<void> {
     for (const [provider, h] of this.held) {
@@ -128,7 +123,6 @@ export class ProviderConnections {
     const all = [...this.held];
     this.held.clear();
     await Promise.all(all.map(([provider, h]) => this.release(provider, h.leases)));
-    this.wake();
   }
 
   private giveBackIdle(provider: string): void {
@@ -146,9 +140,5 @@ export class ProviderConnections {
       .catch((err) =>
         this.log.warn({ provider, err: (err as Error).message }, 'could not free provider leases'),
       );
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
   }
 }

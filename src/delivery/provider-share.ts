@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { ProviderDirectory } from '../shaping/provider-directory.js';
 import type { ProviderGate, ProviderState } from '../shaping/provider-gate.js';
 import { isLimited, type ProviderRules } from '../shaping/provider-rules.js';
-import type { BatchLanes } from './batch-lanes.js';
+import { type BatchLanes, LaneHold } from './batch-lanes.js';
 import {
   type ChunkClaim,
   type ClaimedRow,
@@ -15,7 +15,7 @@ import {
   recipientDomain,
 } from './delivery-batch-store.js';
 import { claimProvider, type Shaped } from './provider-claim.js';
-import { ProviderConnections } from './provider-connections.js';
+import { SendPacing } from './send-pacing.js';
 import type { SendPriority, TokenBucket } from './token-bucket.js';
 
 export interface ShapingDeps {
@@ -28,6 +28,8 @@ export interface ShapingDeps {
   drops: { storm: number; windowMs: number };
   /** the worker's full-speed lanes (batch-lanes.ts); absent: every bulk batch claims at full speed */
   lanes?: BatchLanes;
+  /** other bulk batch jobs wait for a job slot (the send queue's waiting count, cached) */
+  othersQueued?: () => Promise<boolean>;
 }
 
 export type ShareClaim = ChunkClaim & {
@@ -35,14 +37,12 @@ export type ShareClaim = ChunkClaim & {
   done: boolean;
   /** nothing could be claimed: the rows left wait on these providers; look again after waitMs */
   waiting?: { providers: string[]; waitMs: number };
-  /** nothing claimed: the attempt's queued rows wait for its own connections (`freed`), then claim again */
+  /** nothing claimed: the attempt's queued rows wait for their tokens or leases (`freed`) */
   blocked?: boolean;
 };
 
 /** How often a batch re-reads which providers back off (another process may have met a throttle). */
 const STATE_REFRESH_MS = 1000;
-/** Longest a claim waits for a full-speed lane before looking at the other providers again. */
-const LANE_WAIT_MS = 250;
 /**
  * A batch that yields to throttled providers is not looked at again sooner than this: dozens of
  * batches waiting on one provider's rate, each back every few ms, spent the machine on job runs
@@ -52,23 +52,25 @@ const MIN_RECHECK_MS = 200;
 
 /**
  * One batch attempt's view of the receiving providers (docs/delivery.md, "Providers"). Rows of
- * providers with limits or in backoff are claimed only as far as the provider gate grants
- * (shaping/provider-gate.ts), the others as before under the global bucket. A provider whose share
- * is used up or that backs off is not claimed from: its rows stay `pending` and spend no attempt,
- * and once nothing else is left the job yields (`waiting`) so other batches go on meanwhile.
+ * providers with limits or in backoff are claimed as far as the provider gate grants for the hour,
+ * the day and the backoff (shaping/provider-gate.ts), and a chunk ahead at most when paced at send
+ * time by rate or connections (send-pacing.ts); the others under the global bucket, in one of the
+ * worker's full-speed lanes (batch-lanes.ts). A provider whose share is used up or that backs off
+ * is not claimed from: its rows stay `pending` and spend no attempt, and once nothing else is left
+ * the job yields (`waiting`) so other batches go on meanwhile.
  */
 export class ProviderShare {
   private readonly shaped = new Map<string, Shaped>();
   private othersDone = false;
-  /** this attempt holds one of the worker's full-speed lanes */
-  private lane = false;
+  /** this attempt's hold on one of the worker's full-speed lanes */
+  private readonly lane: LaneHold;
   private refreshedAt = performance.now();
-  /** connection leases of providers with maxConnections, and their rows' state */
-  private readonly connections: ProviderConnections;
-  /** claimed rows of connection-limited providers (row id -> provider) */
-  private readonly connRows = new Map<number, string>();
-  /** those of them a slot has taken (holding a lease) */
-  private readonly inFlight = new Set<number>();
+  /** rate tokens and connection leases taken at send time (send-pacing.ts) */
+  readonly pacing: SendPacing;
+  /** paced providers found backing off since the attempt last asked (their rows go back) */
+  private readonly backingOff = new Set<string>();
+  /** chunks of shaped providers' rows claimed in this attempt */
+  private shapedClaims = 0;
   private readonly sentSince = new Map<string, number>();
   /** providers that throttled during this attempt: their rows went back to pending */
   private readonly heldBack = new Set<string>();
@@ -81,7 +83,21 @@ export class ProviderShare {
     private readonly priority: SendPriority,
     slots: number,
   ) {
-    this.connections = new ProviderConnections(deps.gate, deps.log, priority, slots);
+    this.lane = new LaneHold(priority === 'bulk' ? deps.lanes : undefined);
+    this.pacing = new SendPacing({
+      gate: deps.gate,
+      log: deps.log,
+      priority,
+      slots,
+      nowMs: () => deps.clock.now().getTime(),
+      limitsOf: (provider) => this.shaped.get(provider)?.limits,
+      onBackoff: (provider) => {
+        const s = this.shaped.get(provider);
+        if (s) this.spend(provider, s);
+        this.heldBack.add(provider);
+        this.backingOff.add(provider);
+      },
+    });
   }
 
   static async open(
@@ -109,11 +125,7 @@ export class ProviderShare {
     return this.providerOfDomain.get(domain) ?? domain;
   }
 
-  /**
-   * Claims up to `want` rows: unshaped providers under the global bucket (a bulk batch only while
-   * it holds a full-speed lane), shaped ones as the gate grants, connection-limited ones while the
-   * attempt holds their leases and has less than `want` of their rows.
-   */
+  /** Claims up to `want` rows: unshaped providers' in a full-speed lane, shaped ones' as granted. */
   async claim(
     want: number,
     bucket: TokenBucket,
@@ -121,13 +133,19 @@ export class ProviderShare {
   ): Promise<ShareClaim> {
     await this.refresh();
     const out: ShareClaim = { claimed: [], suppressed: 0, taken: 0, done: false };
+    if (await this.yieldsSlot()) {
+      // only shaped providers' rows are left and other batches wait for a job slot: this one
+      // sends what it holds and comes back, so their readers do not wait for Gmail's pace
+      const open = [...this.shaped].filter(([, s]) => !s.done).map(([p]) => p);
+      return { ...out, waiting: { providers: open, waitMs: MIN_RECHECK_MS } };
+    }
     const add = (r: ChunkClaim) => {
       out.claimed.push(...r.claimed);
       out.suppressed += r.suppressed;
       out.taken += r.taken;
     };
     let laneWanted = false;
-    if (!this.othersDone && !this.holdLane()) laneWanted = true;
+    if (!this.othersDone && !this.lane.hold()) laneWanted = true;
     else if (!this.othersDone) {
       const except = [...this.shaped.values()].flatMap((s) => s.domains);
       const n = bucket.unlimited ? want : await bucket.take(want, this.priority);
@@ -136,14 +154,14 @@ export class ProviderShare {
       if (r.claimed.length < n) await bucket.refund(n - r.claimed.length);
       add(r);
       // its unlimited rows are claimed: the lane goes to the next batch while this one sends the rest
-      if (this.othersDone) this.giveLane();
+      if (this.othersDone) this.lane.give();
     }
     const waits: number[] = [];
     let blocked = false;
     const deps = {
       gate: this.deps.gate,
-      connections: this.connections,
-      connRows: this.connRows,
+      connections: this.pacing.connections,
+      paced: this.pacing.paced,
       bucket,
       take,
       priority: this.priority,
@@ -154,7 +172,10 @@ export class ProviderShare {
       const c = await claimProvider(deps, provider, s, want);
       if (c.kind === 'blocked') blocked = true;
       else if (c.kind === 'refused') waits.push(c.waitMs);
-      else add(c.result);
+      else {
+        this.shapedClaims++;
+        add(c.result);
+      }
       // while other rows are left the provider is asked again at the next chunk
       if (this.othersDone && (c.kind === 'refused' || (c.kind === 'claimed' && c.short)))
         this.spend(provider, s);
@@ -164,7 +185,7 @@ export class ProviderShare {
     const none = out.claimed.length === 0 && out.suppressed === 0 && !out.done;
     if (none && laneWanted) {
       // unlimited rows are left and the lanes are taken: wait a while for one, then claim again
-      if (await this.deps.lanes!.take(LANE_WAIT_MS)) this.lane = true;
+      await this.lane.wait();
     } else if (none && open.every(([, s]) => s.spent)) {
       const waitMs = Math.min(this.deps.recheckMs, Math.max(MIN_RECHECK_MS, ...waits));
       out.waiting = { providers: open.map(([p]) => p), waitMs };
@@ -172,35 +193,23 @@ export class ProviderShare {
     return out;
   }
 
-  /**
-   * Which queued row a slot may send now (its index, or -1): the first that is not a
-   * connection-limited provider's, or is and finds an idle lease of this attempt (taken for it).
-   */
-  pick(queue: readonly ClaimedRow[]): number {
-    for (let i = 0; i < queue.length; i++) {
-      const id = queue[i]!.id;
-      const provider = this.connRows.get(id);
-      if (provider === undefined) return i;
-      if (this.connections.use(provider)) {
-        this.inFlight.add(id);
-        return i;
-      }
-    }
-    return -1;
-  }
-
-  /** Resolves once one of this attempt's connection leases may be free (at most a second). */
-  freed = (): Promise<void> => this.connections.freed();
+  /** Which queued row a slot may send now (send-pacing.ts), or -1. */
+  pick = (queue: readonly ClaimedRow[]): number => this.pacing.pick(queue);
+  /** Resolves once a token, a lease or a paced row's outcome may let a queued row go. */
+  freed = (): Promise<void> => this.pacing.freed();
   /** The heartbeat keeps the attempt's connection leases. */
-  renew = (): Promise<void> => this.connections.renew();
+  renew = (): Promise<void> => this.pacing.renew();
+
+  /** Paced providers found backing off since the last call: the attempt hands their rows back. */
+  takeBackingOff(): string[] {
+    const out = [...this.backingOff];
+    this.backingOff.clear();
+    return out;
+  }
 
   /** A row has its outcome (or was lost to another attempt): its connection lease is free. */
   settled(rowId: number, sent: boolean, recipient?: string): void {
-    const conn = this.connRows.get(rowId);
-    if (conn !== undefined) {
-      this.connRows.delete(rowId);
-      this.connections.settled(conn, this.inFlight.delete(rowId));
-    }
+    const conn = this.pacing.settled(rowId);
     if (sent && recipient) {
       const provider = conn ?? this.providerOf(recipient);
       this.lastSentAt.set(provider, performance.now());
@@ -279,8 +288,8 @@ export class ProviderShare {
 
   /** At the end of the attempt: its lane and leases go back, successes not yet reported are. */
   async close(): Promise<void> {
-    this.giveLane();
-    await this.connections.close();
+    this.lane.give();
+    await this.pacing.close();
     await this.flushSuccesses().catch((err) =>
       this.deps.log.warn({ err: (err as Error).message }, 'could not report provider successes'),
     );
@@ -296,24 +305,19 @@ export class ProviderShare {
     }
   }
 
-  /** Holds a full-speed lane (bulk batches, when the worker has lanes); false when none is free. */
-  private holdLane(): boolean {
-    const { lanes } = this.deps;
-    if (!lanes || this.priority !== 'bulk' || this.lane) return true;
-    this.lane = lanes.tryTake();
-    return this.lane;
-  }
-
-  private giveLane(): void {
-    if (!this.lane) return;
-    this.lane = false;
-    this.deps.lanes?.give();
+  /**
+   * A bulk batch left with shaped providers' rows only gives its job slot up once it has claimed a
+   * chunk of them in this visit, when other batch jobs wait (SEND_BATCH_JOBS are all taken).
+   */
+  private async yieldsSlot(): Promise<boolean> {
+    if (!this.othersDone || this.shapedClaims === 0 || this.priority !== 'bulk') return false;
+    return (await this.deps.othersQueued?.()) ?? false;
   }
 
   /** The attempt claims no more of this provider (used up, waiting, or backing off). */
   private spend(provider: string, s: Shaped): void {
     s.spent = true;
-    this.connections.retire(provider);
+    this.pacing.connections.retire(provider);
   }
 
   private shape(provider: string, force: boolean): Shaped {
