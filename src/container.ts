@@ -1,3 +1,4 @@
+import type { JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createFeedPoller, type FeedPoller } from './articles/feed-poller.js';
 import { createIngestService, type IngestService } from './articles/ingest-service.js';
@@ -436,7 +437,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     handoffs: createHandoffLog(redis, config.QUEUE_PREFIX),
     pause: sendingPause,
     bounces,
-    alertsPending: alertsPendingProbe(queues),
+    alertsPending: queueProbe(queues, 'alerts', ['active', 'waiting', 'prioritized']),
     shaping: {
       directory: providerDirectory,
       gate: providerGate,
@@ -444,6 +445,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
       recheckMs: config.PROVIDER_RECHECK_MS,
       drops: { storm: config.PROVIDER_DROP_STORM, windowMs: config.PROVIDER_DROP_WINDOW_MS },
       lanes: new BatchLanes(FULL_SPEED_BATCHES),
+      othersQueued: queueProbe(queues, 'send', ['waiting', 'prioritized']),
     },
   });
   const clicks = createClickService({
@@ -546,17 +548,17 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   };
 }
 
-/** Reads the alerts queue's depth at most every 100 ms, however many batches ask. */
-function alertsPendingProbe(queues: Queues): () => Promise<boolean> {
-  const alerts = queues.get('alerts');
+/** Whether jobs are in these states of a queue, read at most every 100 ms however many batches ask. */
+function queueProbe(queues: Queues, name: 'alerts' | 'send', states: JobType[]): () => Promise<boolean> {
+  const queue = queues.get(name);
   let checkedAt = 0;
   let pending = false;
   let inflight: Promise<boolean> | undefined;
   return async () => {
     if (performance.now() - checkedAt < 100) return pending;
-    inflight ??= alerts
-      .getJobCounts('active', 'waiting', 'prioritized')
-      .then((c) => (c.active ?? 0) + (c.waiting ?? 0) + (c.prioritized ?? 0) > 0)
+    inflight ??= queue
+      .getJobCounts(...states)
+      .then((c) => states.some((st) => (c[st] ?? 0) > 0))
       .catch(() => false) // never hold digests back because Redis answered badly
       .then((p) => {
         pending = p;

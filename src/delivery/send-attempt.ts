@@ -71,7 +71,9 @@ export class SendAttempt implements RefusalHost {
     readonly ctx: Record<string, unknown>,
   ) {
     this.lockMs = deps.config.JOB_LOCK_DURATION_MS;
-    this.watermark = new HandoffWatermark(deps.handoffs, this.token);
+    // rows claimed and not yet taken by a slot: after a crash they are known never to have left
+    const parked = (upTo: number) => this.queue.filter((r) => r.id <= upTo).map((r) => r.id);
+    this.watermark = new HandoffWatermark(deps.handoffs, this.token, parked);
     this.outcomes = new OutcomeWriter({ ...deps, token: this.token, retryForMs: this.lockMs, ctx });
   }
 
@@ -212,6 +214,8 @@ export class SendAttempt implements RefusalHost {
         // what is left waits for this attempt's own connections: one is free within a reply
         await this.share?.freed();
         this.blocked = false;
+        // a paced provider found backing off meanwhile: its rows wait pending, unspent
+        for (const provider of this.share?.takeBackingOff() ?? []) this.handBackProvider(provider);
         continue;
       }
       if (this.exhausted) return undefined;
@@ -246,6 +250,12 @@ export class SendAttempt implements RefusalHost {
       this.held.set(row.id, row);
       this.queue.push(row);
     }
+    // rows claimed below the hand-off watermark are named in the log as never handed off
+    await this.watermark.claimed(result.claimed.map((r) => r.id)).catch((err: Error) => {
+      if (this.watermark.fenced)
+        this.stop ??= { why: 'retry', error: 'the claim was taken over by another attempt' };
+      else this.deps.log.warn({ ...this.ctx, err: err.message }, 'could not update the hand-off log');
+    });
   }
 
   /** A provider backs off: its rows claimed and not yet given to a slot wait pending, unspent. */
@@ -286,6 +296,8 @@ export class SendAttempt implements RefusalHost {
         messageId: message.messageId,
         // the body leaves only once the hand-off log covers the row
         handOff: () => this.handOff(row.id),
+        // its provider's token or connection is spent on it: ahead of unpaced mail in the pool
+        urgent: this.share?.pacing.urgent(row.id),
       });
       this.counts.sent++;
       metrics.mailsSent.inc({ kind });

@@ -62,7 +62,8 @@ export class SendPacing {
         if (limits.maxConnections && this.connections.use(provider)) this.leased.add(id);
         return i;
       }
-      (wanting ??= new Set()).add(provider);
+      wanting ??= new Set();
+      wanting.add(provider);
     }
     return -1;
   }

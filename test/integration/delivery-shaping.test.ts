@@ -100,7 +100,7 @@ describe('traffic shaping per receiving provider', () => {
       const rows = await ledger(c, editionId);
       const gmail = rows.filter((r) => domainOf(r.recipient) === 'gmailish.test');
       expect(gmail).toHaveLength(10);
-      expect(gmail.map((r) => r.state)).toEqual(gmail.map(() => "pending"));
+      expect(gmail.map((r) => r.state)).toEqual(gmail.map(() => 'pending'));
       // the sink has the others' messages; their outcomes are written within a flush
       expect(rows.filter((r) => r.state === 'sent')).toHaveLength(20);
       return rows;
