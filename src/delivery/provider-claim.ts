@@ -1,4 +1,4 @@
-import type { ProviderGate } from '../shaping/provider-gate.js';
+import type { GateTake, ProviderGate } from '../shaping/provider-gate.js';
 import type { ProviderLimits } from '../shaping/shaping-schema.js';
 import type { ChunkClaim, DomainFilter } from './delivery-batch-store.js';
 import type { ProviderConnections } from './provider-connections.js';
@@ -32,8 +32,8 @@ export type ProviderClaim =
   | { kind: 'claimed'; result: ChunkClaim; short: boolean }
   /** the attempt already holds a chunk's worth of its rows waiting for their tokens or leases */
   | { kind: 'blocked' }
-  /** nothing granted now (rate, hour, day, backoff, or every connection another attempt's) */
-  | { kind: 'refused'; waitMs: number };
+  /** nothing granted now (hour, day, backoff, or every connection another attempt's) */
+  | { kind: 'refused'; waitMs: number; why: GateTake['why'] };
 
 /**
  * One shaped provider's part of a claim: at most `want` rows, as its gate grants for the hour, the
@@ -47,24 +47,26 @@ export async function claimProvider(
   provider: string,
   s: Shaped,
   want: number,
+  /** a paced provider's rows held ahead in the attempt at most */
+  ahead: number,
 ): Promise<ProviderClaim> {
   const { gate, connections, bucket, priority } = deps;
   const { maxConnections, perSecond, ...counted } = s.limits;
   const paced = Boolean(maxConnections || perSecond);
   let chunk = want;
   if (paced) {
-    chunk = want - connections.outstanding(provider);
+    chunk = Math.min(want, ahead) - connections.outstanding(provider);
     if (chunk <= 0) return { kind: 'blocked' };
   }
   if (maxConnections) {
     const { held, waitMs } = await connections.ensure(provider, maxConnections, deps.nowMs());
-    // every connection is another attempt's, which goes on using them: this one comes back
-    if (held === 0) return { kind: 'refused', waitMs };
+    // every connection is another attempt's, which goes on using them
+    if (held === 0) return { kind: 'refused', waitMs, why: 'connections' };
   }
   // asked even without an hourly or daily limit: it says whether the provider backs off now
   // (another process may have met its throttle since this attempt last looked)
   const grant = await gate.take(provider, counted, chunk, priority, deps.nowMs());
-  if (grant.granted === 0) return { kind: 'refused', waitMs: grant.waitMs };
+  if (grant.granted === 0) return { kind: 'refused', waitMs: grant.waitMs, why: grant.why };
   const granted = grant.granted;
   const n = bucket.unlimited ? granted : await bucket.take(granted, priority);
   const r = await deps.take(n, { only: s.domains });

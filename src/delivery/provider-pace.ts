@@ -3,7 +3,7 @@ import type { ProviderGate } from '../shaping/provider-gate.js';
 import type { SendPriority } from './token-bucket.js';
 
 /** Tokens taken from the gate at a time: this share of a second's worth (at least 1). */
-const FETCH_SHARE = 1 / 20;
+const FETCH_SHARE = 1 / 50;
 /** After a Redis error, the next fetch waits this long. */
 const ERROR_PAUSE_MS = 200;
 
@@ -17,7 +17,7 @@ interface Stash {
 
 /**
  * One send attempt's per-second rate tokens (`perSecond`) for its providers, taken from the
- * provider gate (Redis, shared by every worker) at send time, a twentieth of a second's worth at a
+ * provider gate (Redis, shared by every worker) at send time, a fiftieth of a second's worth at a
  * time, as the attempt's slots reach rows of the provider.
  *
  * Counting the rate when rows were claimed let claimed rows wait in the attempt's queue and then

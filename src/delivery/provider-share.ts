@@ -44,11 +44,15 @@ export type ShareClaim = ChunkClaim & {
 /** How often a batch re-reads which providers back off (another process may have met a throttle). */
 const STATE_REFRESH_MS = 1000;
 /**
- * A batch that yields to throttled providers is not looked at again sooner than this: dozens of
- * batches waiting on one provider's rate, each back every few ms, spent the machine on job runs
- * (the bench's shaping lane: PostgreSQL CPU six times the plain lane's) rather than on sending.
+ * A batch that yields to throttled providers is not looked at again sooner than this: batches back
+ * every few ms spent the machine on job runs (bench: PostgreSQL CPU 6x the plain lane's).
  */
 const MIN_RECHECK_MS = 200;
+/**
+ * A paced provider's rows an attempt holds ahead while other batch jobs wait for a slot: visits are
+ * short, so every batch's unlimited readers come soon (with 32, visits took a second each).
+ */
+const PACED_AHEAD_WHILE_QUEUED = 4;
 
 /**
  * One batch attempt's view of the receiving providers (docs/delivery.md, "Providers"). Rows of
@@ -133,7 +137,9 @@ export class ProviderShare {
   ): Promise<ShareClaim> {
     await this.refresh();
     const out: ShareClaim = { claimed: [], suppressed: 0, taken: 0, done: false };
-    if (await this.yieldsSlot()) {
+    // other batch jobs wait for a slot: this visit takes a few paced rows and gives its slot up
+    const queued = this.priority === 'bulk' && ((await this.deps.othersQueued?.()) ?? false);
+    if (queued && this.othersDone && this.shapedClaims > 0) {
       // only shaped providers' rows are left and other batches wait for a job slot: this one
       // sends what it holds and comes back, so their readers do not wait for Gmail's pace
       const open = [...this.shaped].filter(([, s]) => !s.done).map(([p]) => p);
@@ -169,15 +175,18 @@ export class ProviderShare {
     };
     for (const [provider, s] of this.shaped) {
       if (s.done || s.spent) continue;
-      const c = await claimProvider(deps, provider, s, want);
-      if (c.kind === 'blocked') blocked = true;
+      const c = await claimProvider(deps, provider, s, want, queued ? PACED_AHEAD_WHILE_QUEUED : want);
+      // with nothing else to do and no batch waiting, a connection another attempt holds is waited
+      // for here: it is free within a reply, and a job yielding for it came back a second later
+      const waitHere = c.kind === 'refused' && c.why === 'connections' && !queued;
+      if (c.kind === 'blocked' || waitHere) blocked = true;
       else if (c.kind === 'refused') waits.push(c.waitMs);
       else {
         this.shapedClaims++;
         add(c.result);
       }
       // while other rows are left the provider is asked again at the next chunk
-      if (this.othersDone && (c.kind === 'refused' || (c.kind === 'claimed' && c.short)))
+      if (this.othersDone && !waitHere && (c.kind === 'refused' || (c.kind === 'claimed' && c.short)))
         this.spend(provider, s);
     }
     const open = [...this.shaped].filter(([, s]) => !s.done);
@@ -303,15 +312,6 @@ export class ProviderShare {
       const s = this.shaped.get(provider);
       if (s && level === 0) s.recovering = false;
     }
-  }
-
-  /**
-   * A bulk batch left with shaped providers' rows only gives its job slot up once it has claimed a
-   * chunk of them in this visit, when other batch jobs wait (SEND_BATCH_JOBS are all taken).
-   */
-  private async yieldsSlot(): Promise<boolean> {
-    if (!this.othersDone || this.shapedClaims === 0 || this.priority !== 'bulk') return false;
-    return (await this.deps.othersQueued?.()) ?? false;
   }
 
   /** The attempt claims no more of this provider (used up, waiting, or backing off). */

@@ -6,8 +6,11 @@ import { ProviderConnections } from './provider-connections.js';
 import { ProviderPace } from './provider-pace.js';
 import type { SendPriority } from './token-bucket.js';
 
-/** Longest a slot waits for a token, a lease or an outcome before looking at the queue again. */
-const FREED_WAIT_MS = 1000;
+/**
+ * Longest a slot waits for a token, a lease or an outcome before looking at the queue again (and
+ * claiming again: a lease another attempt or process gave back is seen within this).
+ */
+const FREED_WAIT_MS = 100;
 
 export interface SendPacingOptions {
   gate: ProviderGate;

@@ -57,9 +57,9 @@ if mode == 'take' then
   if maxLeases > 0 then
     redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', real)
     local free = maxLeases - redis.call('ZCARD', KEYS[4])
-    -- every connection is another attempt's message in flight: that attempt goes on using them
-    -- (provider-share.ts), so this one comes back later rather than poll
-    if free < 1 then return {0, 1000, 5} end
+    -- every connection is another attempt's, which goes on using them (provider-connections.ts):
+    -- this one asks again shortly
+    if free < 1 then return {0, 100, 5} end
     want = math.min(want, free)
     local seq = redis.call('HINCRBY', KEYS[1], 'leaseSeq', want)
     for i = 1, want do
