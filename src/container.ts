@@ -1,4 +1,3 @@
-import type { JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createFeedPoller, type FeedPoller } from './articles/feed-poller.js';
 import { createIngestService, type IngestService } from './articles/ingest-service.js';
@@ -437,7 +436,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     handoffs: createHandoffLog(redis, config.QUEUE_PREFIX),
     pause: sendingPause,
     bounces,
-    alertsPending: queueProbe(queues, 'alerts', ['active', 'waiting', 'prioritized']),
+    alertsPending: alertsPendingProbe(queues),
     shaping: {
       directory: providerDirectory,
       gate: providerGate,
@@ -445,7 +444,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
       recheckMs: config.PROVIDER_RECHECK_MS,
       drops: { storm: config.PROVIDER_DROP_STORM, windowMs: config.PROVIDER_DROP_WINDOW_MS },
       lanes: new BatchLanes(FULL_SPEED_BATCHES),
-      othersQueued: queueProbe(queues, 'send', ['waiting', 'prioritized']),
+      othersQueued: freshBatchesProbe(queues),
     },
   });
   const clicks = createClickService({
@@ -548,24 +547,42 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   };
 }
 
-/** Whether jobs are in these states of a queue, read at most every 100 ms however many batches ask. */
-function queueProbe(queues: Queues, name: 'alerts' | 'send', states: JobType[]): () => Promise<boolean> {
-  const queue = queues.get(name);
+/** A yes/no read of the queues at most every 100 ms, however many batches ask; false on a Redis error. */
+function cachedProbe(read: () => Promise<boolean>): () => Promise<boolean> {
   let checkedAt = 0;
-  let pending = false;
+  let last = false;
   let inflight: Promise<boolean> | undefined;
   return async () => {
-    if (performance.now() - checkedAt < 100) return pending;
-    inflight ??= queue
-      .getJobCounts(...states)
-      .then((c) => states.some((st) => (c[st] ?? 0) > 0))
+    if (performance.now() - checkedAt < 100) return last;
+    inflight ??= read()
       .catch(() => false) // never hold digests back because Redis answered badly
-      .then((p) => {
-        pending = p;
+      .then((v) => {
+        last = v;
         checkedAt = performance.now();
         inflight = undefined;
-        return p;
+        return v;
       });
     return inflight;
   };
+}
+
+/** Alerts are waiting or being sent: bulk batches take no new rows meanwhile. */
+function alertsPendingProbe(queues: Queues): () => Promise<boolean> {
+  const alerts = queues.get('alerts');
+  return cachedProbe(async () => {
+    const c = await alerts.getJobCounts('active', 'waiting', 'prioritized');
+    return (c.active ?? 0) + (c.waiting ?? 0) + (c.prioritized ?? 0) > 0;
+  });
+}
+
+/**
+ * Batch jobs that never ran yet wait in the send queue (their readers of unlimited providers are
+ * still to go). Jobs that ran and came back to wait on a provider do not count: giving a slot up
+ * to them would only pass rows of Gmail's pace around.
+ */
+function freshBatchesProbe(queues: Queues): () => Promise<boolean> {
+  const send = queues.get('send');
+  return cachedProbe(async () =>
+    (await send.getJobs(['waiting', 'prioritized'], 0, 49, true)).some((j) => j && !j.processedOn),
+  );
 }

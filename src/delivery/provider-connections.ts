@@ -48,6 +48,12 @@ export class ProviderConnections {
     return h;
   }
 
+  /** The attempt holds leases of some provider. */
+  holdsAny(): boolean {
+    for (const h of this.held.values()) if (h.leases.length > 0) return true;
+    return false;
+  }
+
   /** Rows of the provider (connection- or rate-limited) this attempt holds without an outcome. */
   outstanding(provider: string): number {
     return this.held.get(provider)?.outstanding ?? 0;

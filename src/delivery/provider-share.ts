@@ -28,7 +28,7 @@ export interface ShapingDeps {
   drops: { storm: number; windowMs: number };
   /** the worker's full-speed lanes (batch-lanes.ts); absent: every bulk batch claims at full speed */
   lanes?: BatchLanes;
-  /** other bulk batch jobs wait for a job slot (the send queue's waiting count, cached) */
+  /** batch jobs that never ran yet wait for a job slot (read from the send queue, cached) */
   othersQueued?: () => Promise<boolean>;
 }
 
@@ -137,9 +137,10 @@ export class ProviderShare {
   ): Promise<ShareClaim> {
     await this.refresh();
     const out: ShareClaim = { claimed: [], suppressed: 0, taken: 0, done: false };
-    // other batch jobs wait for a slot: this visit takes a few paced rows and gives its slot up
+    // batches wait for a slot: this visit takes a few paced rows and gives its slot up (not while
+    // it holds a provider's connections: they would stand idle until another batch came)
     const queued = this.priority === 'bulk' && ((await this.deps.othersQueued?.()) ?? false);
-    if (queued && this.othersDone && this.shapedClaims > 0) {
+    if (queued && this.othersDone && this.shapedClaims > 0 && !this.pacing.connections.holdsAny()) {
       // only shaped providers' rows are left and other batches wait for a job slot: this one
       // sends what it holds and comes back, so their readers do not wait for Gmail's pace
       const open = [...this.shaped].filter(([, s]) => !s.done).map(([p]) => p);
