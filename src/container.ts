@@ -566,12 +566,19 @@ function cachedProbe(read: () => Promise<boolean>): () => Promise<boolean> {
   };
 }
 
-/** Alerts are waiting or being sent: bulk batches take no new rows meanwhile. */
+/**
+ * Alerts wait to run or run for the first time: bulk batches take no new rows meanwhile. An alert
+ * job that came back (it waits on a throttled provider) does not count: it cycled through the
+ * queue every PROVIDER_RECHECK_MS and held every digest for up to a minute at a time.
+ */
 function alertsPendingProbe(queues: Queues): () => Promise<boolean> {
   const alerts = queues.get('alerts');
   return cachedProbe(async () => {
-    const c = await alerts.getJobCounts('active', 'waiting', 'prioritized');
-    return (c.active ?? 0) + (c.waiting ?? 0) + (c.prioritized ?? 0) > 0;
+    const [active, waiting] = await Promise.all([
+      alerts.getActive(0, 49),
+      alerts.getJobs(['waiting', 'prioritized'], 0, 49, true),
+    ]);
+    return active.some((j) => j && j.attemptsStarted <= 1) || waiting.some((j) => j && !j.processedOn);
   });
 }
 

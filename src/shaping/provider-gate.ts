@@ -10,8 +10,8 @@ import { warmupCap } from './warmup.js';
  * - a backoff after throttling replies (`until`, on the injected clock) grants none;
  * - the per-second token bucket (Redis's own time, like token-bucket.ts), at rate / 2^level while
  *   backing off, with the same priority floors as the global bucket, so alerts keep priority
- *   inside the provider's share; it holds one second's worth (floors included), so no window of
- *   T seconds sees more than rate * (1 + T) messages, as a provider counting its rate would;
+ *   inside the provider's share; it holds a quarter second's worth (floors included, at least the
+ *   reserve and one), so no window of T seconds sees more than rate * (0.25 + T) messages;
  * - the clock hour's and the day's counters (perHour, warm-up cap);
  * - leases for connections (maxConnections): taken apart from the rate (limits with only
  *   `maxConnections`), kept by a send attempt while it has rows of the provider to send, one
