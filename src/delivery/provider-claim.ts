@@ -54,14 +54,15 @@ export async function claimProvider(
   const { maxConnections, perSecond, ...counted } = s.limits;
   const paced = Boolean(maxConnections || perSecond);
   let chunk = want;
-  if (paced) {
-    chunk = Math.min(want, ahead) - connections.outstanding(provider);
-    if (chunk <= 0) return { kind: 'blocked' };
-  }
   if (maxConnections) {
+    // before the room check: rows claimed while its leases went back need them again
     const { held, waitMs } = await connections.ensure(provider, maxConnections, deps.nowMs());
     // every connection is another attempt's, which goes on using them
     if (held === 0) return { kind: 'refused', waitMs, why: 'connections' };
+  }
+  if (paced) {
+    chunk = Math.min(want, ahead) - connections.outstanding(provider);
+    if (chunk <= 0) return { kind: 'blocked' };
   }
   // asked even without an hourly or daily limit: it says whether the provider backs off now
   // (another process may have met its throttle since this attempt last looked)

@@ -27,7 +27,6 @@ interface Held {
  */
 export class ProviderConnections {
   private readonly held = new Map<string, Held>();
-  private readonly retired = new Set<string>();
 
   constructor(
     private readonly gate: ProviderGate,
@@ -52,6 +51,11 @@ export class ProviderConnections {
   holdsAny(): boolean {
     for (const h of this.held.values()) if (h.leases.length > 0) return true;
     return false;
+  }
+
+  /** Providers with rows waiting in the attempt and no lease (theirs went back meanwhile). */
+  leaseless(): string[] {
+    return [...this.held].filter(([, h]) => h.outstanding > h.busy && h.leases.length === 0).map(([p]) => p);
   }
 
   /** Rows of the provider (connection- or rate-limited) this attempt holds without an outcome. */
@@ -100,14 +104,16 @@ export class ProviderConnections {
     if (h) {
       h.outstanding = Math.max(0, h.outstanding - 1);
       if (inFlight) h.busy = Math.max(0, h.busy - 1);
-      if (this.retired.has(provider)) this.giveBackIdle(provider);
+      // its last row is done: the leases go back at once, even if the attempt may claim more of
+      // the provider (it takes them again then); held idle while the attempt waited for alerts,
+      // they kept an alert batch waiting for them until that wait ran out
+      this.giveBackIdle(provider);
     }
     this.wake();
   }
 
   /** The attempt claims no more of the provider: its leases go back once its rows are done. */
   retire(provider: string): void {
-    this.retired.add(provider);
     this.giveBackIdle(provider);
   }
 

@@ -86,12 +86,26 @@ export class SendPacing {
     return provider;
   }
 
-  /** Resolves at the next token, idle lease or paced row's outcome (at most FREED_WAIT_MS). */
-  freed(): Promise<void> {
-    return new Promise((resolve) => {
+  /**
+   * Resolves at the next token, idle lease or paced row's outcome (at most FREED_WAIT_MS), having
+   * taken leases again for rows left without one.
+   */
+  async freed(): Promise<void> {
+    await new Promise<void>((resolve) => {
       this.waiters.push(resolve);
       setTimeout(resolve, FREED_WAIT_MS).unref();
     });
+    await this.retake().catch((err: Error) =>
+      this.opts.log.warn({ err: err.message }, 'could not take provider leases again'),
+    );
+  }
+
+  /** Leases taken again for rows left waiting without one (theirs went back while none was queued). */
+  private async retake(): Promise<void> {
+    for (const provider of this.connections.leaseless()) {
+      const max = this.opts.limitsOf(provider)?.maxConnections;
+      if (max) await this.connections.ensure(provider, max, this.opts.nowMs());
+    }
   }
 
   renew(): Promise<void> {
