@@ -177,8 +177,7 @@ export class ProviderShare {
     for (const [provider, s] of this.shaped) {
       if (s.done || s.spent) continue;
       const c = await claimProvider(deps, provider, s, want, queued ? PACED_AHEAD_WHILE_QUEUED : want);
-      // with nothing else to do and no batch waiting, a connection another attempt holds is waited
-      // for here: it is free within a reply, and a job yielding for it came back a second later
+      // no batch waiting: a connection another attempt holds is waited for here (free within a reply)
       const waitHere = c.kind === 'refused' && c.why === 'connections' && !queued;
       if (c.kind === 'blocked' || waitHere) blocked = true;
       else if (c.kind === 'refused') waits.push(c.waitMs);
