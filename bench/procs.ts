@@ -81,6 +81,7 @@ export async function spawnGazette(opts: SpawnOptions): Promise<GazetteProcess> 
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
+      ...(process.env.GZ_DBG ? { GZ_DBG: '1' } : {}),
       HOME: process.env.HOME ?? '/root',
       ...opts.env,
       BENCH_PROBE_FILE: probeFile,

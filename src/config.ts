@@ -111,6 +111,9 @@ const Env = Type.Object({
   // messages composed and in flight per send job; each is a row a crash may leave ambiguous (handoff-log.ts)
   SEND_CONCURRENCY: Type.Integer({ default: 8, minimum: 1 }),
   SEND_CLAIM_SIZE: Type.Integer({ default: 32, minimum: 1 }), // ledger rows taken per status-lock round trip
+  // digest batch jobs a send worker runs at once: two at full speed (batch-lanes.ts), the others
+  // meanwhile on throttled or connection-limited providers' rows only, at those providers' pace
+  SEND_BATCH_JOBS: Type.Integer({ default: 8, minimum: 2 }),
   // while sending is paused because the SMTP relay could not be reached: how often to probe it
   RELAY_PROBE_INTERVAL_MS: Type.Integer({ default: 15_000, minimum: 50 }),
   // Traffic shaping per receiving provider (docs/delivery.md "Providers"): limits as JSON over the

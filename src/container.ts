@@ -20,6 +20,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { migrate } from './db/migrate.js';
 import { createPool, type Db, ensureDatabase } from './db/pool.js';
+import { BatchLanes, FULL_SPEED_BATCHES } from './delivery/batch-lanes.js';
 import { type BatchSender, createBatchSender } from './delivery/batch-sender.js';
 import { createHandoffLog } from './delivery/handoff-log.js';
 import { createRelayWatch, type RelayWatch } from './delivery/relay-watch.js';
@@ -442,6 +443,8 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
       rules: providerRules,
       recheckMs: config.PROVIDER_RECHECK_MS,
       drops: { storm: config.PROVIDER_DROP_STORM, windowMs: config.PROVIDER_DROP_WINDOW_MS },
+      lanes: new BatchLanes(FULL_SPEED_BATCHES),
+      othersQueued: freshBatchesProbe(queues),
     },
   });
   const clicks = createClickService({
@@ -544,24 +547,49 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   };
 }
 
-/** Reads the alerts queue's depth at most every 100 ms, however many batches ask. */
-function alertsPendingProbe(queues: Queues): () => Promise<boolean> {
-  const alerts = queues.get('alerts');
+/** A yes/no read of the queues at most every 100 ms, however many batches ask; false on a Redis error. */
+function cachedProbe(read: () => Promise<boolean>): () => Promise<boolean> {
   let checkedAt = 0;
-  let pending = false;
+  let last = false;
   let inflight: Promise<boolean> | undefined;
   return async () => {
-    if (performance.now() - checkedAt < 100) return pending;
-    inflight ??= alerts
-      .getJobCounts('active', 'waiting', 'prioritized')
-      .then((c) => (c.active ?? 0) + (c.waiting ?? 0) + (c.prioritized ?? 0) > 0)
+    if (performance.now() - checkedAt < 100) return last;
+    inflight ??= read()
       .catch(() => false) // never hold digests back because Redis answered badly
-      .then((p) => {
-        pending = p;
+      .then((v) => {
+        last = v;
         checkedAt = performance.now();
         inflight = undefined;
-        return p;
+        return v;
       });
     return inflight;
   };
+}
+
+/**
+ * Alerts wait to run or run for the first time: bulk batches take no new rows meanwhile. An alert
+ * job that came back (it waits on a throttled provider) does not count: it cycled through the
+ * queue every PROVIDER_RECHECK_MS and held every digest for up to a minute at a time.
+ */
+function alertsPendingProbe(queues: Queues): () => Promise<boolean> {
+  const alerts = queues.get('alerts');
+  return cachedProbe(async () => {
+    const [active, waiting] = await Promise.all([
+      alerts.getActive(0, 49),
+      alerts.getJobs(['waiting', 'prioritized'], 0, 49, true),
+    ]);
+    return active.some((j) => j && j.attemptsStarted <= 1) || waiting.some((j) => j && !j.processedOn);
+  });
+}
+
+/**
+ * Batch jobs that never ran yet wait in the send queue (their readers of unlimited providers are
+ * still to go). Jobs that ran and came back to wait on a provider do not count: giving a slot up
+ * to them would only pass rows of Gmail's pace around.
+ */
+function freshBatchesProbe(queues: Queues): () => Promise<boolean> {
+  const send = queues.get('send');
+  return cachedProbe(async () =>
+    (await send.getJobs(['waiting', 'prioritized'], 0, 49, true)).some((j) => j && !j.processedOn),
+  );
 }

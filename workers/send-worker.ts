@@ -89,9 +89,10 @@ export const sendWorker: WorkerSpec = {
   queue: 'send',
   drain: drainSends,
   start: watchRelay,
-  // each job keeps SEND_CONCURRENCY messages in flight; two jobs keep the SMTP pool busy across
-  // the short gaps between chunks
-  concurrency: () => 2,
+  // each job keeps SEND_CONCURRENCY messages in flight; two of them at full speed keep the SMTP
+  // pool busy across the short gaps between chunks, the others send only throttled or
+  // connection-limited providers' rows meanwhile (delivery/batch-lanes.ts)
+  concurrency: (c) => c.config.SEND_BATCH_JOBS,
   processor: dispatchByName({ batch: batchProcessor }),
 };
 

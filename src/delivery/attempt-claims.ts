@@ -1,6 +1,13 @@
 import { performance } from 'node:perf_hooks';
-import type { SendAttemptDeps } from './attempt-types.js';
-import { type ChunkClaim, claimChunk, type DomainFilter } from './delivery-batch-store.js';
+import type { BatchCounts, SendAttemptDeps } from './attempt-types.js';
+import {
+  type ChunkClaim,
+  type ClaimedRow,
+  claimChunk,
+  type DomainFilter,
+  releaseClaim,
+  renewClaim,
+} from './delivery-batch-store.js';
 import type { ProviderShare, ShareClaim } from './provider-share.js';
 import type { SendPriority } from './token-bucket.js';
 
@@ -47,4 +54,62 @@ export async function claimNext(
   const result = await take(want);
   if (result.claimed.length < want) await bucket.refund(want - result.claimed.length);
   return { ...result, done: result.taken < want };
+}
+
+/**
+ * The attempt's heartbeat: renews its claim and its provider connection leases. Rows missing from
+ * the renewal's answer were taken by another attempt (this one stalled past its claim): they are
+ * dropped unsent. Only rows claimed before the renewal started can be missing for that reason; a
+ * chunk claimed meanwhile is fresh and ours.
+ */
+export async function renewAttempt(
+  a: {
+    deps: Pick<SendAttemptDeps, 'db' | 'log'>;
+    edition: { id: string };
+    batch: number;
+    token: string;
+    share: ProviderShare | undefined;
+    ctx: Record<string, unknown>;
+  },
+  held: Map<number, ClaimedRow>,
+): Promise<void> {
+  const { db, log } = a.deps;
+  const before = [...held.keys()];
+  const still = await renewClaim(db, a.edition.id, a.batch, a.token);
+  await a.share
+    ?.renew()
+    .catch((err) => log.warn({ ...a.ctx, err: (err as Error).message }, 'could not renew provider leases'));
+  for (const id of before) {
+    if (held.has(id) && !still.has(id)) {
+      held.delete(id);
+      a.share?.settled(id, false);
+      log.warn({ ...a.ctx, deliveryId: id }, 'claim lost to another attempt: row not sent by this one');
+    }
+  }
+}
+
+/**
+ * Every row the attempt took has its outcome: the claim ends and its hand-off log goes. Belt and
+ * braces: a row still `sending` under this claim was never attempted; it must not outlive the job.
+ */
+export async function endAttemptClaim(a: {
+  deps: Pick<SendAttemptDeps, 'db' | 'clock' | 'log' | 'handoffs'>;
+  edition: { id: string };
+  batch: number;
+  token: string;
+  ctx: Record<string, unknown>;
+  counts: BatchCounts;
+  lastRetryError: string;
+}): Promise<void> {
+  const { db, clock, log, handoffs } = a.deps;
+  const leftover = await releaseClaim(db, a.edition.id, a.batch, a.token, clock.now());
+  if (leftover > 0) {
+    log.warn({ ...a.ctx, rows: leftover }, 'claimed rows left unattempted: released to pending');
+    a.lastRetryError ||= 'claimed rows left unattempted';
+    a.counts.retry += leftover;
+  }
+  // the log is not needed any more (its TTL would remove it)
+  await handoffs
+    .discard(a.token)
+    .catch((err) => log.warn({ ...a.ctx, err: (err as Error).message }, 'could not drop the hand-off log'));
 }

@@ -67,15 +67,15 @@ export async function staleClaimTokens(
 export interface StaleClaimOutcome {
   /** the attempt may have handed these to the server: never resent (RFC 1047) */
   ambiguous: number[];
-  /** above the attempt's hand-off watermark, so never handed to the server: pending again */
+  /** above the attempt's hand-off watermark or parked below it, so never handed to the server: pending again */
   released: number[];
 }
 
 /**
  * Settles one expired claim. With a trusted hand-off log (handoff-log.ts), rows above its
- * watermark `handedOffUpTo` never left the crashed attempt and are pending again; every other row
- * is `ambiguous`. Without one (null) all are ambiguous. Rows of a claim renewed meanwhile (the
- * attempt was alive after all) are not touched.
+ * watermark `handedOffUpTo` and the `parked` ones below it never left the crashed attempt and are
+ * pending again; every other row is `ambiguous`. Without one (null) all are ambiguous. Rows of a
+ * claim renewed meanwhile (the attempt was alive after all) are not touched.
  */
 export async function settleStaleClaim(
   q: Queryable,
@@ -85,20 +85,23 @@ export async function settleStaleClaim(
   token: string,
   handedOffUpTo: number | null,
   at: Date,
+  parked: readonly number[] = [],
 ): Promise<StaleClaimOutcome> {
+  // id > NULL (no trusted log) is NULL, and so is its OR with the empty list's false: every CASE
+  // takes its ELSE, ambiguous
+  const never = `(id > $5::bigint OR id = ANY($7::bigint[]))`;
   const { rows } = await q.query<{ id: string; state: 'pending' | 'ambiguous' }>(
-    // id > NULL (no trusted log) is NULL: every CASE takes its ELSE, ambiguous
     `UPDATE deliveries
-        SET state = CASE WHEN id > $5::bigint THEN 'pending' ELSE 'ambiguous' END,
-            claim_token = CASE WHEN id > $5::bigint THEN NULL ELSE claim_token END,
-            claimed_at = CASE WHEN id > $5::bigint THEN NULL ELSE claimed_at END,
+        SET state = CASE WHEN ${never} THEN 'pending' ELSE 'ambiguous' END,
+            claim_token = CASE WHEN ${never} THEN NULL ELSE claim_token END,
+            claimed_at = CASE WHEN ${never} THEN NULL ELSE claimed_at END,
             updated_at = $6,
-            error = CASE WHEN id > $5::bigint
+            error = CASE WHEN ${never}
               THEN 'released: its attempt crashed or stalled before handing it to the SMTP server'
               ELSE 'still sending after its claim expired: the attempt crashed or stalled and the server may or may not have accepted the message' END
       WHERE ${STALE} AND claim_token = $4
       RETURNING id, state`,
-    [editionId, batch, staleMs, token, handedOffUpTo, at],
+    [editionId, batch, staleMs, token, handedOffUpTo, at, handedOffUpTo === null ? [] : parked],
   );
   const out: StaleClaimOutcome = { ambiguous: [], released: [] };
   for (const r of rows) (r.state === 'pending' ? out.released : out.ambiguous).push(Number(r.id));

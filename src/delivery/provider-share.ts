@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { ProviderDirectory } from '../shaping/provider-directory.js';
 import type { ProviderGate, ProviderState } from '../shaping/provider-gate.js';
 import { isLimited, type ProviderRules } from '../shaping/provider-rules.js';
-import type { ProviderLimits } from '../shaping/shaping-schema.js';
+import { type BatchLanes, LaneHold } from './batch-lanes.js';
 import {
   type ChunkClaim,
   type ClaimedRow,
@@ -14,6 +14,8 @@ import {
   pendingDomains,
   recipientDomain,
 } from './delivery-batch-store.js';
+import { claimProvider, type Shaped } from './provider-claim.js';
+import { SendPacing } from './send-pacing.js';
 import type { SendPriority, TokenBucket } from './token-bucket.js';
 
 export interface ShapingDeps {
@@ -24,17 +26,10 @@ export interface ShapingDeps {
   recheckMs: number;
   /** this many connections lost mid-transaction to one provider within windowMs: it backs off */
   drops: { storm: number; windowMs: number };
-}
-
-interface Shaped {
-  domains: string[];
-  limits: ProviderLimits;
-  /** no pending row of it is left in the batch */
-  done: boolean;
-  /** its share for this visit is used up, or it is backing off: the rest waits for the next job run */
-  spent: boolean;
-  /** backing off (level > 0) as last read: successes are reported so it recovers */
-  recovering: boolean;
+  /** the worker's full-speed lanes (batch-lanes.ts); absent: every bulk batch claims at full speed */
+  lanes?: BatchLanes;
+  /** batch jobs that never ran yet wait for a job slot (read from the send queue, cached) */
+  othersQueued?: () => Promise<boolean>;
 }
 
 export type ShareClaim = ChunkClaim & {
@@ -42,38 +37,47 @@ export type ShareClaim = ChunkClaim & {
   done: boolean;
   /** nothing could be claimed: the rows left wait on these providers; look again after waitMs */
   waiting?: { providers: string[]; waitMs: number };
+  /** nothing claimed: the attempt's queued rows wait for their tokens or leases (`freed`) */
+  blocked?: boolean;
 };
 
 /** How often a batch re-reads which providers back off (another process may have met a throttle). */
 const STATE_REFRESH_MS = 1000;
-/** Longest a claim waits for one of its own connection leases before asking again. */
-const LEASE_WAIT_MS = 1000;
 /**
- * A batch that yields to throttled providers is not looked at again sooner than this: dozens of
- * batches waiting on one provider's rate, each back every few ms, spent the machine on job runs
- * (the bench's shaping lane: PostgreSQL CPU six times the plain lane's) rather than on sending.
+ * A batch that yields to throttled providers is not looked at again sooner than this: batches back
+ * every few ms spent the machine on job runs (bench: PostgreSQL CPU 6x the plain lane's).
  */
 const MIN_RECHECK_MS = 200;
+/**
+ * A paced provider's rows an attempt holds ahead while other batch jobs wait for a slot: visits are
+ * short, so every batch's unlimited readers come soon (with 32, visits took a second each).
+ */
+const PACED_AHEAD_WHILE_QUEUED = 4;
 
 /**
  * One batch attempt's view of the receiving providers (docs/delivery.md, "Providers"). Rows of
- * providers with limits or in backoff are claimed only as far as the provider gate grants
- * (shaping/provider-gate.ts), the others as before under the global bucket. A provider whose share
- * is used up or that backs off is not claimed from: its rows stay `pending` and spend no attempt,
- * and once nothing else is left the job yields (`waiting`) so other batches go on meanwhile.
+ * providers with limits or in backoff are claimed as far as the provider gate grants for the hour,
+ * the day and the backoff (shaping/provider-gate.ts), and a chunk ahead at most when paced at send
+ * time by rate or connections (send-pacing.ts); the others under the global bucket, in one of the
+ * worker's full-speed lanes (batch-lanes.ts). A provider whose share is used up or that backs off
+ * is not claimed from: its rows stay `pending` and spend no attempt, and once nothing else is left
+ * the job yields (`waiting`) so other batches go on meanwhile.
  */
 export class ProviderShare {
   private readonly shaped = new Map<string, Shaped>();
   private othersDone = false;
+  /** this attempt's hold on one of the worker's full-speed lanes */
+  private readonly lane: LaneHold;
   private refreshedAt = performance.now();
-  private readonly leases = new Map<number, { provider: string; lease: string }>();
+  /** rate tokens and connection leases taken at send time (send-pacing.ts) */
+  readonly pacing: SendPacing;
+  /** paced providers found backing off since the attempt last asked (their rows go back) */
+  private readonly backingOff = new Set<string>();
+  /** chunks of shaped providers' rows claimed in this attempt */
+  private shapedClaims = 0;
   private readonly sentSince = new Map<string, number>();
   /** providers that throttled during this attempt: their rows went back to pending */
   private readonly heldBack = new Set<string>();
-  /** this attempt's leases per provider given back and not yet gone from Redis */
-  private readonly releasing = new Map<string, number>();
-  /** claims waiting for one of this attempt's connection leases to be given back */
-  private readonly freed: Array<() => void> = [];
   /** when each provider last had a message accepted in this attempt (performance.now) */
   private readonly lastSentAt = new Map<string, number>();
 
@@ -81,22 +85,42 @@ export class ProviderShare {
     private readonly deps: ShapingDeps & { clock: Clock; log: Logger; metrics: Metrics },
     private readonly providerOfDomain: Map<string, string>,
     private readonly priority: SendPriority,
-  ) {}
+    slots: number,
+  ) {
+    this.lane = new LaneHold(priority === 'bulk' ? deps.lanes : undefined);
+    this.pacing = new SendPacing({
+      gate: deps.gate,
+      log: deps.log,
+      priority,
+      slots,
+      nowMs: () => deps.clock.now().getTime(),
+      limitsOf: (provider) => this.shaped.get(provider)?.limits,
+      onBackoff: (provider) => {
+        const s = this.shaped.get(provider);
+        if (s) this.spend(provider, s);
+        this.heldBack.add(provider);
+        this.backingOff.add(provider);
+      },
+    });
+  }
 
   static async open(
     deps: ShapingDeps & { db: Db; clock: Clock; log: Logger; metrics: Metrics },
     edition: { id: string },
     batch: number,
     priority: SendPriority,
+    slots: number,
   ): Promise<ProviderShare> {
     const domains = await pendingDomains(deps.db, edition.id, batch);
     const providers = await deps.directory.resolve(domains.keys());
-    const share = new ProviderShare(deps, providers, priority);
+    const share = new ProviderShare(deps, providers, priority, slots);
     for (const provider of new Set(providers.values())) {
       const limits = deps.rules.limits(provider);
       if (isLimited(limits)) share.shape(provider, false);
     }
     share.follow(await deps.gate.states());
+    // only shaped providers' rows are pending: no full-speed lane is needed
+    share.othersDone = [...domains.keys()].every((d) => share.shaped.has(providers.get(d) ?? d));
     return share;
   }
 
@@ -105,98 +129,98 @@ export class ProviderShare {
     return this.providerOfDomain.get(domain) ?? domain;
   }
 
-  /** Claims up to `want` rows: unshaped providers under the global bucket, shaped ones as granted. */
+  /** Claims up to `want` rows: unshaped providers' in a full-speed lane, shaped ones' as granted. */
   async claim(
     want: number,
     bucket: TokenBucket,
     take: (limit: number, filter?: DomainFilter) => Promise<ChunkClaim>,
-    again = false,
   ): Promise<ShareClaim> {
     await this.refresh();
-    const { gate } = this.deps;
-    const now = () => this.deps.clock.now().getTime();
     const out: ShareClaim = { claimed: [], suppressed: 0, taken: 0, done: false };
+    // batches wait for a slot: this visit takes a few paced rows and gives its slot up (not while
+    // it holds a provider's connections: they would stand idle until another batch came)
+    const queued = this.priority === 'bulk' && ((await this.deps.othersQueued?.()) ?? false);
+    if (queued && this.othersDone && this.shapedClaims > 0 && !this.pacing.connections.holdsAny()) {
+      // only shaped providers' rows are left and other batches wait for a job slot: this one
+      // sends what it holds and comes back, so their readers do not wait for Gmail's pace
+      const open = [...this.shaped].filter(([, s]) => !s.done).map(([p]) => p);
+      return { ...out, waiting: { providers: open, waitMs: MIN_RECHECK_MS } };
+    }
     const add = (r: ChunkClaim) => {
       out.claimed.push(...r.claimed);
       out.suppressed += r.suppressed;
       out.taken += r.taken;
     };
-    if (!this.othersDone) {
+    let laneWanted = false;
+    if (!this.othersDone && !this.lane.hold()) laneWanted = true;
+    else if (!this.othersDone) {
       const except = [...this.shaped.values()].flatMap((s) => s.domains);
       const n = bucket.unlimited ? want : await bucket.take(want, this.priority);
       const r = await take(n, except.length > 0 ? { except } : undefined);
       if (r.taken < n) this.othersDone = true;
       if (r.claimed.length < n) await bucket.refund(n - r.claimed.length);
       add(r);
+      // its unlimited rows are claimed: the lane goes to the next batch while this one sends the rest
+      if (this.othersDone) this.lane.give();
     }
     const waits: number[] = [];
-    let ownLeases = false;
+    let blocked = false;
+    const deps = {
+      gate: this.deps.gate,
+      connections: this.pacing.connections,
+      paced: this.pacing.paced,
+      bucket,
+      take,
+      priority: this.priority,
+      nowMs: () => this.deps.clock.now().getTime(),
+    };
     for (const [provider, s] of this.shaped) {
       if (s.done || s.spent) continue;
-      // a rate-limited provider is claimed from a tenth of a second's worth at a time: rows wait in
-      // the attempt's queue between their claim (where the rate is counted) and their send, and a
-      // full chunk sent late on top of the next one reached the bench's sink as a 421-drawing clump
-      const chunk = s.limits.perSecond
-        ? Math.min(want, Math.max(1, Math.ceil(s.limits.perSecond / 10)))
-        : want;
-      const grant = await gate.take(provider, s.limits, chunk, this.priority, now());
-      if (grant.granted === 0) {
-        waits.push(grant.waitMs);
-        // its connections are this attempt's own messages in flight: one is free within a reply,
-        // so the attempt waits for it rather than giving its place up (the job would come back
-        // for one message per connection)
-        if (grant.why === 'connections' && this.holdsLease(provider)) ownLeases = true;
-        // while other rows are left the provider is asked again at the next chunk
-        else if (this.othersDone) s.spent = true;
-        continue;
+      const c = await claimProvider(deps, provider, s, want, queued ? PACED_AHEAD_WHILE_QUEUED : want);
+      // no batch waiting: a connection another attempt holds is waited for here (free within a reply)
+      const waitHere = c.kind === 'refused' && c.why === 'connections' && !queued;
+      if (c.kind === 'blocked' || waitHere) blocked = true;
+      else if (c.kind === 'refused') waits.push(c.waitMs);
+      else {
+        this.shapedClaims++;
+        add(c.result);
       }
-      const n = bucket.unlimited ? grant.granted : await bucket.take(grant.granted, this.priority);
-      const r = await take(n, { only: s.domains });
-      if (r.taken < n) s.done = true;
-      r.claimed.forEach((row, i) => {
-        const lease = grant.leases[i];
-        if (lease) this.leases.set(row.id, { provider, lease });
-      });
-      const unused = grant.granted - r.claimed.length;
-      if (unused > 0)
-        await gate.refund(provider, s.limits, unused, grant.leases.slice(r.claimed.length), now());
-      if (!bucket.unlimited && n > r.claimed.length) await bucket.refund(n - r.claimed.length);
-      if (this.othersDone && grant.granted < chunk) s.spent = true;
-      add(r);
+      // while other rows are left the provider is asked again at the next chunk
+      if (this.othersDone && !waitHere && (c.kind === 'refused' || (c.kind === 'claimed' && c.short)))
+        this.spend(provider, s);
     }
     const open = [...this.shaped].filter(([, s]) => !s.done);
     out.done = this.othersDone && open.length === 0;
-    if (out.claimed.length === 0 && out.suppressed === 0 && !out.done && open.every(([, s]) => s.spent)) {
+    const none = out.claimed.length === 0 && out.suppressed === 0 && !out.done;
+    if (none && laneWanted) {
+      // unlimited rows are left and the lanes are taken: wait a while for one, then claim again
+      await this.lane.wait();
+    } else if (none && open.every(([, s]) => s.spent)) {
       const waitMs = Math.min(this.deps.recheckMs, Math.max(MIN_RECHECK_MS, ...waits));
       out.waiting = { providers: open.map(([p]) => p), waitMs };
-    } else if (out.claimed.length === 0 && out.suppressed === 0 && !out.done && ownLeases) {
-      await this.leaseFreed();
-      // claimed again at once (once: the attempt may be stopping), saving the slot's trip back
-      // through an outcome write per message of a connection-limited provider
-      if (!again) return this.claim(want, bucket, take, true);
-    }
+    } else if (none && blocked) out.blocked = true;
     return out;
   }
 
-  /** A row has its outcome: its connection lease (maxConnections) is free for the next message. */
+  /** Which queued row a slot may send now (send-pacing.ts), or -1. */
+  pick = (queue: readonly ClaimedRow[]): number => this.pacing.pick(queue);
+  /** Resolves once a token, a lease or a paced row's outcome may let a queued row go. */
+  freed = (): Promise<void> => this.pacing.freed();
+  /** The heartbeat keeps the attempt's connection leases. */
+  renew = (): Promise<void> => this.pacing.renew();
+
+  /** Paced providers found backing off since the last call: the attempt hands their rows back. */
+  takeBackingOff(): string[] {
+    const out = [...this.backingOff];
+    this.backingOff.clear();
+    return out;
+  }
+
+  /** A row has its outcome (or was lost to another attempt): its connection lease is free. */
   settled(rowId: number, sent: boolean, recipient?: string): void {
-    const held = this.leases.get(rowId);
-    if (held) {
-      this.leases.delete(rowId);
-      const releasing = this.releasing;
-      releasing.set(held.provider, (releasing.get(held.provider) ?? 0) + 1);
-      this.deps.gate
-        .release(held.provider, [held.lease])
-        .catch((err) =>
-          this.deps.log.warn({ err: (err as Error).message }, 'could not free a provider lease'),
-        )
-        .finally(() => {
-          releasing.set(held.provider, (releasing.get(held.provider) ?? 1) - 1);
-          for (const wake of this.freed.splice(0)) wake();
-        });
-    }
+    const conn = this.pacing.settled(rowId);
     if (sent && recipient) {
-      const provider = held?.provider ?? this.providerOf(recipient);
+      const provider = conn ?? this.providerOf(recipient);
       this.lastSentAt.set(provider, performance.now());
       if (this.shaped.get(provider)?.recovering)
         this.sentSince.set(provider, (this.sentSince.get(provider) ?? 0) + 1);
@@ -207,7 +231,7 @@ export class ProviderShare {
   async throttled(recipient: string, error: string, ctx: Record<string, unknown>): Promise<void> {
     const provider = this.providerOf(recipient);
     const s = this.shape(provider, true);
-    s.spent = true;
+    this.spend(provider, s);
     this.heldBack.add(provider);
     s.recovering = true;
     this.deps.metrics.providerThrottles.inc({ provider });
@@ -271,8 +295,10 @@ export class ProviderShare {
     return out;
   }
 
-  /** At the end of the attempt: the successes not yet reported (a Redis failure only delays recovery). */
+  /** At the end of the attempt: its lane and leases go back, successes not yet reported are. */
   async close(): Promise<void> {
+    this.lane.give();
+    await this.pacing.close();
     await this.flushSuccesses().catch((err) =>
       this.deps.log.warn({ err: (err as Error).message }, 'could not report provider successes'),
     );
@@ -288,19 +314,10 @@ export class ProviderShare {
     }
   }
 
-  /** a lease of this attempt is taken, or on its way back */
-  private holdsLease(provider: string): boolean {
-    if ((this.releasing.get(provider) ?? 0) > 0) return true;
-    for (const held of this.leases.values()) if (held.provider === provider) return true;
-    return false;
-  }
-
-  /** Resolves once a lease of this attempt is back in Redis (at most LEASE_WAIT_MS: a lost reply). */
-  private leaseFreed(): Promise<void> {
-    return new Promise((resolve) => {
-      this.freed.push(resolve);
-      setTimeout(resolve, LEASE_WAIT_MS).unref();
-    });
+  /** The attempt claims no more of this provider (used up, waiting, or backing off). */
+  private spend(provider: string, s: Shaped): void {
+    s.spent = true;
+    this.pacing.connections.retire(provider);
   }
 
   private shape(provider: string, force: boolean): Shaped {

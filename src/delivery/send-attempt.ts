@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { DkimError } from '../mail/dkim.js';
 import type { SmtpLikeError } from '../mail/smtp-errors.js';
-import { claimNext, yieldToAlerts } from './attempt-claims.js';
+import { claimNext, endAttemptClaim, renewAttempt, yieldToAlerts } from './attempt-claims.js';
 import { type RefusalHost, refused } from './attempt-refusals.js';
 import type { AttemptEnd, AttemptStop, BatchCounts, SendAttemptDeps } from './attempt-types.js';
-import { type ClaimedRow, type RowOutcome, releaseClaim, renewClaim } from './delivery-batch-store.js';
+import type { ClaimedRow, RowOutcome } from './delivery-batch-store.js';
 import type { EditionInfo } from './edition-messages.js';
 import { HandoffWatermark } from './handoff-log.js';
 import { OutcomeWriter } from './outcome-writer.js';
@@ -39,6 +39,8 @@ export class SendAttempt implements RefusalHost {
   /** outcomes on their way to the ledger (kept through a database blip) */
   private readonly outcomes: OutcomeWriter;
   private exhausted = false;
+  /** the last claim found only rows waiting for this attempt's own connections */
+  private blocked = false;
   stop: AttemptStop | undefined;
   lastRetryError = '';
   /** the receiving providers of this batch (provider-share.ts); undefined without shaping */
@@ -69,7 +71,9 @@ export class SendAttempt implements RefusalHost {
     readonly ctx: Record<string, unknown>,
   ) {
     this.lockMs = deps.config.JOB_LOCK_DURATION_MS;
-    this.watermark = new HandoffWatermark(deps.handoffs, this.token);
+    // rows claimed and not yet taken by a slot: after a crash they are known never to have left
+    const parked = (upTo: number) => this.queue.filter((r) => r.id <= upTo).map((r) => r.id);
+    this.watermark = new HandoffWatermark(deps.handoffs, this.token, parked);
     this.outcomes = new OutcomeWriter({ ...deps, token: this.token, retryForMs: this.lockMs, ctx });
   }
 
@@ -91,7 +95,14 @@ export class SendAttempt implements RefusalHost {
   async run(): Promise<AttemptEnd> {
     const { log, handoffs, config, shaping } = this.deps;
     const opened =
-      shaping && ProviderShare.open({ ...this.deps, ...shaping }, this.edition, this.batch, this.priority);
+      shaping &&
+      ProviderShare.open(
+        { ...this.deps, ...shaping },
+        this.edition,
+        this.batch,
+        this.priority,
+        Math.max(1, config.SEND_CONCURRENCY),
+      );
     this.share = await opened;
     await handoffs.open(this.token);
     const heartbeat = setInterval(
@@ -118,6 +129,8 @@ export class SendAttempt implements RefusalHost {
       clearTimeout(this.deadlineTimer);
       this.outcomes.stop();
       this.settleUnfinished();
+      // its lane and connection leases go back whatever happened
+      await this.share?.close();
       try {
         await this.outcomes.flush();
         recorded = true;
@@ -130,10 +143,9 @@ export class SendAttempt implements RefusalHost {
       handoffs.forget(this.token);
       throw failure;
     }
-    await this.share?.close();
     // Every row this claim took has its outcome recorded by now (even when the attempt failed,
     // say a claim lost to a database blip), so the claim can end and its log go.
-    await this.endClaim().catch((err) => {
+    await endAttemptClaim(this).catch((err) => {
       failure ??= err;
     });
     if (failure) throw failure;
@@ -176,24 +188,6 @@ export class SendAttempt implements RefusalHost {
     }
   }
 
-  private async endClaim(): Promise<void> {
-    const { db, clock, log, handoffs } = this.deps;
-    // Belt and braces: a row still `sending` under this claim was never attempted; it must not
-    // outlive the job.
-    const leftover = await releaseClaim(db, this.edition.id, this.batch, this.token, clock.now());
-    if (leftover > 0) {
-      log.warn({ ...this.ctx, rows: leftover }, 'claimed rows left unattempted: released to pending');
-      this.lastRetryError ||= 'claimed rows left unattempted';
-      this.counts.retry += leftover;
-    }
-    // the log is not needed any more (its TTL would remove it)
-    await handoffs
-      .discard(this.token)
-      .catch((err) =>
-        log.warn({ ...this.ctx, err: (err as Error).message }, 'could not drop the hand-off log'),
-      );
-  }
-
   private async slot(): Promise<void> {
     for (;;) {
       const row = await this.next();
@@ -209,10 +203,20 @@ export class SendAttempt implements RefusalHost {
   private async next(): Promise<ClaimedRow | undefined> {
     for (;;) {
       if (this.stop || this.draining) return undefined;
-      const row = this.queue.shift();
-      if (row) {
+      // a connection-limited provider's row waits for an idle lease; the rows behind it go
+      const i = this.share ? this.share.pick(this.queue) : this.queue.length > 0 ? 0 : -1;
+      if (i >= 0) {
+        const row = this.queue.splice(i, 1)[0]!;
         this.watermark.taken(row.id);
         return row;
+      }
+      if (this.blocked || (this.exhausted && this.queue.length > 0)) {
+        // what is left waits for this attempt's own connections: one is free within a reply
+        await this.share?.freed();
+        this.blocked = false;
+        // a paced provider found backing off meanwhile: its rows wait pending, unspent
+        for (const provider of this.share?.takeBackingOff() ?? []) this.handBackProvider(provider);
+        continue;
       }
       if (this.exhausted) return undefined;
       this.refilling ??= this.refill().finally(() => {
@@ -235,6 +239,7 @@ export class SendAttempt implements RefusalHost {
       this.priority,
     );
     if (result.done) this.exhausted = true;
+    if (result.blocked) this.blocked = true;
     if (result.waiting && result.claimed.length === 0) {
       // only rows of providers that wait are left: the job comes back, other batches go on
       this.waiting = result.waiting;
@@ -245,6 +250,12 @@ export class SendAttempt implements RefusalHost {
       this.held.set(row.id, row);
       this.queue.push(row);
     }
+    // rows claimed below the hand-off watermark are named in the log as never handed off
+    await this.watermark.claimed(result.claimed.map((r) => r.id)).catch((err: Error) => {
+      if (this.watermark.fenced)
+        this.stop ??= { why: 'retry', error: 'the claim was taken over by another attempt' };
+      else this.deps.log.warn({ ...this.ctx, err: err.message }, 'could not update the hand-off log');
+    });
   }
 
   /** A provider backs off: its rows claimed and not yet given to a slot wait pending, unspent. */
@@ -285,6 +296,8 @@ export class SendAttempt implements RefusalHost {
         messageId: message.messageId,
         // the body leaves only once the hand-off log covers the row
         handOff: () => this.handOff(row.id),
+        // its provider's token or connection is spent on it: ahead of unpaced mail in the pool
+        urgent: this.share?.pacing.urgent(row.id),
       });
       this.counts.sent++;
       metrics.mailsSent.inc({ kind });
@@ -327,22 +340,10 @@ export class SendAttempt implements RefusalHost {
     this.outcomes.add(outcome);
   }
 
-  /** Renews the claim; rows another attempt took meanwhile are dropped unsent. */
+  /** Renews the claim and the provider leases; rows another attempt took meanwhile are dropped unsent. */
   private async beat(): Promise<void> {
     const startedAt = performance.now();
-    // only rows claimed before the renewal started can be missing from its answer for the
-    // right reason; a chunk claimed meanwhile is fresh and ours
-    const before = [...this.held.keys()];
-    const still = await renewClaim(this.deps.db, this.edition.id, this.batch, this.token);
+    await renewAttempt(this, this.held);
     this.lastBeat = startedAt;
-    for (const id of before) {
-      if (this.held.has(id) && !still.has(id)) {
-        this.held.delete(id);
-        this.deps.log.warn(
-          { ...this.ctx, deliveryId: id },
-          'claim lost to another attempt: row not sent by this one',
-        );
-      }
-    }
   }
 }

@@ -17,7 +17,7 @@ export interface StaleClaimsDeps {
 }
 
 export interface StaleClaimCounts {
-  /** rows the dead attempt's hand-off log shows were never handed to SMTP: pending again */
+  /** rows the dead attempt's hand-off log shows were never handed to SMTP (above W or parked): pending again */
   released: number;
   /** rows that may have reached the server: ambiguous, never resent blindly */
   ambiguous: number;
@@ -39,7 +39,17 @@ export async function recoverStaleClaims(
   for (const staleToken of await staleClaimTokens(db, edition.id, batch, lockMs)) {
     const record = await handoffs.take(staleToken);
     const upTo = record.trusted ? record.upTo : null;
-    const stale = await settleStaleClaim(db, edition.id, batch, lockMs, staleToken, upTo, clock.now());
+    const parked = record.trusted ? record.parked : [];
+    const stale = await settleStaleClaim(
+      db,
+      edition.id,
+      batch,
+      lockMs,
+      staleToken,
+      upTo,
+      clock.now(),
+      parked,
+    );
     out.released += stale.released.length;
     if (stale.released.length > 0)
       log.info(

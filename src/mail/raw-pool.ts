@@ -50,9 +50,14 @@ export interface RawPool {
   /**
    * `handOff`, when given, runs once a connection is ready for the message; the body waits for
    * it (the envelope does not), and when it rejects the message is abandoned before any byte of
-   * it left, with that error (`messageUnsent`).
+   * it left, with that error (`messageUnsent`). An `urgent` message waits ahead of the others.
    */
-  send(envelope: RawEnvelope, raw: Buffer, handOff?: () => Promise<void>): Promise<RawSendResult>;
+  send(
+    envelope: RawEnvelope,
+    raw: Buffer,
+    handOff?: () => Promise<void>,
+    urgent?: boolean,
+  ): Promise<RawSendResult>;
   /**
    * Opens one connection of its own (greeting, EHLO, AUTH when configured) and quits: resolves when
    * the relay answers, rejects with the error when it does not. Not counted in the pool.
@@ -77,6 +82,7 @@ interface Slot {
 interface Waiter {
   resolve(slot: Slot): void;
   reject(err: PoolError): void;
+  urgent: boolean;
 }
 
 /**
@@ -236,7 +242,7 @@ export function createRawPool(opts: RawPoolOptions): RawPool {
     }
   }
 
-  function acquire(): Promise<Slot> {
+  function acquire(urgent = false): Promise<Slot> {
     if (closed) return Promise.reject(poolClosed());
     for (let slot = idle.pop(); slot; slot = idle.pop()) {
       clearTimeout(slot.idleTimer);
@@ -244,7 +250,9 @@ export function createRawPool(opts: RawPoolOptions): RawPool {
       retire(slot, 'close');
     }
     return new Promise<Slot>((resolve, reject) => {
-      waiters.push({ resolve, reject });
+      // an urgent waiter goes after the urgent ones already waiting, before the others
+      const at = urgent ? waiters.findIndex((w) => !w.urgent) : -1;
+      waiters.splice(at < 0 ? waiters.length : at, 0, { resolve, reject, urgent });
       pump();
     });
   }
@@ -287,10 +295,10 @@ export function createRawPool(opts: RawPoolOptions): RawPool {
   }
 
   return {
-    async send(envelope, raw, handOff) {
+    async send(envelope, raw, handOff, urgent) {
       // a reused connection the server dropped in between gets one more try on a fresh one
       for (let attempt = 0; ; attempt++) {
-        const slot = await acquire();
+        const slot = await acquire(urgent);
         const reused = slot.messages > 0;
         const handedOff = handOff?.();
         // consumed by the body, or never (the envelope failed first): not an unhandled rejection

@@ -25,6 +25,8 @@ export interface RawMessage {
    * is held until it resolves, and the message is abandoned unsent if it rejects.
    */
   handOff?: () => Promise<void>;
+  /** takes the pool's next free connection ahead of other waiting messages (a paced provider's) */
+  urgent?: boolean;
 }
 
 /** The small interface delivery code needs (listmonk's Messenger): send one message. */
@@ -169,9 +171,9 @@ export function createMailer(config: Config, opts: MailerOptions = {}): Mailer {
       const signed = dkim ? { ...message, dkim } : message;
       return viaRelays(async (relay) => sent(await relay.transport.sendMail(signed)));
     },
-    async sendRaw({ envelope, raw, messageId, handOff }) {
+    async sendRaw({ envelope, raw, messageId, handOff, urgent }) {
       const signedRaw = signer ? await signer.sign(raw) : raw;
-      const info = await viaRelays((relay) => relay.pool.send(envelope, signedRaw, handOff));
+      const info = await viaRelays((relay) => relay.pool.send(envelope, signedRaw, handOff, urgent));
       return { messageId, ...info };
     },
     async probe() {

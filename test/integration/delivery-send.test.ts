@@ -319,6 +319,38 @@ describe('bulk delivery', () => {
     expect(await handoffs.take(crashed)).toEqual({ trusted: false, why: 'missing' });
   });
 
+  it('after a crash, also resends the rows its hand-off log lists as parked below the watermark', async () => {
+    const ed = await seedEdition(ctx, { readers: 6, batchSize: 6 });
+    const rows = await ledger(ctx, ed.editionId);
+    const ids = rows.map((r) => Number(r.id));
+    const handoffs = createHandoffLog(ctx.container.redis, ctx.container.config.QUEUE_PREFIX);
+    // the worker handed rows 0, 2 and 3 to SMTP while rows 1 and 4 waited for their provider's
+    // connection (parked), then was killed; row 5 was never reached
+    const crashed = randomUUID();
+    await handoffs.open(crashed);
+    await handoffs.markUpTo(crashed, ids[4]!, [ids[4]!, ids[1]!]);
+    await strandClaim(ed.editionId, crashed);
+
+    const result = await sendAgain(ed.editionId);
+    expect(result).toMatchObject({
+      status: 'done',
+      counts: { sent: 3, staleAmbiguous: 3, staleReleased: 3 },
+    });
+    const after = await ledger(ctx, ed.editionId);
+    expect(after.map((r) => r.state)).toEqual([
+      'ambiguous',
+      'sent',
+      'ambiguous',
+      'ambiguous',
+      'sent',
+      'sent',
+    ]);
+    const handedOff = [rows[0]!, rows[2]!, rows[3]!].map((r) => r.recipient);
+    const neverLeft = [rows[1]!, rows[4]!, rows[5]!].map((r) => r.recipient);
+    expect(received(handedOff)).toHaveLength(0);
+    expect([...copiesByRecipient(received(neverLeft)).values()]).toEqual([1, 1, 1]);
+  });
+
   it('trusts no hand-off log written before Redis restarted: every row of the crashed claim is ambiguous', async () => {
     const ed = await seedEdition(ctx, { readers: 3, batchSize: 3 });
     const handoffs = createHandoffLog(ctx.container.redis, ctx.container.config.QUEUE_PREFIX);

@@ -100,7 +100,7 @@ describe('traffic shaping per receiving provider', () => {
       const rows = await ledger(c, editionId);
       const gmail = rows.filter((r) => domainOf(r.recipient) === 'gmailish.test');
       expect(gmail).toHaveLength(10);
-      expect(gmail.every((r) => r.state === 'pending')).toBe(true);
+      expect(gmail.map((r) => r.state)).toEqual(gmail.map(() => 'pending'));
       // the sink has the others' messages; their outcomes are written within a flush
       expect(rows.filter((r) => r.state === 'sent')).toHaveLength(20);
       return rows;
@@ -213,5 +213,45 @@ describe('traffic shaping per receiving provider', () => {
     expect(copiesByRecipient(c.sink.received).size).toBe(32);
     expect(most).toBe(1);
     expect(mostOthers).toBeGreaterThan(1);
+  });
+
+  it("takes a connection-limited provider's leases once per chunk, not once per message", async () => {
+    let open = 0;
+    let most = 0;
+    const c = await start(
+      { PROVIDER_LIMITS: JSON.stringify({ microsoft: { maxConnections: 2 } }), SMTP_POOL_SIZE: '4' },
+      {
+        onRcpt(address) {
+          if (domainOf(address) === 'msish.test') most = Math.max(most, ++open);
+          return undefined;
+        },
+        onData(_raw, session) {
+          const to = session.envelope.rcptTo[0]?.address ?? '';
+          if (domainOf(to) === 'msish.test') open--;
+          return undefined;
+        },
+        replyDelayMs: () => 5,
+      },
+    );
+    // one batch of 80 readers, 40 of them at the connection-limited provider
+    const { editionId, batches } = await seedSpread(c, 80, 80, ['msish.test', 'plain.test']);
+    await enqueueBatches(
+      c,
+      editionId,
+      Array.from({ length: batches }, (_, b) => b),
+    );
+    const done = await settled(c, editionId);
+    expect(done.every((r) => r.state === 'sent')).toBe(true);
+    expect(copiesByRecipient(c.sink.received).size).toBe(80);
+    expect(most).toBeLessThanOrEqual(2);
+    // leases are numbered in Redis as they are taken: a lease per message took 40 (and each cost
+    // the message a claim of its own); kept over the attempt's chunk of rows, a handful
+    const taken = Number(
+      await c.container.redis.hget(`${c.config.QUEUE_PREFIX}:provider:microsoft`, 'leaseSeq'),
+    );
+    expect(taken).toBeGreaterThan(0);
+    expect(taken).toBeLessThanOrEqual(10);
+    // and every lease went back when the attempt was done
+    expect(await c.container.redis.zcard(`${c.config.QUEUE_PREFIX}:provider:microsoft:leases`)).toBe(0);
   });
 });

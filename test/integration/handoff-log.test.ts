@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createHandoffLog, HandoffLogClosedError } from '../../src/delivery/handoff-log.js';
+import { createHandoffLog, HandoffLogClosedError, MAX_PARKED } from '../../src/delivery/handoff-log.js';
 import { createRedis } from '../../src/redis.js';
 import { deleteRedisPrefix, eventually } from '../helpers/context.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
@@ -21,7 +21,7 @@ describe('hand-off log', () => {
     await log.open(token);
     await log.markUpTo(token, 40);
     await log.markUpTo(token, 12); // a slower mark arriving late does not lower it
-    expect(await log.take(token)).toEqual({ trusted: true, upTo: 40 });
+    expect(await log.take(token)).toEqual({ trusted: true, upTo: 40, parked: [] });
     expect(await log.take(token)).toEqual({ trusted: false, why: 'missing' });
     await expect(log.markUpTo(token, 41)).rejects.toBeInstanceOf(HandoffLogClosedError);
     expect(await redis.exists(`${prefix}:handoff:${token}`)).toBe(0);
@@ -30,7 +30,7 @@ describe('hand-off log', () => {
   it('an attempt that handed nothing off says so; a discarded log is gone, a forgotten one kept', async () => {
     const quiet = randomUUID();
     await log.open(quiet);
-    expect(await log.take(quiet)).toEqual({ trusted: true, upTo: 0 });
+    expect(await log.take(quiet)).toEqual({ trusted: true, upTo: 0, parked: [] });
 
     const done = randomUUID();
     await log.open(done);
@@ -44,12 +44,36 @@ describe('hand-off log', () => {
     await log.markUpTo(failed, 9);
     log.forget(failed);
     await expect(log.markUpTo(failed, 10)).rejects.toBeInstanceOf(HandoffLogClosedError);
-    expect(await log.take(failed)).toEqual({ trusted: true, upTo: 9 });
+    expect(await log.take(failed)).toEqual({ trusted: true, upTo: 9, parked: [] });
 
     // a mark cannot create a log: an attempt whose log is gone stops handing off
     const never = randomUUID();
     await expect(log.markUpTo(never, 1)).rejects.toBeInstanceOf(HandoffLogClosedError);
     expect(await redis.exists(`${prefix}:handoff:${never}`)).toBe(0);
+  });
+
+  it('lists parked rows below the watermark: the latest mark is the whole list, sorted', async () => {
+    const token = randomUUID();
+    await log.open(token);
+    await log.markUpTo(token, 50, [30, 7, 12]);
+    // the next mark replaces the list; rows above W need no listing
+    await log.markUpTo(token, 50, [30, 12, 60]);
+    expect(await log.take(token)).toEqual({ trusted: true, upTo: 50, parked: [12, 30] });
+    // taken: a mark, parked rows or not, finds no log
+    await expect(log.markUpTo(token, 50, [12])).rejects.toBeInstanceOf(HandoffLogClosedError);
+    await expect(log.markUpTo(token, 51)).rejects.toBeInstanceOf(HandoffLogClosedError);
+    expect(await redis.exists(`${prefix}:handoff:${token}`)).toBe(0);
+  });
+
+  it('reads a log written without a parked list as parking nothing, and refuses an endless list', async () => {
+    const token = randomUUID();
+    await log.open(token);
+    const key = `${prefix}:handoff:${token}`;
+    const [serverRun] = (await redis.get(key))!.split(':');
+    await redis.set(key, `${serverRun}:9`, 'PX', 60_000); // what a process before parked rows wrote
+    const tooMany = Array.from({ length: MAX_PARKED + 1 }, (_, i) => i + 1);
+    await expect(log.markUpTo(token, MAX_PARKED + 1, tooMany)).rejects.toBeInstanceOf(RangeError);
+    expect(await log.take(token)).toEqual({ trusted: true, upTo: 9, parked: [] });
   });
 
   it('expires: a log nobody takes does not stay in Redis for ever', async () => {

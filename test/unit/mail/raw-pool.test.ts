@@ -149,6 +149,18 @@ describe('raw SMTP pool', () => {
     expect(bodies.size).toBe(30);
   });
 
+  it('an urgent message takes the next free connection ahead of the others waiting, in its own order', async () => {
+    const server = await startScripted(() => 'none');
+    const p = pool(server.url, 1);
+    const order = ['m0', 'a1', 'u1', 'a2', 'u2', 'a3'];
+    await Promise.all(
+      order.map((name) =>
+        p.send(envelope(`${name}@example.org`), message(name), undefined, name.startsWith('u')),
+      ),
+    );
+    expect(server.messages.map((m) => m.to.slice(0, 2))).toEqual(['m0', 'u1', 'u2', 'a1', 'a2', 'a3']);
+  });
+
   it('opens a new connection after maxMessages, and closes idle ones', async () => {
     const server = await startScripted(() => 'none');
     cleanups.push(() => server.close());
