@@ -359,28 +359,48 @@ async function diagnose(db: typeof bench.db, queuePrefix: string, logFile: strin
       readFile(f, 'utf8').catch(() => ''),
     ),
   );
-  for (const c of claims) {
-    out.push(
-      `  sending: ${c.n} row(s) of ${c.edition_id}:${c.batch_no} under claim ${c.claim_token}, renewed ${c.age_s} s ago`,
-    );
-    for (const [i, text] of logs.entries())
-      for (const l of text
-        .split('\n')
-        .filter(
-          (l) =>
-            l.includes(c.claim_token) || (l.includes(`"batch":${c.batch_no},`) && l.includes(c.edition_id)),
-        )
-        .slice(-6))
-        out.push(`    worker ${i + 1}: ${l.slice(0, 300)}`);
-  }
   const queue = new Queue('send', { connection: { url: REDIS_URL }, prefix: queuePrefix });
+  const digests = new Queue('digests', { connection: { url: REDIS_URL }, prefix: queuePrefix });
   try {
+    for (const c of claims) {
+      const { rows: ed } = await db.query<{ state: string }>('SELECT state FROM editions WHERE id = $1', [
+        c.edition_id,
+      ]);
+      // the ids maintenance and the recovery would enqueue it under (queues/digest-enqueuer.ts)
+      const ids = [`send-${c.edition_id}-${c.batch_no}`, `send-${c.edition_id}-${c.batch_no}-repair`];
+      const states = await Promise.all(ids.map((j) => queue.getJobState(j)));
+      out.push(
+        `  sending: ${c.n} row(s) of ${c.edition_id}:${c.batch_no} under claim ${c.claim_token}, renewed ${c.age_s} s ago; edition ${ed[0]?.state}; jobs ${ids.map((j, i) => `${j}=${states[i]}`).join(' ')}`,
+      );
+      for (const [i, text] of logs.entries())
+        for (const l of text
+          .split('\n')
+          .filter(
+            (l) =>
+              l.includes(c.claim_token) ||
+              (l.includes(c.edition_id) && (l.includes(`"batch":${c.batch_no},`) || l.includes(ids[0]!))),
+          )
+          .slice(-8))
+          out.push(`    worker ${i + 1}: ${l.slice(0, 300)}`);
+    }
     out.push(`  send queue: ${JSON.stringify(await queue.getJobCounts())}`);
     for (const job of await queue.getFailed(0, 4))
       out.push(`  failed job ${job.id}: ${job.failedReason} (attempts ${job.attemptsMade})`);
+    out.push(`  digests queue: ${JSON.stringify(await digests.getJobCounts())}`);
+    for (const s of await digests.getJobSchedulers())
+      out.push(`  digests scheduler ${s.key}: next ${s.next ? new Date(s.next).toISOString() : 'none'}`);
   } finally {
     await queue.close();
+    await digests.close();
   }
+  const maintained = (logs[1] ?? '')
+    .split('\n')
+    .filter((l) => l.includes('"msg":"edition maintenance"') || l.includes('"msg":"delivery ledger pruned"'))
+    .slice(-4);
+  out.push(
+    '  last maintenance runs of the restarted worker:',
+    ...maintained.map((l) => `    ${l.slice(0, 300)}`),
+  );
   const warnings = (await readFile(logFile, 'utf8').catch(() => ''))
     .split('\n')
     .filter((l) => /"level":(40|50|60)/.test(l))

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/pool.js';
+import type { Db, Queryable } from '../db/pool.js';
 import { markEditionSent } from '../digests/edition-state-store.js';
 import type { EditionCounts } from './delivery-store.js';
 
@@ -327,17 +327,13 @@ export async function failPendingRows(
  * after an early finish re-opens nothing but refreshes the counts), never once retention has
  * pruned part of the ledger.
  */
-export async function finalizeEdition(
-  q: Queryable,
-  editionId: string,
-  at: Date,
-): Promise<EditionCounts | null> {
+export async function finalizeEdition(db: Db, editionId: string, at: Date): Promise<EditionCounts | null> {
   // One probe of deliveries_open_idx, so counting the whole edition happens once it is done, not
   // after every batch. markEditionSent checks again: a row re-opened meanwhile keeps it open.
-  const open = await q.query(
+  const open = await db.query(
     `SELECT 1 FROM deliveries WHERE edition_id = $1 AND state IN ('pending', 'sending') LIMIT 1`,
     [editionId],
   );
   if ((open.rowCount ?? 0) > 0) return null;
-  return markEditionSent(q, editionId, at);
+  return markEditionSent(db, editionId, at);
 }

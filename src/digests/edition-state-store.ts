@@ -3,7 +3,7 @@
  * renders and fills editions, its one owner): the first batch starting, operator controls, expiry
  * and revival, resend copies, the alert fan-out cursor, the final counts when sending ends and retention's seal.
  */
-import type { Queryable } from '../db/pool.js';
+import { type Db, type Queryable, withTransaction } from '../db/pool.js';
 import {
   cancelPendingRows,
   EDITION_COUNT_COLUMNS,
@@ -65,11 +65,15 @@ export async function expireUnstarted(q: Queryable, oldest: Date, now: Date): Pr
   return ids;
 }
 
-/** Editions declared sent that got rows afterwards are sending again. Returns how many. */
+/**
+ * Editions declared sent that have rows still to send (pending, or sending under a claim, which
+ * maintenance settles only for editions that are sending) are sending again. Returns how many.
+ */
 export async function reviveSentWithPending(q: Queryable, now: Date): Promise<number> {
   const res = await q.query(
     `UPDATE editions e SET state = 'sending', updated_at = $1
-     WHERE e.state = 'sent' AND EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = e.id AND d.state = 'pending')
+     WHERE e.state = 'sent'
+       AND EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = e.id AND d.state IN ('pending', 'sending'))
      RETURNING id`,
     [now],
   );
@@ -135,12 +139,20 @@ const FINAL_COUNTS = `jsonb_build_object('total', c.total, 'sent', c.sent, 'fail
 /**
  * State `sent` with final_counts, when the ledger (counted here) has nothing pending or sending
  * and retention has not pruned it. Returns the counts stored, or null when it did not apply.
+ *
+ * The edition row is locked first and the rows counted in the next statement: a planner adding a
+ * batch holds that lock while it inserts the rows (edition-store.ts), and one statement counts
+ * from the snapshot it started with, so a count taken while waiting for the lock missed the new
+ * batch and the edition was marked sent with its rows still to send (nobody repaired them then).
  */
-export async function markEditionSent(
-  q: Queryable,
-  editionId: string,
-  at: Date,
-): Promise<EditionCounts | null> {
+export async function markEditionSent(db: Db, editionId: string, at: Date): Promise<EditionCounts | null> {
+  return withTransaction(db, async (q) => {
+    await q.query('SELECT 1 FROM editions WHERE id = $1 FOR UPDATE', [editionId]);
+    return countAndMarkSent(q, editionId, at);
+  });
+}
+
+async function countAndMarkSent(q: Queryable, editionId: string, at: Date): Promise<EditionCounts | null> {
   // The edition.sent event for the CMS (outbox, issue 20) is part of this one statement, so it is
   // stored exactly when the edition becomes sent; its id is the edition's, so a recount or a revival
   // that ends in `sent` again reports nothing new. Test copies are not reported.

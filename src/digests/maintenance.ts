@@ -42,7 +42,8 @@ export function createMaintenance(deps: DigestDeps) {
     const oldest = new Date(now.getTime() - config.DIGEST_MAX_AGE_SECONDS * 1000);
     result.expired = (await expireUnstarted(db, oldest, now)).length;
 
-    // Rows added after the sender had declared the edition sent: sending again.
+    // Editions declared sent that still have rows to send (added afterwards, or left under a
+    // claim): sending again, so the repair below finds their batches.
     result.revived = await reviveSentWithPending(db, now);
 
     // Batches with rows still pending and no live job: lost between the planner's commit and its

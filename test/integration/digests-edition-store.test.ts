@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '../../src/db/pool.js';
+import { finalizeEdition } from '../../src/delivery/delivery-batch-store.js';
 import { cancelEdition, type EditionSpec, fillEdition } from '../../src/digests/edition-store.js';
 import { renderEdition } from '../../src/render/index.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
@@ -120,5 +121,44 @@ describe('edition store: fillEdition', () => {
     const { rows: e } = await ctx.db.query('SELECT state FROM editions WHERE id = $1', [failed.edition.id]);
     expect(e[0].state).toBe('cancelled');
     expect(await rows(failed.edition.id)).toEqual([]);
+  });
+
+  it('a batch added while the last one finalizes keeps the edition sending (it is not marked sent under it)', async () => {
+    const article = await addArticle(ctx, { title: 'افتتاح معرض الكتاب في الشارقة', language: 'ar' });
+    const early = await addReader(ctx, { email: 'sabiq@example.org', language: 'ar' });
+    const late = await addReader(ctx, { email: 'lahiq@example.org', language: 'ar' });
+    const now = ctx.clock.now();
+    const first = await withTransaction(ctx.db, (c) =>
+      fillEdition(c, deps(), spec('fill-race', [article]), now, () => [early]),
+    );
+    if (first.status !== 'filled') throw new Error(`not filled: ${first.status}`);
+    const editionId = first.edition.id;
+    await ctx.db.query(`UPDATE deliveries SET state = 'sent' WHERE edition_id = $1`, [editionId]);
+
+    // a planner adds batch 1 and has not committed yet when the sender of batch 0 finalizes
+    const planner = await ctx.db.connect();
+    try {
+      await planner.query('BEGIN');
+      const second = await fillEdition(planner, deps(), spec('fill-race', [article]), now, () => [late]);
+      expect(second.status === 'filled' && second.persisted.batches).toEqual([1]);
+      const finalizing = finalizeEdition(ctx.db, editionId, now);
+      // it waits for the planner's lock on the edition before deciding
+      for (let i = 0; i < 100; i++) {
+        const { rows: waiting } = await ctx.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE wait_event_type = 'Lock' AND query LIKE '%FROM editions WHERE id = $1 FOR UPDATE%'`,
+        );
+        if (waiting[0]!.n > 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await planner.query('COMMIT');
+      expect(await finalizing).toBeNull();
+    } finally {
+      planner.release();
+    }
+    const { rows: e } = await ctx.db.query('SELECT state, final_counts FROM editions WHERE id = $1', [
+      editionId,
+    ]);
+    expect(e[0]).toMatchObject({ state: 'sending', final_counts: null });
   });
 });

@@ -185,4 +185,30 @@ describe('maintenance repairs batches left without a live job', () => {
     ]);
     expect(ctx.sink.received.length - before).toBe(50);
   });
+
+  it('an edition marked sent with rows still under a dead claim is sending again and its batch gets a job', async () => {
+    ctx.clock.set('2026-12-02T07:00:05Z');
+    await addArticle(ctx, { title: 'Fourth morning', at: '2026-12-02T05:00:00Z' });
+    const d = digests(ctx);
+    const planned = await d.planner.plan();
+    const editionId = planned.editions[0]!;
+    const queue = ctx.container.queues.get('send');
+    for (let b = 0; b < planned.batches; b++) await queue.remove(jobId('send', editionId, b));
+    await ctx.db.query(`UPDATE deliveries SET state = 'sent' WHERE edition_id = $1 AND batch_no <> 4`, [
+      editionId,
+    ]);
+    await ctx.db.query(
+      `UPDATE deliveries SET state = 'sending', claim_token = 'killed-worker-claim',
+              claimed_at = now() - interval '1 hour', attempts = 1
+        WHERE edition_id = $1 AND batch_no = 4`,
+      [editionId],
+    );
+    await ctx.db.query(`UPDATE editions SET state = 'sent' WHERE id = $1`, [editionId]);
+
+    expect(await d.maintenance.run()).toMatchObject({ revived: 1, rekicked: 1 });
+    const { rows } = await ctx.db.query('SELECT state FROM editions WHERE id = $1', [editionId]);
+    expect(rows[0].state).toBe('sending');
+    expect(await queue.getJobState(jobId('send', editionId, 4))).toBe('waiting');
+    await queue.remove(jobId('send', editionId, 4));
+  });
 });
