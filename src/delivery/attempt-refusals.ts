@@ -38,8 +38,27 @@ export interface RefusalHost {
   /** whether the relay answered a probe after a connection was lost (one probe per attempt) */
   relayCheck: Promise<boolean> | undefined;
   settle(row: ClaimedRow, outcome: RowOutcome): void;
-  /** a provider backs off: its rows claimed and not yet handed off go back to pending */
-  handBackProvider(provider: string): void;
+  /** a provider backs off (or starves): its rows claimed and not yet handed off go back to pending */
+  handBackProvider(provider: string, why?: string): void;
+}
+
+/**
+ * After a wait for tokens or leases: the rows of paced providers found backing off go back to
+ * pending, unspent; so do all paced rows when none could go for a while and batches that never
+ * ran wait for a slot (send-pacing.ts `starved`): the attempt then claims no more of them and
+ * ends, and its slot goes to those batches' unthrottled readers.
+ */
+export async function handBackWaiting(host: RefusalHost, queue: readonly ClaimedRow[]): Promise<void> {
+  const share = host.share;
+  if (!share) return;
+  for (const provider of share.takeBackingOff()) host.handBackProvider(provider);
+  if (queue.length === 0 || !(await share.pacing.starved())) return;
+  const starving = new Set<string>();
+  for (const row of queue) {
+    const provider = share.pacing.paced.get(row.id);
+    if (provider !== undefined) starving.add(provider);
+  }
+  for (const provider of starving) host.handBackProvider(provider, 'waits for its rate');
 }
 
 /** A 421 (the server is closing the connection) means the next sends would fail too. */

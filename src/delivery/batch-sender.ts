@@ -68,7 +68,7 @@ export interface BatchSenderDeps {
   /**
    * True while breaking alerts are waiting or being sent anywhere: bulk digests then take no new
    * rows, so alerts get the SMTP connections ahead of digest traffic (the rate bucket's priorities
-   * only matter when a rate is set).
+   * only matter when a rate is set). Not asked with shaping (attempt-claims.ts yieldToAlerts).
    */
   alertsPending?: () => Promise<boolean>;
   /** traffic shaping per receiving provider (provider-share.ts) */

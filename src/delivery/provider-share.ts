@@ -43,10 +43,7 @@ export type ShareClaim = ChunkClaim & {
 
 /** How often a batch re-reads which providers back off (another process may have met a throttle). */
 const STATE_REFRESH_MS = 1000;
-/**
- * A batch that yields to throttled providers is not looked at again sooner than this: batches back
- * every few ms spent the machine on job runs (bench: PostgreSQL CPU 6x the plain lane's).
- */
+/** A batch yielding to throttled providers comes back no sooner (sooner: PostgreSQL CPU 6x plain). */
 const MIN_RECHECK_MS = 200;
 /**
  * A paced provider's rows an attempt holds ahead while other batch jobs wait for a slot: visits are
@@ -95,6 +92,7 @@ export class ProviderShare {
       slots,
       nowMs: () => deps.clock.now().getTime(),
       limitsOf: (provider) => this.shaped.get(provider)?.limits,
+      othersQueued: deps.othersQueued,
       onBackoff: (provider) => {
         const s = this.shaped.get(provider);
         if (s) this.spend(provider, s);

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { DkimError } from '../mail/dkim.js';
 import type { SmtpLikeError } from '../mail/smtp-errors.js';
 import { claimNext, endAttemptClaim, renewAttempt, yieldToAlerts } from './attempt-claims.js';
-import { type RefusalHost, refused } from './attempt-refusals.js';
+import { handBackWaiting, type RefusalHost, refused } from './attempt-refusals.js';
 import type { AttemptEnd, AttemptStop, BatchCounts, SendAttemptDeps } from './attempt-types.js';
 import type { ClaimedRow, RowOutcome } from './delivery-batch-store.js';
 import type { EditionInfo } from './edition-messages.js';
@@ -214,8 +214,8 @@ export class SendAttempt implements RefusalHost {
         // what is left waits for this attempt's own connections: one is free within a reply
         await this.share?.freed();
         this.blocked = false;
-        // a paced provider found backing off meanwhile: its rows wait pending, unspent
-        for (const provider of this.share?.takeBackingOff() ?? []) this.handBackProvider(provider);
+        // paced providers backing off, or starving while batches wait for a slot: rows go back
+        await handBackWaiting(this, this.queue);
         continue;
       }
       if (this.exhausted) return undefined;
@@ -228,7 +228,7 @@ export class SendAttempt implements RefusalHost {
 
   private async refill(): Promise<void> {
     if (this.outcomes.size > 0) await this.outcomes.flush();
-    await yieldToAlerts(this.deps, this.priority, () => this.stop !== undefined);
+    await yieldToAlerts(this.deps, this.priority, () => this.stop !== undefined, this.share !== undefined);
     if (this.draining) return;
     const result = await claimNext(
       this.deps,
@@ -259,10 +259,10 @@ export class SendAttempt implements RefusalHost {
   }
 
   /** A provider backs off: its rows claimed and not yet given to a slot wait pending, unspent. */
-  handBackProvider(provider: string): void {
+  handBackProvider(provider: string, why = 'is backing off'): void {
     for (const row of this.share?.extract(provider, this.queue) ?? []) {
       this.counts.throttled++;
-      this.settle(row, { id: row.id, state: 'pending', error: `waiting: ${provider} is backing off` });
+      this.settle(row, { id: row.id, state: 'pending', error: `waiting: ${provider} ${why}` });
     }
   }
 
@@ -296,8 +296,8 @@ export class SendAttempt implements RefusalHost {
         messageId: message.messageId,
         // the body leaves only once the hand-off log covers the row
         handOff: () => this.handOff(row.id),
-        // its provider's token or connection is spent on it: ahead of unpaced mail in the pool
-        urgent: this.share?.pacing.urgent(row.id),
+        // an alert, or its provider's token or connection is spent on it: ahead in the pool
+        urgent: this.priority === 'alert' || this.share?.pacing.urgent(row.id),
       });
       this.counts.sent++;
       metrics.mailsSent.inc({ kind });

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../logger.js';
 import type { ProviderGate } from '../shaping/provider-gate.js';
 import type { ProviderLimits } from '../shaping/shaping-schema.js';
@@ -11,6 +12,13 @@ import type { SendPriority } from './token-bucket.js';
  * claiming again: a lease another attempt or process gave back is seen within this).
  */
 const FREED_WAIT_MS = 100;
+/**
+ * A bulk attempt whose queued rows all wait for their providers' tokens or leases this long, while
+ * other batch jobs wait for a slot, hands them back and gives its slot up (send-attempt.ts): a
+ * breaking alert takes Gmail's whole rate for seconds, and eight slots each waiting for a token
+ * held every fresh batch's unthrottled readers (the bench's 5,000-reader rush stood 2 s).
+ */
+const STARVED_MS = 250;
 
 export interface SendPacingOptions {
   gate: ProviderGate;
@@ -23,6 +31,8 @@ export interface SendPacingOptions {
   limitsOf: (provider: string) => ProviderLimits | undefined;
   /** the provider was found backing off when tokens were asked for */
   onBackoff: (provider: string) => void;
+  /** batch jobs that never ran wait for a job slot (container.ts) */
+  othersQueued?: () => Promise<boolean>;
 }
 
 /**
@@ -40,11 +50,16 @@ export class SendPacing {
   /** those a slot has taken holding a lease */
   private readonly leased = new Set<number>();
   private waiters: Array<() => void> = [];
+  private readonly unsubscribe: () => void;
+  /** when a slot last found a row it could send */
+  private pickedAt = performance.now();
 
   constructor(private readonly opts: SendPacingOptions) {
     const wake = () => this.wake();
     this.connections = new ProviderConnections(opts.gate, opts.log, opts.priority, opts.slots, wake);
     this.pace = new ProviderPace(opts.gate, opts.log, opts.priority, opts.nowMs, wake, opts.onBackoff);
+    // another attempt of this process gave leases back: ours waiting for one take it at once
+    this.unsubscribe = opts.gate.onRelease(wake);
   }
 
   /**
@@ -57,18 +72,33 @@ export class SendPacing {
     for (let i = 0; i < queue.length; i++) {
       const id = queue[i]!.id;
       const provider = this.paced.get(id);
-      if (provider === undefined) return i;
+      if (provider === undefined) return this.picked(i);
       if (wanting?.has(provider)) continue;
       const limits = this.opts.limitsOf(provider) ?? {};
       const connected = !limits.maxConnections || this.connections.idle(provider);
       if (connected && (!limits.perSecond || this.pace.use(provider, limits.perSecond))) {
         if (limits.maxConnections && this.connections.use(provider)) this.leased.add(id);
-        return i;
+        return this.picked(i);
       }
       wanting ??= new Set();
       wanting.add(provider);
     }
     return -1;
+  }
+
+  private picked(i: number): number {
+    this.pickedAt = performance.now();
+    return i;
+  }
+
+  /**
+   * No queued row could go for STARVED_MS, this bulk attempt holds no connection (a reply would
+   * free it soon) and batches that never ran wait for a slot: its paced rows should go back.
+   */
+  async starved(): Promise<boolean> {
+    if (this.opts.priority !== 'bulk' || performance.now() - this.pickedAt < STARVED_MS) return false;
+    if (this.connections.holdsAny()) return false;
+    return (await this.opts.othersQueued?.()) ?? false;
   }
 
   /** A paced row's message goes ahead of unpaced mail in the SMTP pool. */
@@ -114,6 +144,7 @@ export class SendPacing {
 
   /** The attempt ends: tokens and leases go back. */
   async close(): Promise<void> {
+    this.unsubscribe();
     await Promise.all([this.pace.close(), this.connections.close()]);
     this.wake();
   }

@@ -74,6 +74,11 @@ export interface ProviderGate {
   /** connection leases given back */
   release(provider: string, leases: string[]): Promise<void>;
   /**
+   * Calls `fn` whenever this process gives leases back (release or refund): its other attempts
+   * waiting for one look again at once, not at their next 100 ms poll. Returns the unsubscribe.
+   */
+  onRelease(fn: () => void): () => void;
+  /**
    * Connection leases kept a while longer (leaseMs from now); returns those that were gone (Redis
    * wiped, or expired after the holder stalled), which are taken again: the holder has rows waiting
    * on them, and a provider briefly one connection over answers with a throttle, not a loss.
@@ -105,6 +110,10 @@ export function createProviderGate(opts: ProviderGateOptions): ProviderGate {
   if (typeof client.gazetteProviderGate !== 'function')
     redis.defineCommand('gazetteProviderGate', { numberOfKeys: 4, lua: PROVIDER_GATE_SCRIPT });
   const base = `${prefix}:provider`;
+  const onRelease = new Set<() => void>();
+  const released = () => {
+    for (const fn of onRelease) fn();
+  };
   const keys = (provider: string, nowMs: number) => [
     `${base}:${provider}`,
     `${base}:${provider}:hour:${Math.floor(nowMs / 3_600_000)}`,
@@ -168,10 +177,19 @@ export function createProviderGate(opts: ProviderGateOptions): ProviderGate {
           '',
           0,
         );
-      if (leases.length > 0) await redis.zrem(`${base}:${provider}:leases`, ...leases);
+      if (leases.length > 0) {
+        await redis.zrem(`${base}:${provider}:leases`, ...leases);
+        released();
+      }
     },
     async release(provider, leases) {
-      if (leases.length > 0) await redis.zrem(`${base}:${provider}:leases`, ...leases);
+      if (leases.length === 0) return;
+      await redis.zrem(`${base}:${provider}:leases`, ...leases);
+      released();
+    },
+    onRelease(fn) {
+      onRelease.add(fn);
+      return () => onRelease.delete(fn);
     },
     async renew(provider, leases) {
       if (leases.length === 0) return [];
