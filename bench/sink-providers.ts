@@ -3,11 +3,15 @@
  * accepts (a token bucket holding one second's worth: a sender over `perSecond` for longer than a
  * burst gets Gmail's `421 4.7.28` and loses the connection) and a number of transactions it takes at
  * once (over `maxConnections`, Microsoft's `421 4.7.0 too many connections`). A transaction counts
- * from its accepted RCPT until its DATA ends, the next MAIL or the connection closes.
+ * from its accepted RCPT until its DATA ends, the next MAIL or the connection closes. `replyMs`
+ * plays an MX that takes that long to answer the end of DATA (a real one takes tens to hundreds
+ * of ms): without it a transaction lasts microseconds, and how busy a connection-limited
+ * provider's connections were measures nothing.
  */
 export interface SinkProviderRule {
   perSecond?: number;
   maxConnections?: number;
+  replyMs?: number;
 }
 
 export interface DomainStats {
@@ -120,6 +124,13 @@ export function createSinkProviders() {
       const ds = statsOf(domain);
       ds.peakOpen = Math.max(ds.peakOpen, st.open);
       return undefined;
+    },
+    /** how long the reply to the end of DATA waits: the longest `replyMs` of the recipients' domains */
+    replyDelay(recipients: string[]): number {
+      let ms = 0;
+      for (const r of recipients)
+        ms = Math.max(ms, rules.get(r.slice(r.lastIndexOf('@') + 1).toLowerCase())?.replyMs ?? 0);
+      return ms;
     },
     /** a message accepted (end of DATA) */
     accepted(session: object, recipients: string[], kind: string, now: number) {

@@ -101,7 +101,7 @@ export async function startSink(opts: SinkOptions = {}) {
         if (head === null) head = chunk;
         else if (head.length < 16_384 && head.indexOf(HEADER_END) < 0) head = Buffer.concat([head, chunk]);
       });
-      stream.on('end', () => {
+      const finish = () => {
         const now = Date.now();
         const headerText = head
           ? head.subarray(0, Math.max(0, head.indexOf(HEADER_END))).toString('latin1')
@@ -143,6 +143,11 @@ export async function startSink(opts: SinkOptions = {}) {
           }
         }
         callback(null, 'queued');
+      };
+      stream.on('end', () => {
+        const ms = providers.replyDelay(session.envelope.rcptTo.map((r) => r.address));
+        if (ms > 0) setTimeout(finish, ms);
+        else finish();
       });
     },
   });

@@ -1,8 +1,8 @@
 /**
  * shaping: the gazette lane's morning rush with the readers spread over receiving providers that
  * the sink plays (bench/sink-providers.ts): 60% at a "gmail" domain that answers 421 4.7.28 above
- * 300 msg/s, 20% at a "microsoft" domain that takes 2 transactions at once (421 4.7.0 over it),
- * 20% at two unlimited domains. Gazette knows the domains' providers from the publication file's
+ * 300 msg/s, 20% at a "microsoft" domain that takes 2 transactions at once (421 4.7.0 over it)
+ * and 20 ms to answer each, 20% at two unlimited domains. Gazette knows the domains' providers from the publication file's
  * `shaping.domains` (no DNS) and their limits from its `shaping.providers`, as an operator who read
  * the providers' published numbers would set them (Gmail's 5% under it). A breaking article arrives once a fifth of the
  * digests are out, as in the alert lane.
@@ -26,7 +26,7 @@ interface Played {
   /** share of the readers, in tenths */
   tenths: number;
   /** what the sink enforces */
-  sink: { perSecond?: number; maxConnections?: number };
+  sink: { perSecond?: number; maxConnections?: number; replyMs?: number };
   /** what the operator configures in the publication file */
   gazette?: { perSecond?: number; maxConnections?: number };
 }
@@ -52,7 +52,9 @@ export function shapingProviders(plainRate: number): Played[] {
       domain: 'outlook.bench.example',
       provider: 'microsoft',
       tenths: 2,
-      sink: { maxConnections: 2 },
+      // 20 ms to answer each message, as an MX does (a real one takes longer): two connections
+      // can carry 100 msg/s, and how busy they were is the measure
+      sink: { maxConnections: 2, replyMs: 20 },
       gazette: { maxConnections: 2 },
     },
     { domain: 'other-a.bench.example', provider: 'other-a.bench.example', tenths: 1, sink: {} },
