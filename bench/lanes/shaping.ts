@@ -199,6 +199,9 @@ export async function runShaping(ctx: LaneContext): Promise<LaneResult[]> {
     plainDoneS: plain.seconds,
     allProvidersWhileOthersMsgPerSec: round(pipelineRate),
     othersVsPlain: round(pipelineRate / plainRate, 2),
+    // the same readers' pace in both lanes: the plain lane's last message over the unlimited
+    // providers' last (both from due); 1 = Gmail's pace did not hold them up at all
+    othersDoneVsPlain: round(Number(plain.seconds) / ((otherLast - dueAt) / 1000), 2),
     throttleReplies: providers.reduce((s, p) => s + p.throttleReplies, 0),
     failedRows: providers.reduce((s, p) => s + p.failedRows, 0),
     notSent: providers.reduce((s, p) => s + p.notSent, 0),
