@@ -38,6 +38,8 @@ interface DomainState {
   changedAt: number;
 }
 
+const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
 export function createSinkProviders() {
   let rules = new Map<string, SinkProviderRule>();
   let state = new Map<string, DomainState>();
@@ -99,7 +101,7 @@ export function createSinkProviders() {
     closed: (session: object) => close(session as Session),
     /** RCPT TO: undefined to accept, or the refusal */
     rcpt(address: string, session: object): Error | undefined {
-      const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+      const domain = domainOf(address);
       const rule = rules.get(domain);
       if (!rule) return undefined;
       const st = stateOf(domain, rule);
@@ -128,8 +130,7 @@ export function createSinkProviders() {
     /** how long the reply to the end of DATA waits: the longest `replyMs` of the recipients' domains */
     replyDelay(recipients: string[]): number {
       let ms = 0;
-      for (const r of recipients)
-        ms = Math.max(ms, rules.get(r.slice(r.lastIndexOf('@') + 1).toLowerCase())?.replyMs ?? 0);
+      for (const r of recipients) ms = Math.max(ms, rules.get(domainOf(r))?.replyMs ?? 0);
       return ms;
     },
     /** a message accepted (end of DATA) */
@@ -137,7 +138,7 @@ export function createSinkProviders() {
       close(session as Session);
       if (rules.size === 0) return;
       for (const r of recipients) {
-        const ds = statsOf(r.slice(r.lastIndexOf('@') + 1).toLowerCase());
+        const ds = statsOf(domainOf(r));
         ds.count++;
         ds.firstAt ??= now;
         ds.lastAt = now;

@@ -2,10 +2,11 @@
  * shaping: the gazette lane's morning rush with the readers spread over receiving providers that
  * the sink plays (bench/sink-providers.ts): 60% at a "gmail" domain that answers 421 4.7.28 above
  * 300 msg/s, 20% at a "microsoft" domain that takes 2 transactions at once (421 4.7.0 over it)
- * and 20 ms to answer each, 20% at two unlimited domains. Gazette knows the domains' providers from the publication file's
- * `shaping.domains` (no DNS) and their limits from its `shaping.providers`, as an operator who read
- * the providers' published numbers would set them (Gmail's 5% under it). A breaking article arrives once a fifth of the
- * digests are out, as in the alert lane.
+ * and 20 ms to answer each, 20% at two unlimited domains. Gazette knows the domains' providers
+ * from the publication file's `shaping.domains` (no DNS) and their limits from its
+ * `shaping.providers`, as an operator who read the providers' published numbers would set them
+ * (Gmail's 5% under it). A breaking article arrives once a fifth of the digests are out, as in the
+ * alert lane.
  *
  * Reports per provider its msg/s over its own sending window, against its limit; the throttle
  * replies the sink gave; rows failed and copies beyond one per sent row (both must be 0); the first

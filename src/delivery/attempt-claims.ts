@@ -19,20 +19,19 @@ const ALERT_YIELD_MAX_MS = 60_000;
  * so alerts get the SMTP connections first. Bounded, so alert jobs nobody serves (no worker runs
  * the alerts queue) cannot starve digests.
  *
- * Not with shaping (`shaped`): there alerts go first inside each provider's share (its bucket's
+ * Not with shaping: there alerts go first inside each provider's share (its bucket's
  * reserve) and in the SMTP pool (urgent), and an alert batch paced by a throttled provider runs
  * for seconds, with more alert batches waiting for the alert worker meanwhile; stopping every
  * digest for that long held the unthrottled providers' readers for as long as Gmail's share of
  * the alert took (2.4 s of the bench's 5,000-reader rush).
  */
 export async function yieldToAlerts(
-  deps: Pick<SendAttemptDeps, 'alertsPending'>,
+  deps: Pick<SendAttemptDeps, 'alertsPending' | 'shaping'>,
   priority: SendPriority,
   stopped: () => boolean,
-  shaped = false,
 ): Promise<void> {
   const { alertsPending } = deps;
-  if (priority !== 'bulk' || !alertsPending || shaped) return;
+  if (priority !== 'bulk' || !alertsPending || deps.shaping) return;
   const until = performance.now() + ALERT_YIELD_MAX_MS;
   while (!stopped() && performance.now() < until && (await alertsPending())) {
     await new Promise((r) => setTimeout(r, 100));

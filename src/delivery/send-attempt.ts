@@ -228,7 +228,7 @@ export class SendAttempt implements RefusalHost {
 
   private async refill(): Promise<void> {
     if (this.outcomes.size > 0) await this.outcomes.flush();
-    await yieldToAlerts(this.deps, this.priority, () => this.stop !== undefined, this.share !== undefined);
+    await yieldToAlerts(this.deps, this.priority, () => this.stop !== undefined);
     if (this.draining) return;
     const result = await claimNext(
       this.deps,
