@@ -6,12 +6,14 @@
  * from its accepted RCPT until its DATA ends, the next MAIL or the connection closes. `replyMs`
  * plays an MX that takes that long to answer the end of DATA (a real one takes tens to hundreds
  * of ms): without it a transaction lasts microseconds, and how busy a connection-limited
- * provider's connections were measures nothing.
+ * provider's connections were measures nothing. Over `messagesPerConnection` of the domain's
+ * messages on one connection, `421 4.7.0 too many messages on this connection`.
  */
 export interface SinkProviderRule {
   perSecond?: number;
   maxConnections?: number;
   replyMs?: number;
+  messagesPerConnection?: number;
 }
 
 export interface DomainStats {
@@ -69,7 +71,7 @@ export function createSinkProviders() {
     }
     return st;
   };
-  type Session = { benchOpenDomain?: string };
+  type Session = { benchOpenDomain?: string; benchCarried?: Map<string, number> };
   const change = (domain: string, st: DomainState, by: number) => {
     const now = Date.now();
     statsOf(domain).openMs += st.open * (now - st.changedAt);
@@ -111,6 +113,10 @@ export function createSinkProviders() {
       };
       if (rule.maxConnections && st.open >= rule.maxConnections)
         return refuse('4.7.0 Too many connections from your IP (throttled), try again later');
+      const s = session as Session;
+      const carried = s.benchCarried?.get(domain) ?? 0;
+      if (rule.messagesPerConnection && carried >= rule.messagesPerConnection)
+        return refuse('4.7.0 Too many messages on this connection, reconnect and try again');
       if (rule.perSecond) {
         const now = Date.now();
         st.tokens = Math.min(rule.perSecond, st.tokens + ((now - st.at) * rule.perSecond) / 1000);
@@ -119,7 +125,8 @@ export function createSinkProviders() {
           return refuse('4.7.28 Our system has detected an unusual rate of unsolicited mail');
         st.tokens -= 1;
       }
-      const s = session as Session;
+      s.benchCarried ??= new Map();
+      s.benchCarried.set(domain, carried + 1);
       close(s);
       s.benchOpenDomain = domain;
       change(domain, st, 1);

@@ -1,8 +1,8 @@
 /**
  * shaping: the gazette lane's morning rush with the readers spread over receiving providers that
  * the sink plays (bench/sink-providers.ts): 60% at a "gmail" domain that answers 421 4.7.28 above
- * 300 msg/s, 20% at a "microsoft" domain that takes 2 transactions at once (421 4.7.0 over it)
- * and 20 ms to answer each, 20% at two unlimited domains. Gazette knows the domains' providers
+ * 300 msg/s, 20% at a "microsoft" domain that takes 2 transactions at once (421 4.7.0 over it),
+ * 100 messages per connection, and 20 ms to answer each, 20% at two unlimited domains. Gazette knows the domains' providers
  * from the publication file's `shaping.domains` (no DNS) and their limits from its
  * `shaping.providers`, as an operator who read the providers' published numbers would set them
  * (Gmail's 5% under it). A breaking article arrives once a fifth of the digests are out, as in the
@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Db } from '../../src/db/pool.js';
 import { type LaneContext, type LaneResult, PUBLICATION_CONFIG, round, uniqueId } from '../common.js';
 import { ROOT } from '../procs.js';
-import type { DomainStats } from '../sink-providers.js';
+import type { DomainStats, SinkProviderRule } from '../sink-providers.js';
 import { gazetteRun } from './gazette.js';
 
 interface Played {
@@ -27,9 +27,9 @@ interface Played {
   /** share of the readers, in tenths */
   tenths: number;
   /** what the sink enforces */
-  sink: { perSecond?: number; maxConnections?: number; replyMs?: number };
+  sink: SinkProviderRule;
   /** what the operator configures in the publication file */
-  gazette?: { perSecond?: number; maxConnections?: number };
+  gazette?: { perSecond?: number; maxConnections?: number; messagesPerConnection?: number };
 }
 
 /**
@@ -54,9 +54,9 @@ export function shapingProviders(plainRate: number): Played[] {
       provider: 'microsoft',
       tenths: 2,
       // 20 ms to answer each message, as an MX does (a real one takes longer): two connections
-      // can carry 100 msg/s, and how busy they were is the measure
-      sink: { maxConnections: 2, replyMs: 20 },
-      gazette: { maxConnections: 2 },
+      // can carry 100 msg/s, and how busy they were is the measure; 100 messages per connection
+      sink: { maxConnections: 2, replyMs: 20, messagesPerConnection: 100 },
+      gazette: { maxConnections: 2, messagesPerConnection: 100 },
     },
     { domain: 'other-a.bench.example', provider: 'other-a.bench.example', tenths: 1, sink: {} },
     { domain: 'other-b.bench.example', provider: 'other-b.bench.example', tenths: 1, sink: {} },

@@ -127,6 +127,13 @@ export class ProviderShare {
     return this.providerOfDomain.get(domain) ?? domain;
   }
 
+  /** The recipient's provider's `messagesPerConnection`, as the SMTP pool counts it (raw-pool.ts). */
+  tallyOf(recipient: string): { key: string; max: number } | undefined {
+    const provider = this.providerOf(recipient);
+    const max = this.deps.rules.limits(provider).messagesPerConnection;
+    return max ? { key: provider, max } : undefined;
+  }
+
   /** Claims up to `want` rows: unshaped providers' in a full-speed lane, shaped ones' as granted. */
   async claim(
     want: number,
@@ -233,11 +240,8 @@ export class ProviderShare {
     this.heldBack.add(provider);
     s.recovering = true;
     this.deps.metrics.providerThrottles.inc({ provider });
-    const { level, untilMs } = await this.deps.gate.throttled(
-      provider,
-      error,
-      this.deps.clock.now().getTime(),
-    );
+    const now = this.deps.clock.now().getTime();
+    const { level, untilMs } = await this.deps.gate.throttled(provider, error, now);
     this.deps.log.warn(
       { ...ctx, provider, level, until: new Date(untilMs).toISOString(), error, alert: 'provider_throttled' },
       `${provider} asked Gazette to slow down: its rows wait pending while other providers go on`,
@@ -267,11 +271,8 @@ export class ProviderShare {
     this.heldBack.add(provider);
     const n = await this.deps.gate.dropped(provider, storm, windowMs, this.deps.clock.now().getTime());
     if (!n.storm) return 'counted';
-    await this.throttled(
-      recipient,
-      `connection storm: ${n.drops} connections lost mid-transaction: ${error}`,
-      ctx,
-    );
+    const why = `connection storm: ${n.drops} connections lost mid-transaction: ${error}`;
+    await this.throttled(recipient, why, ctx);
     return 'storm';
   }
 

@@ -296,8 +296,8 @@ export class SendAttempt implements RefusalHost {
         messageId: message.messageId,
         // the body leaves only once the hand-off log covers the row
         handOff: () => this.handOff(row.id),
-        // an alert, or its provider's token or connection is spent on it: ahead in the pool
         urgent: this.priority === 'alert' || this.share?.pacing.urgent(row.id),
+        tally: this.share?.tallyOf(row.recipient),
       });
       this.counts.sent++;
       metrics.mailsSent.inc({ kind });

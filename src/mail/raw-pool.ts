@@ -1,6 +1,6 @@
-import type { Writable } from 'node:stream';
 import { parseConnectionUrl } from 'nodemailer/lib/shared/index.js';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
+import { MessageBody } from './raw-message-body.js';
 
 /**
  * Gazette's pool of SMTP connections for the messages it assembles itself (digests, alerts).
@@ -46,18 +46,25 @@ export interface PoolError extends SMTPConnection.SMTPError {
   messageUnsent?: boolean;
 }
 
-export interface RawPool {
+export interface RawSendOptions {
   /**
-   * `handOff`, when given, runs once a connection is ready for the message; the body waits for
-   * it (the envelope does not), and when it rejects the message is abandoned before any byte of
-   * it left, with that error (`messageUnsent`). An `urgent` message waits ahead of the others.
+   * Runs once a connection is ready for the message; the body waits for it (the envelope does
+   * not), and when it rejects the message is abandoned before any byte of it left, with that error
+   * (`messageUnsent`).
    */
-  send(
-    envelope: RawEnvelope,
-    raw: Buffer,
-    handOff?: () => Promise<void>,
-    urgent?: boolean,
-  ): Promise<RawSendResult>;
+  handOff?: () => Promise<void>;
+  /** waits ahead of the messages that are not */
+  urgent?: boolean;
+  /**
+   * A connection carries at most `max` messages of `key` (a receiving provider that limits
+   * messages per connection): the one that carried the `max`-th is closed (QUIT) after it, and
+   * the next goes on a fresh connection. Messages of other keys do not count.
+   */
+  tally?: { key: string; max: number };
+}
+
+export interface RawPool {
+  send(envelope: RawEnvelope, raw: Buffer, opts?: RawSendOptions): Promise<RawSendResult>;
   /**
    * Opens one connection of its own (greeting, EHLO, AUTH when configured) and quits: resolves when
    * the relay answers, rejects with the error when it does not. Not counted in the pool.
@@ -72,6 +79,9 @@ export interface RawPool {
 interface Slot {
   conn: SMTPConnection;
   messages: number;
+  /** messages carried per `tally` key, and whether one of them reached its max */
+  tallies?: Map<string, number>;
+  full?: boolean;
   dead: boolean;
   retired: boolean;
   /** a send is in progress: its callback, not the listeners, settles the connection */
@@ -83,50 +93,6 @@ interface Waiter {
   resolve(slot: Slot): void;
   reject(err: PoolError): void;
   urgent: boolean;
-}
-
-/**
- * The message as `SMTPConnection#send` takes a stream. send() pipes it into the DATA stream only
- * once the server has answered DATA with 354, so `started` says whether the message can have left.
- * With a hand-off promise the body waits for it (it runs while the envelope travels); when it
- * rejects, send() is told through the stream's `error` event and no byte of the body is written.
- */
-class MessageBody {
-  started = false;
-  private onError?: (err: Error) => void;
-  constructor(
-    private readonly raw: Buffer,
-    private readonly handedOff?: Promise<void>,
-  ) {}
-  private destroyed = false;
-  // the little of a stream's surface SMTPConnection uses: an error listener, swapped and the
-  // stream destroyed when the connection is torn down mid-message
-  on(event: string, listener: (err: Error) => void): this {
-    if (event === 'error') this.onError = listener;
-    return this;
-  }
-  removeListener(event: string, listener: (err: Error) => void): this {
-    if (event === 'error' && this.onError === listener) this.onError = undefined;
-    return this;
-  }
-  destroy(): void {
-    this.destroyed = true;
-  }
-  pipe(dest: Writable): Writable {
-    if (!this.handedOff) this.write(dest);
-    else
-      this.handedOff.then(
-        () => this.write(dest),
-        (err: unknown) => this.onError?.(err instanceof Error ? err : new Error(String(err))),
-      );
-    return dest;
-  }
-  private write(dest: Writable): void {
-    if (this.destroyed || dest.destroyed || dest.writableEnded) return;
-    this.started = true;
-    dest.write(this.raw);
-    dest.end();
-  }
 }
 
 type Credentials = Parameters<SMTPConnection['login']>[0];
@@ -259,7 +225,7 @@ export function createRawPool(opts: RawPoolOptions): RawPool {
 
   function release(slot: Slot): void {
     if (slot.retired) return;
-    if (slot.dead || closed || slot.messages >= opts.maxMessages) {
+    if (slot.dead || closed || slot.full || slot.messages >= opts.maxMessages) {
       retire(slot, slot.dead ? 'close' : 'quit');
       return;
     }
@@ -289,13 +255,22 @@ export function createRawPool(opts: RawPoolOptions): RawPool {
     });
   }
 
+  function count(slot: Slot, tally: RawSendOptions['tally']): void {
+    slot.messages++;
+    if (!tally) return;
+    slot.tallies ??= new Map();
+    const carried = (slot.tallies.get(tally.key) ?? 0) + 1;
+    slot.tallies.set(tally.key, carried);
+    if (carried >= tally.max) slot.full = true;
+  }
+
   /** after a refusal on a healthy connection: RSET and keep it, as nodemailer's pool does */
   function resetOrRetire(slot: Slot): void {
     slot.conn.reset((err) => (err ? retire(slot, 'close') : release(slot)));
   }
 
   return {
-    async send(envelope, raw, handOff, urgent) {
+    async send(envelope, raw, { handOff, urgent, tally } = {}) {
       // a reused connection the server dropped in between gets one more try on a fresh one
       for (let attempt = 0; ; attempt++) {
         const slot = await acquire(urgent);
@@ -306,7 +281,7 @@ export function createRawPool(opts: RawPoolOptions): RawPool {
         const body = new MessageBody(raw, handedOff);
         try {
           const info = await sendOn(slot, envelope, body);
-          slot.messages++;
+          count(slot, tally);
           release(slot);
           return {
             response: info.response,
@@ -315,7 +290,7 @@ export function createRawPool(opts: RawPoolOptions): RawPool {
           };
         } catch (caught) {
           const err = caught as PoolError;
-          slot.messages++;
+          count(slot, tally);
           if (!body.started) err.messageUnsent = true;
           const refused =
             (err.code === 'EENVELOPE' || err.code === 'EMESSAGE') &&

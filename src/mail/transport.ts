@@ -2,7 +2,7 @@ import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Config } from '../config.js';
 import { createDkimSigner, DKIM_SIGNED_HEADERS, type DkimKey, dkimKeyFrom } from './dkim.js';
-import { createRawPool, type RawPool } from './raw-pool.js';
+import { createRawPool, type RawPool, type RawSendOptions } from './raw-pool.js';
 import { createRelayBoard, type RelayBoard } from './relay-board.js';
 import { isRelayFailure, redactRelayUrl, relayUrlsFor } from './relays.js';
 import { describeSmtpError, type SmtpLikeError } from './smtp-errors.js';
@@ -25,8 +25,13 @@ export interface RawMessage {
    * is held until it resolves, and the message is abandoned unsent if it rejects.
    */
   handOff?: () => Promise<void>;
-  /** takes the pool's next free connection ahead of other waiting messages (a paced provider's) */
+  /**
+   * takes the pool's next free connection ahead of other waiting messages (an alert, or a paced
+   * provider's message whose token or lease is spent on it)
+   */
   urgent?: boolean;
+  /** its provider's messages per connection (raw-pool.ts `tally`) */
+  tally?: RawSendOptions['tally'];
 }
 
 /** The small interface delivery code needs (listmonk's Messenger): send one message. */
@@ -171,9 +176,11 @@ export function createMailer(config: Config, opts: MailerOptions = {}): Mailer {
       const signed = dkim ? { ...message, dkim } : message;
       return viaRelays(async (relay) => sent(await relay.transport.sendMail(signed)));
     },
-    async sendRaw({ envelope, raw, messageId, handOff, urgent }) {
+    async sendRaw({ envelope, raw, messageId, handOff, urgent, tally }) {
       const signedRaw = signer ? await signer.sign(raw) : raw;
-      const info = await viaRelays((relay) => relay.pool.send(envelope, signedRaw, handOff, urgent));
+      const info = await viaRelays((relay) =>
+        relay.pool.send(envelope, signedRaw, { handOff, urgent, tally }),
+      );
       return { messageId, ...info };
     },
     async probe() {

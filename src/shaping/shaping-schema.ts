@@ -14,6 +14,12 @@ export const ProviderLimitsSchema = Type.Object(
     /** messages in flight to this provider at once (each on its own SMTP connection); 0 = no limit */
     maxConnections: Type.Optional(Type.Integer({ minimum: 0 })),
     /**
+     * messages to this provider over one SMTP connection before Gazette closes it (QUIT) and opens
+     * another (counted per connection of the digest and alert pool); 0 = no limit beyond
+     * SMTP_MAX_MESSAGES_PER_CONNECTION
+     */
+    messagesPerConnection: Type.Optional(Type.Integer({ minimum: 0 })),
+    /**
      * Warm-up: at most `start` messages on the first day, growing by `growth` a day up to `max`
      * (a new sending domain or IP); days count from `since` (YYYY-MM-DD, UTC).
      */

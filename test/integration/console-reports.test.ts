@@ -42,7 +42,7 @@ describe('console: providers, a reader’s bounce reports, import reasons in the
       env: {
         ADMIN_EMAIL: ADMIN.email,
         ADMIN_PASSWORD: ADMIN.password,
-        PROVIDER_LIMITS: '{"gmail":{"perSecond":50,"perHour":2000}}',
+        PROVIDER_LIMITS: '{"gmail":{"perSecond":50,"perHour":2000,"messagesPerConnection":100}}',
       },
     });
     await ctx.container.operators.create({ ...EDITOR, role: 'editor', createdBy: 'test' });
@@ -103,7 +103,13 @@ describe('console: providers, a reader’s bounce reports, import reasons in the
     expect(yahoo![2]).toMatch(/^متريّث \| حتى .+ \| المستوى ٢: المعدّل مقسوم على ٤$/);
     expect(yahoo!.slice(3)).toEqual(['٢', reply, '٢']);
     expect(section).toContain(`<bdi dir="ltr" class="muted">${reply}</bdi>`);
-    expect(gmail!.slice(1)).toEqual(['٥٠ في الثانية | ٢٬٠٠٠ في الساعة', 'بالسرعة الكاملة', '٠', '—', '٤']);
+    expect(gmail!.slice(1)).toEqual([
+      '٥٠ في الثانية | ٢٬٠٠٠ في الساعة | ١٠٠ رسالة في كل اتصال',
+      'بالسرعة الكاملة',
+      '٠',
+      '—',
+      '٤',
+    ]);
     expect(microsoft!.slice(1)).toEqual(['١٠ اتصالات في آن واحد', 'بالسرعة الكاملة', '٠', '—', '٠']);
 
     await language(editor, 'en');
@@ -111,7 +117,10 @@ describe('console: providers, a reader’s bounce reports, import reasons in the
     expect(en.statusCode, en.body.slice(0, 3000)).toBe(200);
     const enRows = rowsAfter(en.body, 'id="providers"');
     expect(enRows[0]![2]).toMatch(/^Backing off \| until .+ \| Level 2: rate divided by 4$/);
-    expect(enRows[1]!.slice(1, 3)).toEqual(['50/second | 2,000/hour', 'Full speed']);
+    expect(enRows[1]!.slice(1, 3)).toEqual([
+      '50/second | 2,000/hour | 100 messages per connection',
+      'Full speed',
+    ]);
     await language(editor, 'ar');
 
     // the backoff over, the level stays until successes lower it

@@ -254,4 +254,36 @@ describe('traffic shaping per receiving provider', () => {
     // and every lease went back when the attempt was done
     expect(await c.container.redis.zcard(`${c.config.QUEUE_PREFIX}:provider:microsoft:leases`)).toBe(0);
   });
+
+  it("closes a connection once it carried a provider's messagesPerConnection, not other providers' mail", async () => {
+    const carried = new Map<string, { ms: number; others: number }>();
+    const c = await start(
+      { PROVIDER_LIMITS: JSON.stringify({ microsoft: { messagesPerConnection: 3 } }), SMTP_POOL_SIZE: '2' },
+      {
+        onRcpt(address, session) {
+          const n = carried.get(session.id) ?? { ms: 0, others: 0 };
+          if (domainOf(address) === 'msish.test') n.ms++;
+          else n.others++;
+          carried.set(session.id, n);
+          return undefined;
+        },
+      },
+    );
+    // a quarter of the readers at Microsoft
+    const { editionId } = await seedSpread(c, 40, 40, [
+      'msish.test',
+      'plain.test',
+      'plain.test',
+      'plain.test',
+    ]);
+    await enqueueBatches(c, editionId, [0]);
+    const done = await settled(c, editionId);
+    expect(done.every((r) => r.state === 'sent')).toBe(true);
+    expect(copiesByRecipient(c.sink.received).size).toBe(40);
+    const sessions = [...carried.values()];
+    expect(sessions.reduce((sum, n) => sum + n.ms, 0)).toBe(10);
+    expect(Math.max(...sessions.map((n) => n.ms))).toBeLessThanOrEqual(3);
+    // the others' messages do not count: a connection carried more of them than the limit
+    expect(Math.max(...sessions.map((n) => n.others))).toBeGreaterThan(3);
+  });
 });

@@ -38,11 +38,12 @@ const digits = (p: PageContext) => ({ h0: p.num(0), h23: p.num(23), d0: p.num(0)
 
 function limitsHtml(p: PageContext, row: ProviderRow): Html {
   const t = p.s.providers;
-  const { perSecond, perHour, maxConnections } = row.limits;
+  const { perSecond, perHour, maxConnections, messagesPerConnection } = row.limits;
   const parts = [
     perSecond ? fmt(t.perSecond, { n: p.num(perSecond) }) : '',
     perHour ? fmt(t.perHour, { n: p.num(perHour) }) : '',
     maxConnections ? fmt(t.connections, { n: p.num(maxConnections) }) : '',
+    messagesPerConnection ? fmt(t.perConnection, { n: p.num(messagesPerConnection) }) : '',
     row.warmupToday !== null ? fmt(t.warmup, { n: p.num(row.warmupToday) }) : '',
   ].filter(Boolean);
   return parts.length

@@ -16,6 +16,7 @@ export const arReports: typeof enReports = {
     perSecond: '{n} في الثانية',
     perHour: '{n} في الساعة',
     connections: '{n} اتصالات في آن واحد',
+    perConnection: '{n} رسالة في كل اتصال',
     warmup: 'إحماء: {n} اليوم',
     fullSpeed: 'بالسرعة الكاملة',
     level: 'المستوى {level}: المعدّل مقسوم على {factor}',

@@ -19,6 +19,7 @@ export const enReports = {
     perSecond: '{n}/second',
     perHour: '{n}/hour',
     connections: '{n} connections at once',
+    perConnection: '{n} messages per connection',
     warmup: 'Warm-up: {n} today',
     fullSpeed: 'Full speed',
     level: 'Level {level}: rate divided by {factor}',

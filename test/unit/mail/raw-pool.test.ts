@@ -3,94 +3,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRawPool, type PoolError, type RawPool } from '../../../src/mail/raw-pool.js';
 import { classifySmtpError } from '../../../src/mail/smtp-errors.js';
-
-/**
- * A scripted SMTP server on a raw socket, so a test can cut a session at an exact point: after the
- * envelope (no byte of the message sent) or after the body (the server has the message).
- */
-type Fault = 'none' | 'drop-at-rcpt' | 'drop-after-body' | 'refuse-rcpt' | 'close-when-idle';
-
-async function startScripted(
-  faultFor: (session: number, message: number) => Fault,
-  { pipelining = true }: { pipelining?: boolean } = {},
-) {
-  const messages: Array<{ session: number; to: string; body: string }> = [];
-  const sockets = new Set<net.Socket>();
-  let sessions = 0;
-  let openNow = 0;
-  let maxOpen = 0;
-  const server = net.createServer((socket) => {
-    const session = ++sessions;
-    let inSession = 0;
-    openNow++;
-    maxOpen = Math.max(maxOpen, openNow);
-    sockets.add(socket);
-    socket.on('close', () => {
-      openNow--;
-      sockets.delete(socket);
-    });
-    socket.on('error', () => {});
-    let buffer = '';
-    let data: string | undefined;
-    let to = '';
-    let fault: Fault = 'none';
-    socket.write('220 scripted ESMTP\r\n');
-    socket.on('data', (chunk) => {
-      buffer += chunk.toString('latin1');
-      for (;;) {
-        if (data !== undefined) {
-          const end = buffer.indexOf('\r\n.\r\n');
-          if (end < 0) return;
-          data += buffer.slice(0, end + 2);
-          buffer = buffer.slice(end + 5);
-          const body = data;
-          data = undefined;
-          messages.push({ session, to, body });
-          if (fault === 'drop-after-body') return void socket.destroy();
-          socket.write(`250 queued as ${messages.length}\r\n`);
-          if (fault === 'close-when-idle') socket.end('421 closing idle session\r\n');
-          continue;
-        }
-        const nl = buffer.indexOf('\r\n');
-        if (nl < 0) return;
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 2);
-        const verb = line.slice(0, 4).toUpperCase();
-        if (verb === 'EHLO')
-          socket.write(`250-scripted\r\n${pipelining ? '250-PIPELINING\r\n' : ''}250 8BITMIME\r\n`);
-        else if (verb === 'MAIL') {
-          fault = faultFor(session, ++inSession);
-          socket.write('250 ok\r\n');
-        } else if (verb === 'RCPT') {
-          to = /<([^>]*)>/.exec(line)?.[1] ?? '';
-          if (fault === 'drop-at-rcpt') return void socket.destroy();
-          socket.write(fault === 'refuse-rcpt' ? '550 5.1.1 no such user\r\n' : '250 ok\r\n');
-        } else if (verb === 'DATA') {
-          if (fault === 'refuse-rcpt') socket.write('554 no valid recipients\r\n');
-          else {
-            data = '';
-            socket.write('354 go ahead\r\n');
-          }
-        } else if (verb === 'RSET') socket.write('250 reset\r\n');
-        else if (verb === 'QUIT') socket.end('221 bye\r\n');
-        else socket.write('502 unknown\r\n');
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    url: `smtp://127.0.0.1:${port}`,
-    messages,
-    sessions: () => sessions,
-    maxOpen: () => maxOpen,
-    openNow: () => openNow,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
+import { type Fault, startScripted } from '../../helpers/scripted-smtp.js';
 
 const envelope = (to: string) => ({ from: 'news@almadar.example', to: [to] });
 const message = (to: string, extra = '') =>
@@ -155,7 +68,7 @@ describe('raw SMTP pool', () => {
     const order = ['m0', 'a1', 'u1', 'a2', 'u2', 'a3'];
     await Promise.all(
       order.map((name) =>
-        p.send(envelope(`${name}@example.org`), message(name), undefined, name.startsWith('u')),
+        p.send(envelope(`${name}@example.org`), message(name), { urgent: name.startsWith('u') }),
       ),
     );
     expect(server.messages.map((m) => m.to.slice(0, 2))).toEqual(['m0', 'u1', 'u2', 'a1', 'a2', 'a3']);
@@ -172,6 +85,18 @@ describe('raw SMTP pool', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(p.size()).toBe(0);
     expect(server.openNow()).toBe(0);
+  });
+
+  it('a connection carries at most `max` messages of a tally key; other keys neither count nor close it', async () => {
+    const server = await startScripted(() => 'none');
+    cleanups.push(() => server.close());
+    const p = pool(server.url, 1);
+    const tally = { key: 'microsoft', max: 2 };
+    for (const to of ['a@outlook.com', 'b@example.org', 'c@outlook.com', 'd@outlook.com', 'e@example.org'])
+      await p.send(envelope(to), message(to), to.endsWith('outlook.com') ? { tally } : {});
+    // the second Microsoft message closed its connection: the third went on a fresh one
+    expect(server.messages.map((m) => `${m.to[0]}${m.session}`)).toEqual(['a1', 'b1', 'c1', 'd2', 'e2']);
+    expect(server.sessions()).toBe(2);
   });
 
   it('a refused recipient fails that message only; the connection is reset and kept', async () => {
@@ -318,11 +243,12 @@ describe('raw SMTP pool', () => {
       release = r;
     });
     const order: string[] = [];
-    const first = p.send(envelope('a@example.org'), message('a@example.org'), () =>
-      gate.then(() => {
-        order.push('handed off');
-      }),
-    );
+    const first = p.send(envelope('a@example.org'), message('a@example.org'), {
+      handOff: () =>
+        gate.then(() => {
+          order.push('handed off');
+        }),
+    });
     await new Promise((r) => setTimeout(r, 100));
     expect(server.messages).toHaveLength(0);
     release();
@@ -334,13 +260,13 @@ describe('raw SMTP pool', () => {
     // the hook rejects: nothing of the body reaches the server, the error says unsent (a retry)
     const refused = new Error('hand-off log taken by another attempt');
     const err = (await p
-      .send(envelope('b@example.org'), message('b@example.org'), () => Promise.reject(refused))
+      .send(envelope('b@example.org'), message('b@example.org'), { handOff: () => Promise.reject(refused) })
       .catch((e: unknown) => e)) as PoolError;
     expect(err).toBe(refused);
     expect(err.messageUnsent).toBe(true);
     expect(classifySmtpError(err)).toBe('retry');
     // the session the message was abandoned in is closed (the server had said 354), the pool goes on
-    await p.send(envelope('c@example.org'), message('c@example.org'), () => Promise.resolve());
+    await p.send(envelope('c@example.org'), message('c@example.org'), { handOff: () => Promise.resolve() });
     expect(server.messages.map((m) => m.to)).toEqual(['a@example.org', 'c@example.org']);
     expect(server.sessions()).toBe(2);
   });
