@@ -285,12 +285,13 @@ export class ProviderShare {
     return { providers: [...this.heldBack], waitMs: this.deps.recheckMs };
   }
 
-  /** Takes this provider's rows out of `queue` (claimed, not handed to a slot yet) and returns them. */
+  /** This provider's queued rows (claimed, not given to a slot) out, pending again: the job comes back. */
   extract(provider: string, queue: ClaimedRow[]): ClaimedRow[] {
     const out: ClaimedRow[] = [];
     for (let i = queue.length - 1; i >= 0; i--) {
       if (this.providerOf(queue[i]!.recipient) === provider) out.push(...queue.splice(i, 1));
     }
+    if (out.length > 0) this.heldBack.add(provider);
     return out;
   }
 

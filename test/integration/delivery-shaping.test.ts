@@ -286,4 +286,24 @@ describe('traffic shaping per receiving provider', () => {
     // the others' messages do not count: a connection carried more of them than the limit
     expect(Math.max(...sessions.map((n) => n.others))).toBeGreaterThan(3);
   });
+
+  it("comes back for a paced provider's rows handed back while starving, even its last ones", async () => {
+    // two job slots and six batches: fresh batches wait, so a batch whose paced rows wait for
+    // Gmail's tokens 250 ms hands them back and ends; it must come back for them (before, when
+    // it had claimed the provider's last rows, the batch ended done and they waited for the
+    // five-minute maintenance)
+    const c = await start(
+      { PROVIDER_LIMITS: JSON.stringify({ gmail: { perSecond: 4 } }), SEND_BATCH_JOBS: '2' },
+      {},
+    );
+    const { editionId, batches } = await seedSpread(c, 24, 4, ['gmailish.test', 'plain.test']);
+    await enqueueBatches(
+      c,
+      editionId,
+      Array.from({ length: batches }, (_, b) => b),
+    );
+    const done = await settled(c, editionId, 15_000);
+    expect(done.every((r) => r.state === 'sent')).toBe(true);
+    expect(copiesByRecipient(c.sink.received).size).toBe(24);
+  });
 });
