@@ -445,6 +445,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
       drops: { storm: config.PROVIDER_DROP_STORM, windowMs: config.PROVIDER_DROP_WINDOW_MS },
       lanes: new BatchLanes(FULL_SPEED_BATCHES),
       othersQueued: freshBatchesProbe(queues),
+      batchesWaiting: waitingBatchesProbe(queues),
     },
   });
   const clicks = createClickService({
@@ -592,4 +593,10 @@ function freshBatchesProbe(queues: Queues): () => Promise<boolean> {
   return cachedProbe(async () =>
     (await send.getJobs(['waiting', 'prioritized'], 0, 49, true)).some((j) => j && !j.processedOn),
   );
+}
+
+/** Any batch job waits for a slot, fresh or back from waiting on a provider. */
+function waitingBatchesProbe(queues: Queues): () => Promise<boolean> {
+  const send = queues.get('send');
+  return cachedProbe(async () => (await send.getJobCountByTypes('waiting', 'prioritized')) > 0);
 }

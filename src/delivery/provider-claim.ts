@@ -61,7 +61,9 @@ export async function claimProvider(
     if (held === 0) return { kind: 'refused', waitMs, why: 'connections' };
   }
   if (paced) {
-    chunk = Math.min(want, ahead) - connections.outstanding(provider);
+    // holding the provider's connections, a whole chunk: the visit lasts while it holds them
+    // anyway, and each hand-over of the leases to another attempt leaves them idle for a while
+    chunk = Math.min(want, maxConnections ? want : ahead) - connections.outstanding(provider);
     if (chunk <= 0) return { kind: 'blocked' };
   }
   // asked even without an hourly or daily limit: it says whether the provider backs off now
@@ -83,4 +85,39 @@ export async function claimProvider(
   if (unused > 0) await gate.refund(provider, counted, unused, [], deps.nowMs());
   if (!bucket.unlimited && n > r.claimed.length) await bucket.refund(n - r.claimed.length);
   return { kind: 'claimed', result: r, short: granted < chunk };
+}
+
+export interface ShapedPass {
+  results: ChunkClaim[];
+  /** how long until the providers that refused could grant again */
+  waits: number[];
+  /** rows held in the attempt wait for their tokens or leases */
+  queueWaits: boolean;
+  /** another attempt holds every lease of a provider: it is asked again at the next claim */
+  connectionWaits: boolean;
+}
+
+/**
+ * One claim's pass over an attempt's shaped providers. Once the unshaped rows are claimed
+ * (`othersDone`), a provider that refused or granted less than asked is `spend`-ed: claimed from no
+ * more in this attempt; one whose connections are all another attempt's is asked again.
+ */
+export async function claimShaped(
+  deps: ProviderClaimDeps,
+  shaped: ReadonlyMap<string, Shaped>,
+  o: { want: number; ahead: number; othersDone: boolean; spend: (provider: string, s: Shaped) => void },
+): Promise<ShapedPass> {
+  const pass: ShapedPass = { results: [], waits: [], queueWaits: false, connectionWaits: false };
+  for (const [provider, s] of shaped) {
+    if (s.done || s.spent) continue;
+    const c = await claimProvider(deps, provider, s, o.want, o.ahead);
+    const byConnections = c.kind === 'refused' && c.why === 'connections';
+    if (c.kind === 'blocked') pass.queueWaits = true;
+    else if (byConnections) pass.connectionWaits = true;
+    else if (c.kind === 'refused') pass.waits.push(c.waitMs);
+    else pass.results.push(c.result);
+    if (o.othersDone && !byConnections && (c.kind === 'refused' || (c.kind === 'claimed' && c.short)))
+      o.spend(provider, s);
+  }
+  return pass;
 }

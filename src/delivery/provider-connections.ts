@@ -8,6 +8,8 @@ interface Held {
   busy: number;
   /** rows of the provider claimed by the attempt and without an outcome yet */
   outstanding: number;
+  /** the attempt claims no more of the provider: leases beyond its rows left go back */
+  retired: boolean;
 }
 
 /**
@@ -41,7 +43,7 @@ export class ProviderConnections {
   private of(provider: string): Held {
     let h = this.held.get(provider);
     if (!h) {
-      h = { leases: [], busy: 0, outstanding: 0 };
+      h = { leases: [], busy: 0, outstanding: 0, retired: false };
       this.held.set(provider, h);
     }
     return h;
@@ -73,6 +75,7 @@ export class ProviderConnections {
     nowMs: number,
   ): Promise<{ held: number; waitMs: number }> {
     const h = this.of(provider);
+    h.retired = false;
     const want = Math.min(maxConnections, this.slots) - h.leases.length;
     if (want <= 0) return { held: h.leases.length, waitMs: 0 };
     const grant = await this.gate.take(provider, { maxConnections }, want, this.priority, nowMs);
@@ -112,8 +115,13 @@ export class ProviderConnections {
     this.wake();
   }
 
-  /** The attempt claims no more of the provider: its leases go back once its rows are done. */
+  /**
+   * The attempt claims no more of the provider: a lease beyond its rows left goes back at once
+   * (another attempt's rows may use it while this one's last are in flight), the rest as they end.
+   */
   retire(provider: string): void {
+    const h = this.held.get(provider);
+    if (h) h.retired = true;
     this.giveBackIdle(provider);
   }
 
@@ -137,12 +145,14 @@ export class ProviderConnections {
     await Promise.all(all.map(([provider, h]) => this.release(provider, h.leases)));
   }
 
+  /** Every lease once the rows are done; retired, those beyond the rows left (idle: busy <= rows). */
   private giveBackIdle(provider: string): void {
     const h = this.held.get(provider);
-    if (!h || h.outstanding > 0 || h.busy > 0 || h.leases.length === 0) return;
-    const leases = h.leases;
-    h.leases = [];
-    void this.release(provider, leases);
+    if (!h || h.leases.length === 0) return;
+    const done = h.outstanding === 0 && h.busy === 0;
+    const surplus = done ? h.leases.length : h.retired ? h.leases.length - h.outstanding : 0;
+    if (surplus <= 0) return;
+    void this.release(provider, h.leases.splice(h.leases.length - surplus));
   }
 
   private release(provider: string, leases: string[]): Promise<void> {

@@ -14,8 +14,8 @@ import {
   pendingDomains,
   recipientDomain,
 } from './delivery-batch-store.js';
-import { claimProvider, type Shaped } from './provider-claim.js';
-import { SendPacing } from './send-pacing.js';
+import { claimShaped, type Shaped } from './provider-claim.js';
+import { SendPacing, STARVED_MS } from './send-pacing.js';
 import type { SendPriority, TokenBucket } from './token-bucket.js';
 
 export interface ShapingDeps {
@@ -30,6 +30,8 @@ export interface ShapingDeps {
   lanes?: BatchLanes;
   /** batch jobs that never ran yet wait for a job slot (read from the send queue, cached) */
   othersQueued?: () => Promise<boolean>;
+  /** any batch job waits for a slot (cached): a batch blocked on another's connections yields */
+  batchesWaiting?: () => Promise<boolean>;
 }
 
 export type ShareClaim = ChunkClaim & {
@@ -45,10 +47,7 @@ export type ShareClaim = ChunkClaim & {
 const STATE_REFRESH_MS = 1000;
 /** A batch yielding to throttled providers comes back no sooner (sooner: PostgreSQL CPU 6x plain). */
 const MIN_RECHECK_MS = 200;
-/**
- * A paced provider's rows an attempt holds ahead while other batch jobs wait for a slot: visits are
- * short, so every batch's unlimited readers come soon (with 32, visits took a second each).
- */
+/** Paced rows held ahead while batches wait for a slot: short visits (with 32 they took a second). */
 const PACED_AHEAD_WHILE_QUEUED = 4;
 
 /**
@@ -142,12 +141,11 @@ export class ProviderShare {
   ): Promise<ShareClaim> {
     await this.refresh();
     const out: ShareClaim = { claimed: [], suppressed: 0, taken: 0, done: false };
-    // batches wait for a slot: this visit takes a few paced rows and gives its slot up (not while
-    // it holds a provider's connections: they would stand idle until another batch came)
+    // batches that never ran wait for a slot: this visit takes a few paced rows, sends them and
+    // gives its slot up, so their readers do not wait for Gmail's pace (not while it holds a
+    // provider's connections: they would stand idle until another batch came)
     const queued = this.priority === 'bulk' && ((await this.deps.othersQueued?.()) ?? false);
     if (queued && this.othersDone && this.shapedClaims > 0 && !this.pacing.connections.holdsAny()) {
-      // only shaped providers' rows are left and other batches wait for a job slot: this one
-      // sends what it holds and comes back, so their readers do not wait for Gmail's pace
       const open = [...this.shaped].filter(([, s]) => !s.done).map(([p]) => p);
       return { ...out, waiting: { providers: open, waitMs: MIN_RECHECK_MS } };
     }
@@ -168,8 +166,6 @@ export class ProviderShare {
       // its unlimited rows are claimed: the lane goes to the next batch while this one sends the rest
       if (this.othersDone) this.lane.give();
     }
-    const waits: number[] = [];
-    let blocked = false;
     const deps = {
       gate: this.deps.gate,
       connections: this.pacing.connections,
@@ -179,21 +175,12 @@ export class ProviderShare {
       priority: this.priority,
       nowMs: () => this.deps.clock.now().getTime(),
     };
-    for (const [provider, s] of this.shaped) {
-      if (s.done || s.spent) continue;
-      const c = await claimProvider(deps, provider, s, want, queued ? PACED_AHEAD_WHILE_QUEUED : want);
-      // no batch waiting: a connection another attempt holds is waited for here (free within a reply)
-      const waitHere = c.kind === 'refused' && c.why === 'connections' && !queued;
-      if (c.kind === 'blocked' || waitHere) blocked = true;
-      else if (c.kind === 'refused') waits.push(c.waitMs);
-      else {
-        this.shapedClaims++;
-        add(c.result);
-      }
-      // while other rows are left the provider is asked again at the next chunk
-      if (this.othersDone && !waitHere && (c.kind === 'refused' || (c.kind === 'claimed' && c.short)))
-        this.spend(provider, s);
-    }
+    const ahead = queued ? PACED_AHEAD_WHILE_QUEUED : want;
+    const spend = (provider: string, s: Shaped) => this.spend(provider, s);
+    const pass = await claimShaped(deps, this.shaped, { want, ahead, othersDone: this.othersDone, spend });
+    for (const r of pass.results) add(r);
+    this.shapedClaims += pass.results.length;
+    const { waits, queueWaits, connectionWaits } = pass;
     const open = [...this.shaped].filter(([, s]) => !s.done);
     out.done = this.othersDone && open.length === 0;
     const none = out.claimed.length === 0 && out.suppressed === 0 && !out.done;
@@ -203,15 +190,27 @@ export class ProviderShare {
     } else if (none && open.every(([, s]) => s.spent)) {
       const waitMs = Math.min(this.deps.recheckMs, Math.max(MIN_RECHECK_MS, ...waits));
       out.waiting = { providers: open.map(([p]) => p), waitMs };
-    } else if (none && blocked) out.blocked = true;
+    } else if (none && connectionWaits && !queueWaits && (queued || (await this.yieldsConnections()))) {
+      out.waiting = { providers: open.map(([p]) => p), waitMs: MIN_RECHECK_MS };
+    } else if (none && (queueWaits || connectionWaits)) out.blocked = true;
     return out;
   }
 
-  /** Which queued row a slot may send now (send-pacing.ts), or -1. */
+  /**
+   * Left with only rows of a provider whose every connection is another attempt's, a bulk batch
+   * gives its slot to any batch waiting (it may have rows of providers with room while every batch
+   * running waits on Microsoft's two): at once after sending its other rows, else after STARVED_MS.
+   */
+  private async yieldsConnections(): Promise<boolean> {
+    if (this.priority !== 'bulk' || !this.othersDone) return false;
+    if (this.shapedClaims === 0 && !this.pacing.idleFor(STARVED_MS)) return false;
+    return (await this.deps.batchesWaiting?.()) ?? false;
+  }
+
+  // which queued row a slot may send now, or -1; resolves once a token, a lease or a paced row's
+  // outcome may let one go; the heartbeat keeps the attempt's leases (send-pacing.ts)
   pick = (queue: readonly ClaimedRow[]): number => this.pacing.pick(queue);
-  /** Resolves once a token, a lease or a paced row's outcome may let a queued row go. */
   freed = (): Promise<void> => this.pacing.freed();
-  /** The heartbeat keeps the attempt's connection leases. */
   renew = (): Promise<void> => this.pacing.renew();
 
   /** Paced providers found backing off since the last call: the attempt hands their rows back. */
@@ -249,13 +248,11 @@ export class ProviderShare {
   }
 
   /**
-   * The connection was lost during a message's transaction to this recipient's provider, before
-   * its body left (smtp-errors.ts `isDropInTransaction`). It is the provider's doing only when the
-   * relay is known to be up: another provider's message was accepted within the drop window in
-   * this attempt, or (none yet) `relayAnswers` says a fresh connection to the relay works;
-   * otherwise it is the relay's (`relay`). The provider's drops are counted in Redis; the
-   * `drops.storm`-th within the window is a storm: the provider backs off as after a throttling
-   * reply. Either way the row waits `pending` and the job comes back for it, spending nothing.
+   * A connection lost in a transaction to this recipient's provider before the body left
+   * (smtp-errors.ts `isDropInTransaction`): the provider's doing only when the relay is known up
+   * (another provider's message accepted within the drop window here, or `relayAnswers`), else the
+   * relay's. Counted in Redis; the `drops.storm`-th within the window backs the provider off as a
+   * throttling reply does. Either way the row waits `pending` and the job comes back for it.
    */
   async dropped(
     recipient: string,
@@ -276,10 +273,7 @@ export class ProviderShare {
     return 'storm';
   }
 
-  /**
-   * At the end of an attempt whose every claim succeeded, rows of providers that throttled meanwhile
-   * are pending again: the job must come back for them (it spent nothing).
-   */
+  /** Rows of providers that throttled or were handed back are pending: the job comes back for them. */
   leftWaiting(): { providers: string[]; waitMs: number } | undefined {
     if (this.heldBack.size === 0) return undefined;
     return { providers: [...this.heldBack], waitMs: this.deps.recheckMs };

@@ -18,7 +18,7 @@ const FREED_WAIT_MS = 100;
  * breaking alert takes Gmail's whole rate for seconds, and eight slots each waiting for a token
  * held every fresh batch's unthrottled readers (the bench's 5,000-reader rush stood 2 s).
  */
-const STARVED_MS = 250;
+export const STARVED_MS = 250;
 
 export interface SendPacingOptions {
   gate: ProviderGate;
@@ -63,16 +63,24 @@ export class SendPacing {
   }
 
   /**
-   * Which queued row a slot may send now (its index, or -1): the first that is not paced, or whose
-   * provider has a token and an idle lease of this attempt for it (both taken).
+   * Which queued row a slot may send now (its index, or -1): the first paced row whose provider
+   * has a token and an idle lease of this attempt for it (both taken), else the first unpaced one.
+   * Paced rows go first: a lease or token left waiting behind a chunk of unpaced rows (each
+   * waiting for the SMTP pool in the rush) is the provider's share spent on nothing, and the
+   * unpaced rows lose only what the provider's pace allows.
    */
   pick(queue: readonly ClaimedRow[]): number {
     // a provider found wanting is not asked again for the rows behind its first
     let wanting: Set<string> | undefined;
+    let unpaced = -1;
     for (let i = 0; i < queue.length; i++) {
       const id = queue[i]!.id;
       const provider = this.paced.get(id);
-      if (provider === undefined) return this.picked(i);
+      if (provider === undefined) {
+        if (unpaced < 0) unpaced = i;
+        if (this.paced.size === 0) break;
+        continue;
+      }
       if (wanting?.has(provider)) continue;
       const limits = this.opts.limitsOf(provider) ?? {};
       const connected = !limits.maxConnections || this.connections.idle(provider);
@@ -83,7 +91,7 @@ export class SendPacing {
       wanting ??= new Set();
       wanting.add(provider);
     }
-    return -1;
+    return unpaced < 0 ? -1 : this.picked(unpaced);
   }
 
   private picked(i: number): number {
@@ -96,9 +104,14 @@ export class SendPacing {
    * free it soon) and batches that never ran wait for a slot: its paced rows should go back.
    */
   async starved(): Promise<boolean> {
-    if (this.opts.priority !== 'bulk' || performance.now() - this.pickedAt < STARVED_MS) return false;
+    if (this.opts.priority !== 'bulk' || !this.idleFor(STARVED_MS)) return false;
     if (this.connections.holdsAny()) return false;
     return (await this.opts.othersQueued?.()) ?? false;
+  }
+
+  /** No slot found a row it could send for this long. */
+  idleFor(ms: number): boolean {
+    return performance.now() - this.pickedAt >= ms;
   }
 
   /** A paced row's message goes ahead of unpaced mail in the SMTP pool. */
