@@ -63,24 +63,16 @@ export class SendPacing {
   }
 
   /**
-   * Which queued row a slot may send now (its index, or -1): the first paced row whose provider
-   * has a token and an idle lease of this attempt for it (both taken), else the first unpaced one.
-   * Paced rows go first: a lease or token left waiting behind a chunk of unpaced rows (each
-   * waiting for the SMTP pool in the rush) is the provider's share spent on nothing, and the
-   * unpaced rows lose only what the provider's pace allows.
+   * Which queued row a slot may send now (its index, or -1): the first that is not paced, or whose
+   * provider has a token and an idle lease of this attempt for it (both taken).
    */
   pick(queue: readonly ClaimedRow[]): number {
     // a provider found wanting is not asked again for the rows behind its first
     let wanting: Set<string> | undefined;
-    let unpaced = -1;
     for (let i = 0; i < queue.length; i++) {
       const id = queue[i]!.id;
       const provider = this.paced.get(id);
-      if (provider === undefined) {
-        if (unpaced < 0) unpaced = i;
-        if (this.paced.size === 0) break;
-        continue;
-      }
+      if (provider === undefined) return this.picked(i);
       if (wanting?.has(provider)) continue;
       const limits = this.opts.limitsOf(provider) ?? {};
       const connected = !limits.maxConnections || this.connections.idle(provider);
@@ -91,7 +83,7 @@ export class SendPacing {
       wanting ??= new Set();
       wanting.add(provider);
     }
-    return unpaced < 0 ? -1 : this.picked(unpaced);
+    return -1;
   }
 
   private picked(i: number): number {

@@ -77,33 +77,6 @@ describe('send pacing: starved rows and freed leases', () => {
     expect(woken).toBe(2);
   });
 
-  it('a slot takes a paced row that has its token before unpaced rows queued ahead of it', async () => {
-    const g = gate();
-    const p = new SendPacing({
-      gate: g,
-      log: ctx.container.log,
-      priority: 'bulk',
-      slots: 4,
-      nowMs: () => Date.now(),
-      limitsOf: () => ({ perSecond: 1000 }),
-      onBackoff: () => {},
-    });
-    try {
-      const queue = [
-        { id: 1, recipient: 'a@other.example' },
-        { id: 2, recipient: 'b@other.example' },
-        { id: 3, recipient: 'c@gmail.com' },
-      ] as never[];
-      p.paced.set(3, 'gmail');
-      // the token comes from the gate: the first look finds none yet and sends an unpaced row
-      expect([0, 2]).toContain(p.pick(queue));
-      await p.freed();
-      expect(p.pick(queue)).toBe(2);
-    } finally {
-      await p.close();
-    }
-  });
-
   it('a retired provider gives back the leases beyond its rows left at once, the rest as they end', async () => {
     const g = gate();
     const conns = new ProviderConnections(g, ctx.container.log, 'bulk', 4, () => {});
