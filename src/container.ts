@@ -23,6 +23,7 @@ import { createPool, type Db, ensureDatabase } from './db/pool.js';
 import { BatchLanes, FULL_SPEED_BATCHES } from './delivery/batch-lanes.js';
 import { type BatchSender, createBatchSender } from './delivery/batch-sender.js';
 import { createHandoffLog } from './delivery/handoff-log.js';
+import type { ShapingDeps } from './delivery/provider-share.js';
 import { createRelayWatch, type RelayWatch } from './delivery/relay-watch.js';
 import { createSendingPause, type SendingPause } from './delivery/sending-pause.js';
 import { createTokenBucket, sendRateKey, type TokenBucket } from './delivery/token-bucket.js';
@@ -444,8 +445,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
       recheckMs: config.PROVIDER_RECHECK_MS,
       drops: { storm: config.PROVIDER_DROP_STORM, windowMs: config.PROVIDER_DROP_WINDOW_MS },
       lanes: new BatchLanes(FULL_SPEED_BATCHES),
-      othersQueued: freshBatchesProbe(queues),
-      batchesWaiting: waitingBatchesProbe(queues),
+      ...batchQueueProbes(queues),
     },
   });
   const clicks = createClickService({
@@ -548,15 +548,18 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   };
 }
 
-/** A yes/no read of the queues at most every 100 ms, however many batches ask; false on a Redis error. */
-function cachedProbe(read: () => Promise<boolean>): () => Promise<boolean> {
+/**
+ * A read of the queues at most every 100 ms, however many batches ask; `none` (nothing waits) on a
+ * Redis error.
+ */
+function cachedProbe<T>(read: () => Promise<T>, none: T): () => Promise<T> {
   let checkedAt = 0;
-  let last = false;
-  let inflight: Promise<boolean> | undefined;
+  let last = none;
+  let inflight: Promise<T> | undefined;
   return async () => {
     if (performance.now() - checkedAt < 100) return last;
     inflight ??= read()
-      .catch(() => false) // never hold digests back because Redis answered badly
+      .catch(() => none) // never hold digests back because Redis answered badly
       .then((v) => {
         last = v;
         checkedAt = performance.now();
@@ -580,23 +583,26 @@ function alertsPendingProbe(queues: Queues): () => Promise<boolean> {
       alerts.getJobs(['waiting', 'prioritized'], 0, 49, true),
     ]);
     return active.some((j) => j && j.attemptsStarted <= 1) || waiting.some((j) => j && !j.processedOn);
-  });
+  }, false);
 }
 
 /**
- * Batch jobs that never ran yet wait in the send queue (their readers of unlimited providers are
- * still to go). Jobs that ran and came back to wait on a provider do not count: giving a slot up
- * to them would only pass rows of Gmail's pace around.
+ * Batch jobs waiting for a slot, from one read of the send queue: `othersQueued`, jobs that never
+ * ran wait (their readers of unlimited providers are still to go; for them a batch sending Gmail's
+ * share gives its slot up, not for jobs that came back, which would only pass Gmail's pace around);
+ * `batchesWaiting`, any job waits (a batch left waiting on another's connections gives its slot up).
  */
-function freshBatchesProbe(queues: Queues): () => Promise<boolean> {
+function batchQueueProbes(queues: Queues): Pick<ShapingDeps, 'othersQueued' | 'batchesWaiting'> {
   const send = queues.get('send');
-  return cachedProbe(async () =>
-    (await send.getJobs(['waiting', 'prioritized'], 0, 49, true)).some((j) => j && !j.processedOn),
+  const read = cachedProbe(
+    async () => {
+      const jobs = await send.getJobs(['waiting', 'prioritized'], 0, 49, true);
+      return { fresh: jobs.some((j) => j && !j.processedOn), any: jobs.some(Boolean) };
+    },
+    { fresh: false, any: false },
   );
-}
-
-/** Any batch job waits for a slot, fresh or back from waiting on a provider. */
-function waitingBatchesProbe(queues: Queues): () => Promise<boolean> {
-  const send = queues.get('send');
-  return cachedProbe(async () => (await send.getJobCountByTypes('waiting', 'prioritized')) > 0);
+  return {
+    othersQueued: async () => (await read()).fresh,
+    batchesWaiting: async () => (await read()).any,
+  };
 }

@@ -2,11 +2,11 @@
  * shaping: the gazette lane's morning rush with the readers spread over receiving providers that
  * the sink plays (bench/sink-providers.ts): 60% at a "gmail" domain that answers 421 4.7.28 above
  * 300 msg/s, 20% at a "microsoft" domain that takes 2 transactions at once (421 4.7.0 over it),
- * 100 messages per connection, and 20 ms to answer each, 20% at two unlimited domains. Gazette knows the domains' providers
- * from the publication file's `shaping.domains` (no DNS) and their limits from its
- * `shaping.providers`, as an operator who read the providers' published numbers would set them
- * (Gmail's 5% under it). A breaking article arrives once a fifth of the digests are out, as in the
- * alert lane.
+ * 100 messages per connection, and 20 ms to answer each, 20% at two unlimited domains. Gazette
+ * knows the domains' providers from the publication file's `shaping.domains` (no DNS) and their
+ * limits from its `shaping.providers`, as an operator who read the providers' published numbers
+ * would set them (Gmail's 5% under it). A breaking article arrives once a fifth of the digests are
+ * out, as in the alert lane.
  *
  * Reports per provider its msg/s over its own sending window, against its limit; the throttle
  * replies the sink gave; rows failed and copies beyond one per sent row (both must be 0); the first
@@ -16,6 +16,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db } from '../../src/db/pool.js';
+import type { ProviderLimits } from '../../src/shaping/shaping-schema.js';
 import { type LaneContext, type LaneResult, PUBLICATION_CONFIG, round, uniqueId } from '../common.js';
 import { ROOT } from '../procs.js';
 import type { DomainStats, SinkProviderRule } from '../sink-providers.js';
@@ -29,7 +30,7 @@ interface Played {
   /** what the sink enforces */
   sink: SinkProviderRule;
   /** what the operator configures in the publication file */
-  gazette?: { perSecond?: number; maxConnections?: number; messagesPerConnection?: number };
+  gazette?: ProviderLimits;
 }
 
 /**

@@ -63,7 +63,7 @@ export async function claimProvider(
   if (paced) {
     // holding the provider's connections, a whole chunk: the visit lasts while it holds them
     // anyway, and each hand-over of the leases to another attempt leaves them idle for a while
-    chunk = Math.min(want, maxConnections ? want : ahead) - connections.outstanding(provider);
+    chunk = (maxConnections ? want : Math.min(want, ahead)) - connections.outstanding(provider);
     if (chunk <= 0) return { kind: 'blocked' };
   }
   // asked even without an hourly or daily limit: it says whether the provider backs off now
