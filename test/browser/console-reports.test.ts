@@ -55,7 +55,7 @@ describe('providers and bounce reports in the console, in Chromium', () => {
       env: {
         ADMIN_EMAIL: ADMIN.email,
         ADMIN_PASSWORD: ADMIN.password,
-        PROVIDER_LIMITS: '{"gmail":{"perSecond":50,"perHour":20000}}',
+        PROVIDER_LIMITS: '{"gmail":{"perSecond":50,"perHour":20000,"messagesPerConnection":100}}',
       },
     });
     await ctx.container.operators.create({ ...EDITOR, role: 'editor', createdBy: 'test' });
